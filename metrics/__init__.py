@@ -1,0 +1,1 @@
+"""Scorers of the SARChat-Bench protocol v1: parsing, box matching, caption metrics, aggregation."""

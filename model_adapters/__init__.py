@@ -1,0 +1,1 @@
+"""Model adapters: one module per model family (list-in/list-out generation)."""
