@@ -1,0 +1,108 @@
+"""Box IoU and maximum-cardinality one-to-one matching (PROTOCOL §4, "Box matching").
+
+Most samples hold a handful of boxes, so matching is a plain augmenting-path search (Kuhn's
+algorithm) on the thresholded IoU graph: exact, and far cheaper per sample than building a
+cost matrix for scipy. `tests/test_boxes.py` checks it against scipy's linear_sum_assignment.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+Box = Sequence[float]
+
+
+def is_degenerate(box: Box) -> bool:
+    """x2 <= x1 or y2 <= y1: still a box for counts and FP, but it matches nothing."""
+    return box[2] <= box[0] or box[3] <= box[1]
+
+
+def iou(a: Box, b: Box) -> float:
+    """IoU on continuous coordinates, no "+1"; a union of 0 gives 0."""
+    inter_w = min(a[2], b[2]) - max(a[0], b[0])
+    inter_h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = inter_w * inter_h if inter_w > 0 and inter_h > 0 else 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    if union <= 0:
+        return 0.0
+    return inter / union
+
+
+def match_edges(
+    predicted: Sequence[Box],
+    reference: Sequence[Box],
+    threshold: float,
+    predicted_labels: Sequence[object] | None = None,
+    reference_labels: Sequence[object] | None = None,
+) -> list[list[int]]:
+    """For each predicted box, the reference boxes it may match (IoU >= threshold, same label)."""
+    usable_ref = [j for j, r in enumerate(reference) if not is_degenerate(r)]
+    edges: list[list[int]] = []
+    for i, p in enumerate(predicted):
+        if is_degenerate(p):
+            edges.append([])
+            continue
+        row = []
+        for j in usable_ref:
+            if predicted_labels is not None and predicted_labels[i] != reference_labels[j]:
+                continue
+            if iou(p, reference[j]) >= threshold:
+                row.append(j)
+        edges.append(row)
+    return edges
+
+
+def maximum_matching(edges: list[list[int]], n_right: int) -> int:
+    """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists.
+
+    Iterative augmenting-path search, so a response spraying thousands of boxes cannot hit
+    Python's recursion limit.
+    """
+    owner = [-1] * n_right
+    matched = 0
+    for root, row in enumerate(edges):
+        if not row:
+            continue
+        seen = [False] * n_right
+        # stack of (left vertex, index of next edge to try); path[k] is the right vertex taken
+        stack = [[root, 0]]
+        path: list[int] = []
+        found = False
+        while stack:
+            frame = stack[-1]
+            left, k = frame
+            adjacency = edges[left]
+            if k >= len(adjacency):
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            frame[1] = k + 1
+            right = adjacency[k]
+            if seen[right]:
+                continue
+            seen[right] = True
+            path.append(right)
+            if owner[right] == -1:
+                found = True
+                break
+            stack.append([owner[right], 0])
+        if found:
+            for (left, _), right in zip(stack, path):
+                owner[right] = left
+            matched += 1
+    return matched
+
+
+def match_count(
+    predicted: Sequence[Box],
+    reference: Sequence[Box],
+    threshold: float,
+    predicted_labels: Sequence[object] | None = None,
+    reference_labels: Sequence[object] | None = None,
+) -> tuple[int, int, int]:
+    """(TP, FP, FN) of maximum one-to-one matching at IoU >= threshold (labels equal if given)."""
+    if not predicted or not reference:
+        return 0, len(predicted), len(reference)
+    edges = match_edges(predicted, reference, threshold, predicted_labels, reference_labels)
+    tp = maximum_matching(edges, len(reference))
+    return tp, len(predicted) - tp, len(reference) - tp

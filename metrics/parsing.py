@@ -1,0 +1,177 @@
+"""PROTOCOL §3: what is read from a reference or a response, per subset.
+
+One parser serves references and predictions alike. Parsed values are immutable (tuples,
+sorted item counts) so results can be cached: templated references and model outputs repeat
+a lot, and caching them is the main reason scoring 226k samples takes seconds.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from metrics.lexicon import (
+    ATTRIBUTE_OF_PHRASE,
+    ATTRIBUTE_RE,
+    BOX_RE,
+    CATEGORY_RE,
+    GRID_PHRASES,
+    GRID_RE,
+    NUMBER_RE,
+    NUMBER_WORDS,
+    RELATION_PHRASES,
+    RELATION_RE,
+    THERE_ARE_RE,
+    category_of,
+    normalize_phrase,
+)
+
+Box = tuple[float, float, float, float]
+Multiset = tuple[tuple[object, int], ...]  # sorted (item, multiplicity) pairs
+
+
+def multiset(items) -> Multiset:
+    return tuple(sorted(Counter(items).items(), key=repr))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one text says for its subset. Unused fields stay empty."""
+
+    subset: str
+    categories: frozenset[str] = frozenset()  # classify
+    mentions: Multiset = ()  # describe: (category, cell) ; identify: (attribute, value)
+    count: int | None = None  # count
+    boxes: tuple[Box, ...] = ()  # count, refer, grounding (parallel to box_categories)
+    box_categories: tuple[str, ...] = ()  # grounding: category of each box or "none"
+    relations: Multiset = ()  # grounding: (c1, rel, c2)
+    failed: bool = False  # parse failure as defined per subset
+
+
+def _text(text: str | None) -> str:
+    return "" if text is None else text.lower()
+
+
+def find_boxes(text: str) -> list[tuple[int, Box]]:
+    """(start offset, box) for every `{<x1><y1><x2><y2>}` in lower-cased text."""
+    return [(m.start(), tuple(float(v) for v in m.groups())) for m in BOX_RE.finditer(text)]
+
+
+def find_categories(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), category_of(m.group())) for m in CATEGORY_RE.finditer(text)]
+
+
+def find_cells(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), GRID_PHRASES[normalize_phrase(m.group())]) for m in GRID_RE.finditer(text)]
+
+
+def find_relations(text: str) -> list[tuple[str, str, str]]:
+    return [
+        (category_of(m["c1"]), RELATION_PHRASES[normalize_phrase(m["rel"])], category_of(m["c2"]))
+        for m in RELATION_RE.finditer(text)
+    ]
+
+
+def _number_value(match) -> int:
+    if match["int"] is not None:
+        return int(match["int"])
+    return NUMBER_WORDS[normalize_phrase(match["word"])]
+
+
+def find_count(text: str, n_boxes: int) -> int | None:
+    """§3 count: `there is/are N instance(s)`, else the first number, else the box count."""
+    without_boxes = BOX_RE.sub(" ", text)
+    stated = THERE_ARE_RE.search(without_boxes)
+    if stated is not None:
+        return _number_value(stated)
+    first = NUMBER_RE.search(without_boxes)
+    if first is not None:
+        return _number_value(first)
+    return n_boxes if n_boxes > 0 else None
+
+
+def parse_classify(text: str) -> Parsed:
+    categories = frozenset(c for _, _, c in find_categories(text))
+    return Parsed("classify", categories=categories, failed=not categories)
+
+
+def parse_describe(text: str) -> Parsed:
+    categories = find_categories(text)
+    cells = find_cells(text)
+    pairs = []
+    next_cell = 0
+    for i, (_, end, category) in enumerate(categories):
+        limit = categories[i + 1][0] if i + 1 < len(categories) else len(text) + 1
+        while next_cell < len(cells) and cells[next_cell][0] < end:
+            next_cell += 1
+        cell = "none"
+        if next_cell < len(cells) and cells[next_cell][0] < limit:
+            cell = cells[next_cell][1]
+        pairs.append((category, cell))
+    return Parsed("describe", mentions=multiset(pairs), failed=not pairs)
+
+
+def parse_count(text: str) -> Parsed:
+    boxes = tuple(box for _, box in find_boxes(text))
+    count = find_count(text, len(boxes))
+    return Parsed("count", count=count, boxes=boxes, failed=count is None)
+
+
+def parse_grounding(text: str, subset: str = "grounding") -> Parsed:
+    categories = find_categories(text)
+    labelled = []
+    i = 0
+    current = "none"
+    for start, box in find_boxes(text):
+        while i < len(categories) and categories[i][0] < start:
+            current = categories[i][2]
+            i += 1
+        labelled.append((current, box))
+    relations = find_relations(text)
+    return Parsed(
+        subset,
+        boxes=tuple(b for _, b in labelled),
+        box_categories=tuple(c for c, _ in labelled),
+        relations=multiset(relations),
+        failed=not labelled and not relations,
+    )
+
+
+def parse_identify(text: str, subset: str = "identify") -> Parsed:
+    mentions = []
+    for m in ATTRIBUTE_RE.finditer(text):
+        if m["category"] is not None:
+            mentions.append(("category", category_of(m["category"])))
+        else:
+            mentions.append(ATTRIBUTE_OF_PHRASE[normalize_phrase(m["phrase"])])
+    return Parsed(subset, mentions=multiset(mentions), failed=not mentions)
+
+
+def parse_refer(text: str, subset: str = "refer") -> Parsed:
+    boxes = tuple(box for _, box in find_boxes(text))
+    return Parsed(subset, boxes=boxes, failed=not boxes)
+
+
+_PARSERS = {
+    "classify": lambda t: parse_classify(t),
+    "describe": lambda t: parse_describe(t),
+    "count": lambda t: parse_count(t),
+    "grounding_single": lambda t: parse_grounding(t, "grounding_single"),
+    "grounding_multi": lambda t: parse_grounding(t, "grounding_multi"),
+    "identify_single": lambda t: parse_identify(t, "identify_single"),
+    "identify_multi": lambda t: parse_identify(t, "identify_multi"),
+    "refer_single": lambda t: parse_refer(t, "refer_single"),
+    "refer_multi": lambda t: parse_refer(t, "refer_multi"),
+}
+
+
+@lru_cache(maxsize=1 << 17)
+def _parse_lowered(subset: str, lowered: str) -> Parsed:
+    return _PARSERS[subset](lowered)
+
+
+def parse_answer(subset: str, text: str | None) -> Parsed:
+    """Parse a reference or a response of `subset` (a missing/None text is the empty string)."""
+    if subset not in _PARSERS:
+        raise KeyError(f"unknown subset {subset!r}; expected one of {sorted(_PARSERS)}")
+    return _parse_lowered(subset, _text(text))

@@ -1,0 +1,168 @@
+"""Loading SARChat test sets (PROTOCOL §1) into typed samples with stable ids.
+
+A sample's id is `<subset>/<index>`: its position among the subset's records, files of one
+subset concatenated in the order given (for the 9 official files: the index in its file).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from metrics.parsing import parse_answer
+from sarbench.records import (
+    DataError,
+    RecordIssue,
+    message_text,
+    read_records,
+    route_by_content,
+    strip_image_tag,
+)
+from sarbench.subsets import SUBSETS, subset_from_filename
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    subset: str
+    index: int
+    prompt: str  # user text without the leading <image> tag
+    reference: str  # the assistant turn
+    image: str  # resolved path of the image
+    source: str  # "<file>:<record index>" for messages
+    record: dict  # the original record (messages/images), written back with predictions
+
+
+@dataclass
+class Dataset:
+    root: Path
+    samples: dict[str, list[Sample]]  # subset -> samples in id order
+    files: list[Path]
+    issues: list[RecordIssue]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.samples.values())
+
+    def all_samples(self) -> list[Sample]:
+        return [s for subset in SUBSETS for s in self.samples.get(subset, [])]
+
+
+def resolve_image(root: Path, image: str, path: Path, index: int) -> str:
+    """Resolve an image path against the data root; escaping the root is an error."""
+    root_resolved = root.resolve()
+    candidate = (root_resolved / image).resolve()
+    if candidate != root_resolved and root_resolved not in candidate.parents:
+        raise DataError(path, index, f"image path {image!r} escapes the data root {root_resolved}")
+    return str(candidate)
+
+
+def validate_record(record, path: Path, index: int) -> tuple[str, str, str]:
+    """(user text, reference, image) of an ms-swift record, or DataError saying what is wrong."""
+    if not isinstance(record, dict):
+        raise DataError(path, index, f"expected an object, got {type(record).__name__}")
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise DataError(path, index, "missing or empty 'messages' list")
+    question = message_text(record, "user")
+    if question is None:
+        raise DataError(path, index, "no user message with string content")
+    reference = message_text(record, "assistant")
+    if reference is None:
+        raise DataError(path, index, "no assistant message (the reference answer)")
+    images = record.get("images")
+    if not isinstance(images, list) or len(images) != 1 or not isinstance(images[0], str):
+        raise DataError(path, index, "'images' must be a list holding exactly one path string")
+    return question, reference, images[0]
+
+
+def data_files(paths: list[Path]) -> list[Path]:
+    """Expand directories into their recognised subset files, in SUBSETS order."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(
+            (p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and subset_from_filename(p.name)),
+            key=lambda p: (SUBSETS.index(subset_from_filename(p.name)), p.name),
+        )
+        if not found:
+            raise DataError(path, None, "no SARChat test files (e.g. SARChat_classify_test.json) here")
+        files.extend(found)
+    return files
+
+
+def load_dataset(
+    paths: str | Path | list[str | Path],
+    root: str | Path | None = None,
+    *,
+    subsets: list[str] | None = None,
+    collect_errors: bool = False,
+) -> Dataset:
+    """Load test files (or directories of them).
+
+    `root` resolves image paths (default: the directory of the first path). With
+    `collect_errors`, malformed records are returned in `issues` instead of raising.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    files = data_files(paths)
+    if root is None:
+        root = paths[0] if paths[0].is_dir() else paths[0].parent
+    root = Path(root)
+    wanted = set(subsets) if subsets is not None else set(SUBSETS)
+    samples: dict[str, list[Sample]] = {s: [] for s in SUBSETS}
+    issues: list[RecordIssue] = []
+    for path in files:
+        named_subset = subset_from_filename(path.name)
+        if named_subset is not None and named_subset not in wanted:
+            continue
+        for index, record in read_records(path, tolerant=collect_errors):
+            try:
+                if isinstance(record, DataError):
+                    raise record
+                sample = _make_sample(record, path, index, root, named_subset, samples)
+            except DataError as exc:
+                if not collect_errors:
+                    raise
+                issues.append(RecordIssue(exc.path, exc.index, exc.problem))
+                continue
+            if sample.subset in wanted:
+                samples[sample.subset].append(sample)
+    return Dataset(root=root, samples={k: v for k, v in samples.items() if v}, files=files,
+                   issues=issues)
+
+
+def _make_sample(record, path: Path, index: int, root: Path, named_subset: str | None,
+                 samples: dict[str, list[Sample]]) -> Sample:
+    question, reference, image = validate_record(record, path, index)
+    subset = named_subset or route_by_content(question, reference)
+    if parse_answer(subset, reference).failed:
+        raise DataError(path, index, f"reference answer has nothing to score for subset {subset!r}: "
+                        f"{reference[:120]!r}")
+    resolved = resolve_image(root, image, path, index)
+    position = len(samples[subset])
+    return Sample(
+        id=f"{subset}/{position}",
+        subset=subset,
+        index=position,
+        prompt=strip_image_tag(question),
+        reference=reference,
+        image=resolved,
+        source=f"{path}:{index}",
+        record=record,
+    )
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def relative_to_root(path: str, root: Path) -> str:
+    return os.path.relpath(path, root.resolve())

@@ -1,0 +1,114 @@
+"""Reading `swift infer`-style result files (and sarbench's own predictions) for scoring.
+
+Each record holds `response` (model output; missing/null = empty string) and `labels` (the
+reference; when absent, the assistant turn of `messages` is used). The subset comes from the
+file name (PROTOCOL §4); files whose names name no subset are routed per record by prompt tag
+and reference box count (`records.route_by_content`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sarbench.records import DataError, RecordIssue, message_text, read_records, route_by_content
+from sarbench.subsets import SUBSETS, subset_from_filename
+
+
+@dataclass(frozen=True)
+class Prediction:
+    id: str
+    subset: str
+    response: str
+    reference: str
+    source: str
+    image: str | None = None
+
+
+def result_files(inputs: list[str | Path]) -> list[Path]:
+    """Files to score: given files as they are, directories expanded to their *.json[l] files."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".json", ".jsonl"))
+            if not found:
+                raise DataError(path, None, "directory holds no .json or .jsonl result files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DataError(path, None, "no such file or directory")
+    return files
+
+
+def _reference_of(record: dict, path: Path, index: int) -> str:
+    labels = record.get("labels")
+    if isinstance(labels, str):
+        return labels
+    if labels is None:
+        from_messages = message_text(record, "assistant")
+        if from_messages is not None:
+            return from_messages
+        raise DataError(path, index, "no 'labels' (reference answer) and no assistant message")
+    raise DataError(path, index, f"'labels' must be a string, got {type(labels).__name__}")
+
+
+def _response_of(record: dict, path: Path, index: int) -> str:
+    response = record.get("response")
+    if response is None:
+        return ""
+    if not isinstance(response, str):
+        raise DataError(path, index, f"'response' must be a string, got {type(response).__name__}")
+    return response
+
+
+def load_predictions(
+    inputs: list[str | Path], *, collect_errors: bool = False
+) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
+    """Read result files into per-subset predictions, in the order the files are given.
+
+    Records that carry an `id` (sarbench's own predictions) keep it; others get
+    `<subset>/<position in the subset>`. With `collect_errors` malformed records are returned
+    as issues instead of raising. Meta files (`metrics.json`, `manifest.json`, …: a JSON
+    object, not records) inside a directory are skipped.
+    """
+    by_subset: dict[str, list[Prediction]] = {s: [] for s in SUBSETS}
+    issues: list[RecordIssue] = []
+    files = result_files(inputs)
+    used: list[Path] = []
+    for path in files:
+        named = subset_from_filename(path.name)
+        if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
+            continue
+        used.append(path)
+        for index, record in read_records(path, tolerant=collect_errors):
+            try:
+                if isinstance(record, DataError):
+                    raise record
+                if not isinstance(record, dict):
+                    raise DataError(path, index, f"expected an object, got {type(record).__name__}")
+                reference = _reference_of(record, path, index)
+                response = _response_of(record, path, index)
+                subset = named or route_by_content(message_text(record, "user"), reference)
+            except DataError as exc:
+                if not collect_errors:
+                    raise
+                issues.append(RecordIssue(exc.path, exc.index, exc.problem))
+                continue
+            position = len(by_subset[subset])
+            sample_id = record.get("id") if isinstance(record.get("id"), str) else f"{subset}/{position}"
+            images = record.get("images")
+            image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else None
+            by_subset[subset].append(
+                Prediction(sample_id, subset, response, reference, f"{path}:{index}", image)
+            )
+    return {k: v for k, v in by_subset.items() if v}, issues, used
+
+
+def _is_meta_file(path: Path, explicit: bool) -> bool:
+    """A directory's JSON object files (metrics, manifest) are not results; explicit files are."""
+    if explicit or path.suffix != ".json":
+        return False
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip()
+    return head[:1] == b"{"

@@ -1,0 +1,125 @@
+"""Reading record files (JSON array or JSONL) and the ms-swift record fields, with located errors."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from sarbench.subsets import TAG_PATTERN
+
+
+class DataError(ValueError):
+    """A malformed input file or record; the message names the file, the record and the problem."""
+
+    def __init__(self, path: str | Path, index: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.index = index
+        self.problem = problem
+        where = f"{self.path}" if index is None else f"{self.path}, record {index}"
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class RecordIssue:
+    """A malformed record collected instead of raised (counted and reported, never dropped silently)."""
+
+    path: str
+    index: int | None
+    problem: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "index": self.index, "problem": self.problem}
+
+
+def is_json_array(path: Path) -> bool:
+    """PROTOCOL §4: a JSON array if the first non-blank character is `[`, else JSONL."""
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(4096)
+            if not chunk:
+                return False
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1] == b"["
+
+
+def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int, Any]]:
+    """Yield (index, object) for each record of a JSON-array or JSONL file.
+
+    JSONL indices count non-blank lines; an unparsable line raises DataError naming it, or,
+    when `tolerant`, is yielded as that DataError in place of the record.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    if is_json_array(path):
+        try:
+            with open(path, "rb") as handle:
+                records = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, None, f"invalid JSON: {exc}") from None
+        if not isinstance(records, list):
+            raise DataError(path, None, "expected a JSON array of records")
+        yield from enumerate(records)
+        return
+    index = 0
+    with open(path, "rb") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                error = DataError(path, index, f"invalid JSON on line {line_number}: {exc}")
+                if not tolerant:
+                    raise error from None
+                record = error
+            yield index, record
+            index += 1
+
+
+def message_text(record: dict, role: str) -> str | None:
+    """Content of the first message with `role` (ms-swift `messages`), or None."""
+    messages = record.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for message in messages:
+        if isinstance(message, dict) and message.get("role") == role:
+            content = message.get("content")
+            return content if isinstance(content, str) else None
+    return None
+
+
+def strip_image_tag(text: str) -> str:
+    """User text without the leading `<image>` placeholder the ms-swift format carries."""
+    stripped = text.lstrip()
+    if stripped.startswith("<image>"):
+        return stripped[len("<image>"):].lstrip("\n")
+    return text
+
+
+def route_by_content(question: str | None, reference: str) -> str:
+    """Subset of a record whose file name names none (documented fallback, PROTOCOL §1.1).
+
+    Tagged prompts go to their task; single vs multi for grounding and refer follows the
+    reference's box count (grounding lists every object of the image, refer every object of
+    the asked category). Identification cannot be split from one record (the image's object
+    count is not in it): it goes to `identify_multi`, which holds nearly all of the paper's
+    identification samples. Untagged prompts that list at least three categories (the
+    option list) are classification, other untagged prompts description.
+    """
+    from metrics.lexicon import BOX_RE, CATEGORY_RE, category_of
+
+    question = question or ""
+    tag = TAG_PATTERN.search(question)
+    n_boxes = len(BOX_RE.findall(reference.lower()))
+    if tag is not None:
+        task = tag.group(1).lower()
+        if task == "count":
+            return "count"
+        if task == "identify":
+            return "identify_multi"
+        return f"{task}_single" if n_boxes <= 1 else f"{task}_multi"
+    categories = {category_of(m.group()) for m in CATEGORY_RE.finditer(question.lower())}
+    return "classify" if len(categories) >= 3 else "describe"

@@ -1,0 +1,68 @@
+"""`python -m sarbench.score INPUT...`: score swift-infer style result files (PROTOCOL §4).
+
+INPUT is a result file or a directory of them (JSONL or JSON array of objects with `response`
+and `labels`). The subset comes from the file name: `<subset id>.json[l]` or one containing a
+SARChat test stem (`SARChat_classify_count_test_final_results.jsonl`, longest stem wins).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sarbench.predictions import load_predictions, result_files
+from sarbench.records import DataError
+from sarbench.scoring import score_predictions
+from sarbench.tables import format_metrics
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sarbench.score",
+        description="Score SARChat result files (swift infer JSONL/JSON or sarbench predictions).",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="result file or directory")
+    parser.add_argument("--out", type=Path, help="write metrics JSON here")
+    parser.add_argument("--details", type=Path, help="write one JSON line per sample here")
+    meteor = parser.add_mutually_exclusive_group()
+    meteor.add_argument("--no-meteor", action="store_true",
+                        help="skip Java METEOR (reported absent)")
+    meteor.add_argument("--meteor", action="store_true",
+                        help="require Java METEOR (error if Java is missing)")
+    parser.add_argument("--collect-errors", action="store_true",
+                        help="report malformed records and go on instead of stopping at the first")
+    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    meteor = False if args.no_meteor else (True if args.meteor else None)
+    try:
+        by_subset, issues, used = load_predictions(args.inputs, collect_errors=args.collect_errors)
+        if not by_subset:
+            raise DataError(", ".join(args.inputs), None, "no result records found")
+        result = score_predictions(
+            by_subset, meteor=meteor, details=args.details, issues=issues,
+            malformed_reference="collect" if args.collect_errors else "raise",
+        )
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    skipped = [str(p) for p in result_files(args.inputs) if p not in used]
+    result["inputs"] = [str(p) for p in used]
+    if skipped:
+        result["skipped_files"] = skipped
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
+    if not args.quiet:
+        print(format_metrics(result))
+        for path in skipped:
+            print(f"note: skipped {path} (a JSON object, not result records)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

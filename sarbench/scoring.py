@@ -1,0 +1,132 @@
+"""Scoring predictions into the `metrics.json` of PROTOCOL §4 (shared by `sarbench.score` and runs)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from metrics.aggregate import aggregate
+from metrics.parsing import Parsed, parse_answer
+from metrics.sample_scores import SampleScore, score_sample
+from sarbench import PROTOCOL, __version__
+from sarbench.predictions import Prediction
+from sarbench.records import DataError, RecordIssue
+from sarbench.subsets import SUBSETS
+
+
+def _caption_scores(predictions: list[Prediction], meteor: bool | None):
+    from metrics.captions import caption_scores
+
+    return caption_scores([p.response for p in predictions], [p.reference for p in predictions],
+                          meteor=meteor)
+
+
+def score_predictions(
+    by_subset: Mapping[str, Sequence[Prediction]],
+    *,
+    meteor: bool | None = None,
+    captions: bool = True,
+    details: Path | None = None,
+    issues: Iterable[RecordIssue] = (),
+    malformed_reference: str = "raise",
+) -> dict:
+    """Score per-subset predictions; returns the metrics.json document.
+
+    A reference that parses to nothing is a malformed data record: it raises DataError, or
+    with malformed_reference="collect" is reported in `malformed` and left out of the scores.
+    """
+    issues = list(issues)
+    scored: dict[str, list[SampleScore]] = {}
+    kept_by_subset: dict[str, list[Prediction]] = {}
+    detail_lines: list[str] = []
+    for subset in SUBSETS:
+        predictions = by_subset.get(subset) or []
+        kept: list[Prediction] = []
+        samples: list[SampleScore] = []
+        for prediction in predictions:
+            reference = parse_answer(subset, prediction.reference)
+            if reference.failed:
+                path, _, index = prediction.source.rpartition(":")
+                problem = (f"reference answer has nothing to score for subset {subset!r}: "
+                           f"{prediction.reference[:120]!r}")
+                if malformed_reference != "collect":
+                    raise DataError(path, int(index) if index.isdigit() else None, problem)
+                issues.append(RecordIssue(path, int(index) if index.isdigit() else None, problem))
+                continue
+            parsed = parse_answer(subset, prediction.response)
+            sample = score_sample(subset, parsed, reference)
+            samples.append(sample)
+            kept.append(prediction)
+            if details is not None:
+                detail_lines.append(_detail_line(prediction, parsed, reference, sample))
+        if samples:
+            scored[subset] = samples
+            kept_by_subset[subset] = kept
+    caption = None
+    if captions and "describe" in scored:
+        caption = _caption_scores(kept_by_subset["describe"], meteor)
+    metrics, totals = aggregate(scored, caption)
+    if details is not None:
+        details.parent.mkdir(parents=True, exist_ok=True)
+        details.write_text("".join(detail_lines))
+    return {
+        "protocol": PROTOCOL,
+        "metrics": metrics,
+        "n": {s: len(v) for s, v in scored.items()},
+        "parse_failures": {s: sum(x.parse_fail for x in v) for s, v in scored.items()},
+        "totals": totals,
+        "malformed": [i.to_dict() for i in issues],
+        "sarbench_version": __version__,
+    }
+
+
+def score_pairs(
+    pairs: Mapping[str, Sequence[tuple[str | None, str]]], **kwargs
+) -> dict:
+    """Score {subset: [(response, reference), ...]} without files (library use, tests)."""
+    by_subset = {
+        subset: [Prediction(f"{subset}/{i}", subset, r or "", ref, f"<memory>:{i}")
+                 for i, (r, ref) in enumerate(items)]
+        for subset, items in pairs.items()
+    }
+    return score_predictions(by_subset, **kwargs)
+
+
+def _parsed_json(parsed: Parsed) -> dict:
+    data = asdict(parsed)
+    out: dict = {}
+    for key, value in data.items():
+        if key in ("subset",) or value in ((), frozenset(), None) and key != "count":
+            continue
+        if key == "count" and parsed.subset != "count":
+            continue
+        if isinstance(value, frozenset):
+            value = sorted(value)
+        elif key in ("mentions", "relations"):
+            value = [[list(item) if isinstance(item, tuple) else item, n] for item, n in value]
+        elif key == "boxes":
+            value = [list(b) for b in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out
+
+
+def _detail_line(prediction: Prediction, parsed: Parsed, reference: Parsed, sample: SampleScore) -> str:
+    row = {
+        "id": prediction.id,
+        "subset": prediction.subset,
+        "parse_fail": sample.parse_fail,
+        "counts": {m: {"tp": c[0], "fp": c[1], "fn": c[2]} for m, c in sample.counts.items()},
+        "prediction": _parsed_json(parsed),
+        "reference": _parsed_json(reference),
+        "response": prediction.response,
+        "labels": prediction.reference,
+    }
+    if sample.count_error is not None:
+        row["count_error"] = sample.count_error
+        row["count_exact"] = sample.count_exact
+    if prediction.image is not None:
+        row["image"] = prediction.image
+    return json.dumps(row, ensure_ascii=False) + "\n"

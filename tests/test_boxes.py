@@ -1,0 +1,96 @@
+"""Box IoU and maximum-cardinality matching, checked against scipy and pycocotools."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from metrics.boxes import iou, is_degenerate, match_count
+
+coordinate = st.integers(0, 60)
+box = st.tuples(coordinate, coordinate, coordinate, coordinate)
+boxes = st.lists(box, max_size=7)
+
+
+def scipy_tp(pred, ref, t):
+    if not pred or not ref:
+        return 0
+    graph = np.array([[0 if is_degenerate(p) or is_degenerate(r) else int(iou(p, r) >= t)
+                       for r in ref] for p in pred])
+    rows, cols = linear_sum_assignment(graph, maximize=True)
+    return int(graph[rows, cols].sum())
+
+
+def test_iou_by_hand():
+    assert iou((291, 355, 320, 428), (294, 358, 329, 427)) == pytest.approx(1794 / 2738)
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert iou((0, 0, 10, 10), (10, 0, 20, 10)) == 0.0
+    assert iou((0, 0, 0, 0), (0, 0, 0, 0)) == 0.0  # union 0
+    assert iou((0, 0, 2, 2), (0, 0, 1, 4)) == 2 / 6
+
+
+def test_iou_equals_pycocotools():
+    mask_util = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 100, (50, 2))
+    b = rng.uniform(0, 100, (50, 2))
+    first = np.hstack([a, a + rng.uniform(1, 50, (50, 2))])
+    second = np.hstack([b, b + rng.uniform(1, 50, (50, 2))])
+    xywh = lambda x: np.hstack([x[:, :2], x[:, 2:] - x[:, :2]])
+    expected = mask_util.iou(xywh(first).tolist(), xywh(second).tolist(), [0] * 50)
+    ours = np.array([[iou(p, r) for r in second] for p in first])
+    assert np.allclose(ours, expected, atol=1e-12)
+
+
+def test_threshold_is_inclusive():
+    # IoU exactly 0.5 and exactly 0.25 match at those thresholds
+    assert match_count([(0, 0, 2, 1)], [(0, 0, 1, 1)], 0.5) == (1, 0, 0)
+    assert match_count([(0, 0, 4, 1)], [(0, 0, 1, 1)], 0.25) == (1, 0, 0)
+    assert match_count([(0, 0, 4, 1)], [(0, 0, 1, 1)], 0.5) == (0, 1, 1)
+
+
+def test_maximum_cardinality_beats_greedy():
+    # greedy-by-IoU takes p0-r0 (best pair) and leaves p1 unmatched; the maximum matching has 2
+    ref = [(0, 0, 10, 10), (4, 0, 14, 10)]
+    pred = [(2, 0, 12, 10), (0, 0, 9, 10)]
+    assert match_count(pred, ref, 0.5) == (2, 0, 0)
+
+
+def test_labels_must_agree():
+    assert match_count([(0, 0, 1, 1)], [(0, 0, 1, 1)], 0.5, ["ship"], ["tank"]) == (0, 1, 1)
+    assert match_count([(0, 0, 1, 1)], [(0, 0, 1, 1)], 0.5, ["none"], ["none"]) == (1, 0, 0)
+
+
+def test_many_boxes_do_not_recurse():
+    ref = [(i, 0, i + 1, 1) for i in range(3000)]
+    assert match_count(list(reversed(ref)), ref, 0.5) == (3000, 0, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(boxes, boxes, st.sampled_from([0.25, 0.5]))
+def test_matching_equals_scipy(pred, ref, t):
+    tp, fp, fn = match_count(pred, ref, t)
+    assert tp == scipy_tp(pred, ref, t)
+    assert tp <= min(len(pred), len(ref))
+    assert (tp + fp, tp + fn) == (len(pred), len(ref))
+
+
+@settings(max_examples=200, deadline=None)
+@given(boxes, boxes, st.randoms())
+def test_permutation_invariant(pred, ref, rnd):
+    shuffled_pred, shuffled_ref = pred[:], ref[:]
+    rnd.shuffle(shuffled_pred)
+    rnd.shuffle(shuffled_ref)
+    assert match_count(pred, ref, 0.5) == match_count(shuffled_pred, shuffled_ref, 0.5)
+
+
+@given(boxes)
+def test_identical_boxes_all_match_unless_degenerate(ref):
+    tp, fp, fn = match_count(ref, ref, 0.5)
+    assert tp == sum(not is_degenerate(b) for b in ref)
+
+
+@given(box, box)
+def test_degenerate_never_matches(a, b):
+    degenerate = (a[0], a[1], a[0], a[3])
+    assert match_count([degenerate], [b], 0.0) == (0, 1, 1)
+    assert match_count([b], [degenerate], 0.0) == (0, 1, 1)
