@@ -44,16 +44,39 @@ class ModelAdapter(ABC):
 
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
+    # Notable things that happened (e.g. "CUDA OOM at batch 16: halved"); saved in the manifest.
+    events: list[str] = field(default_factory=list)
 
     capabilities = Capabilities()
+
+    def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
+        """Sort key the runner uses to group similar samples into batches (None: keep order).
+
+        Batching similar-length inputs cuts padding; results do not depend on it because
+        batched output must equal one-at-a-time output (tests/test_batch_invariance.py).
+        """
+        return None
 
     @abstractmethod
     def generate(self, requests: list[GenerationRequest]) -> list[str]:
         """Return one response per request, in order. Raise only for whole-batch failures."""
 
+    def to_protocol(self, response: str, request: GenerationRequest) -> str:
+        """Rewrite a raw response into protocol form (PROTOCOL §6 box codec for base models).
+
+        The runner scores the returned text and keeps the raw one as `raw_response` when they
+        differ. Must never look at `request.reference`.
+        """
+        return response
+
     def fingerprint(self) -> dict[str, Any]:
         """What, if changed, makes earlier predictions invalid (used by resume)."""
         return {"adapter": type(self).__name__, "name": self.name, "settings": self.settings}
+
+    def prompt_fingerprint(self) -> dict[str, Any]:
+        """How the adapter turns a sample's question into model input (system prompt, chat
+        template, image placement). The questions themselves are covered by the data checksum."""
+        return {}
 
     def close(self) -> None:
         """Free model resources (GPU memory, worker processes)."""

@@ -1,0 +1,33 @@
+"""`python -m sarbench model=... task=... data=...`: the evaluation run (Hydra app).
+
+See `python -m sarbench --help` for config groups and `--cfg job` for the resolved config.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from sarbench.app import RunError, run_from_config
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+if not OmegaConf.has_resolver("basename"):
+    OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+
+
+@hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
+def main(cfg: DictConfig) -> None:
+    try:
+        run_from_config(cfg)
+    except RunError as exc:
+        logging.getLogger("sarbench").error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

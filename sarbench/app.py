@@ -1,0 +1,91 @@
+"""From a composed config to a finished run: data, adapter, runner, saved config, printed table."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from model_adapters import ADAPTERS, ModelAdapter
+from sarbench.data import Dataset, load_dataset
+from sarbench.records import DataError
+from sarbench.runner import RunError, Runner, RunnerSettings
+from sarbench.subsets import SUBSETS
+from sarbench.tables import format_metrics
+
+log = logging.getLogger("sarbench")
+
+__all__ = ["RunError", "run_from_config", "build_adapter", "load_run_data"]
+
+
+def data_root(data_cfg: dict[str, Any]) -> Path:
+    root = data_cfg.get("root")
+    if root is None:
+        if data_cfg.get("name") != "sample":
+            raise RunError("data.root is not set; e.g. data=sarchat data.root=/path/to/SARChat")
+        from sarbench.build import sample_data_dir
+
+        return sample_data_dir()
+    path = Path(str(root)).expanduser()
+    if not path.exists():
+        raise RunError(f"data.root {path} does not exist")
+    return path
+
+
+def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
+    """Load and validate every selected record before any inference (fail fast)."""
+    root = data_root(data_cfg)
+    try:
+        dataset = load_dataset(root, root, subsets=subsets,
+                               collect_errors=bool(data_cfg.get("collect_errors", False)))
+    except DataError as exc:
+        raise RunError(f"malformed data, nothing was run: {exc}") from None
+    for issue in dataset.issues:
+        log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
+    return dataset
+
+
+def build_adapter(model_cfg: dict[str, Any], backend: str) -> ModelAdapter:
+    adapter_cls = ADAPTERS.get(model_cfg["adapter"])
+    resolved = model_cfg.get("backend") if backend == "auto" else backend
+    if resolved not in adapter_cls.capabilities.backends:
+        raise RunError(f"model {model_cfg['name']!r} ({model_cfg['adapter']}) does not run on backend "
+                       f"{resolved!r}; supported: {', '.join(adapter_cls.capabilities.backends)}")
+    settings = {k: v for k, v in model_cfg.items() if k not in ("name", "adapter")}
+    settings["backend"] = resolved
+    return adapter_cls(name=model_cfg["name"], settings=settings)
+
+
+def run_from_config(cfg: DictConfig) -> dict:
+    config = OmegaConf.to_container(cfg, resolve=True)
+    subsets = list(config["task"]["subsets"])
+    unknown = [s for s in subsets if s not in SUBSETS]
+    if unknown:
+        raise RunError(f"task {config['task']['name']!r} names unknown subsets {unknown}")
+    out = Path(config["out"])
+    dataset = load_run_data(config["data"], subsets)
+    settings = RunnerSettings(**config["runner"])
+    if settings.batch_size < 1:
+        raise RunError("runner.batch_size must be >= 1")
+    adapter = build_adapter(config["model"], config["backend"]["name"])
+    max_new_tokens = _max_new_tokens(config["task"], subsets)
+    try:
+        runner = Runner(adapter, dataset, subsets, out, settings, max_new_tokens, config,
+                        meteor=config.get("scoring", {}).get("meteor"))
+        result = runner.run()
+    finally:
+        adapter.close()
+    title = f"{config['model']['name']} on {config['data']['name']} ({config['task']['name']}) -> {out}"
+    print(format_metrics(result, title=title))
+    failures = sum(result.get("inference_failures", {}).values())
+    if failures:
+        print(f"inference failures: {failures} (scored as empty responses; see predictions/*.jsonl 'error')")
+    return result
+
+
+def _max_new_tokens(task_cfg: dict[str, Any], subsets: list[str]) -> dict[str, int]:
+    value = task_cfg.get("max_new_tokens", 2048)
+    if isinstance(value, dict):
+        return {s: int(value.get(s, value.get("default", 2048))) for s in subsets}
+    return {s: int(value) for s in subsets}

@@ -1,0 +1,314 @@
+"""The evaluation run: samples -> prompts -> batched generation -> append-only predictions -> scores.
+
+Every completed batch is on disk (appended, flushed, fsynced) before the next one starts;
+re-running the same command skips what is done. A changed configuration that would make
+earlier predictions invalid is refused unless `runner.overwrite=true`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from model_adapters.base import GenerationRequest, ModelAdapter
+from sarbench.data import Dataset, Sample, file_sha256
+from sarbench.images import ImageError, prefetched_batches
+from sarbench.prediction_store import PredictionFile
+from sarbench.predictions import Prediction
+from sarbench.provenance import describe_key_change, manifest, run_key, stable_hash
+from sarbench.records import DataError
+from sarbench.scoring import score_predictions
+
+log = logging.getLogger("sarbench")
+REPO = Path(__file__).resolve().parents[1]
+
+
+class RunError(RuntimeError):
+    """A run that cannot start or continue; the message says what to do."""
+
+
+@dataclass
+class RunnerSettings:
+    batch_size: int = 8
+    limit: int | None = None
+    overwrite: bool = False
+    retry_failed: bool = False
+    image_workers: int = 4
+    prefetch_batches: int = 4
+    max_consecutive_failures: int = 64
+    fsync: bool = True
+    progress: bool = True
+    seed: int = 0
+
+
+@dataclass
+class RunStats:
+    generated: int = 0
+    failures: int = 0
+    resumed: int = 0
+    repaired_bytes: int = 0
+    seconds: float = 0.0
+    events: list[str] = field(default_factory=list)
+
+
+def select_samples(dataset: Dataset, subsets: list[str], limit: int | None) -> dict[str, list[Sample]]:
+    chosen = {}
+    for subset in subsets:
+        samples = dataset.samples.get(subset, [])
+        chosen[subset] = samples[:limit] if limit is not None else samples
+    return {k: v for k, v in chosen.items() if v}
+
+
+def check_run_key(out: Path, key: dict, overwrite: bool) -> dict:
+    """Compare with the key stored by earlier runs into `out`; return the merged key to store.
+
+    Model, prompts and protocol must be equal; per-subset generation settings and per-file data
+    checksums must be equal where both runs have them (a later run may add subsets).
+    """
+    path = out / "run_key.json"
+    if not path.exists():
+        return key
+    old = json.loads(path.read_text())
+    conflicts = []
+    for field_name in ("protocol", "model", "prompts_sha256"):
+        if old.get(field_name) != key.get(field_name):
+            conflicts += describe_key_change({field_name: old.get(field_name)},
+                                             {field_name: key.get(field_name)})
+    for field_name in ("generation", "data_sha256"):
+        mine, theirs = key[field_name], old.get(field_name, {})
+        for name in sorted(set(mine) & set(theirs)):
+            if mine[name] != theirs[name]:
+                conflicts.append(f"{field_name}[{name}]: {theirs[name]} -> {mine[name]}")
+    if conflicts and not overwrite:
+        raise RunError(
+            f"{out} holds predictions made under a different configuration:\n  "
+            + "\n  ".join(conflicts)
+            + "\nUse another out=DIR, or runner.overwrite=true to discard those predictions."
+        )
+    if conflicts:
+        for prediction_file in (out / "predictions").glob("*.jsonl"):
+            prediction_file.unlink()
+        log.warning("runner.overwrite=true: discarded earlier predictions in %s", out)
+        return key
+    merged = dict(old)
+    for field_name in ("generation", "data_sha256"):
+        merged[field_name] = {**old.get(field_name, {}), **key[field_name]}
+    return merged
+
+
+def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationRequest:
+    return GenerationRequest(sample_id=sample.id, subset=sample.subset, prompt=sample.prompt,
+                             image_path=sample.image, image=image, max_new_tokens=max_new_tokens,
+                             reference=sample.reference)
+
+
+def _record(sample: Sample, response: str | None, latency: float, batch_size: int,
+            error: str | None = None) -> dict:
+    record = {"id": sample.id, "response": response, "labels": sample.reference,
+              "messages": sample.record.get("messages"), "images": sample.record.get("images"),
+              "latency_s": round(latency, 6), "batch_size": batch_size}
+    if error is not None:
+        record["error"] = error
+    return record
+
+
+class Runner:
+    def __init__(self, adapter: ModelAdapter, dataset: Dataset, subsets: list[str], out: Path,
+                 settings: RunnerSettings, max_new_tokens: dict[str, int], config: dict,
+                 meteor: bool | None = None) -> None:
+        self.adapter = adapter
+        self.dataset = dataset
+        self.out = out
+        self.settings = settings
+        self.max_new_tokens = max_new_tokens
+        self.config = config
+        self.meteor = meteor
+        self.samples = select_samples(dataset, subsets, settings.limit)
+        if not self.samples:
+            raise RunError(f"no samples of {subsets} in {dataset.root}")
+        self.stats = RunStats()
+        self.batch_size = settings.batch_size
+        if not adapter.capabilities.batch_safe and self.batch_size != 1:
+            self.stats.events.append(f"adapter {adapter.name} is batch-unsafe: batch size forced to 1")
+            log.warning(self.stats.events[-1])
+            self.batch_size = 1
+        self.decode_images = bool(adapter.settings.get("load_images", adapter.capabilities.needs_image))
+
+    # -- resume -------------------------------------------------------------------------
+    def key(self) -> dict:
+        files = sorted({s.source.rsplit(":", 1)[0] for v in self.samples.values() for s in v})
+        prompts = stable_hash(self.adapter.prompt_fingerprint())
+        generation = {subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"}
+                      for subset in self.samples}
+        return run_key(self.adapter.fingerprint(), prompts, generation,
+                       {Path(f).name: file_sha256(f) for f in files})
+
+    def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
+        self.stats.repaired_bytes += store.repair()
+        records = store.read()
+        if self.settings.retry_failed and any("error" in r for r in records):
+            records = [r for r in records if "error" not in r]
+            store.rewrite(records)
+        done = {r.get("id") for r in records}
+        if len(done) != len(records):
+            raise RunError(f"{store.path} lists a sample twice; delete the duplicate lines or "
+                           "re-run with runner.overwrite=true")
+        todo = [s for s in self.samples[subset] if s.id not in done]
+        self.stats.resumed += len(self.samples[subset]) - len(todo)
+        if todo and self.adapter.batch_order_key(todo[0].prompt, todo[0].image) is not None:
+            todo.sort(key=lambda s: self.adapter.batch_order_key(s.prompt, s.image))
+        return todo
+
+    # -- generation ---------------------------------------------------------------------
+    def _generate(self, batch: list[Sample], images: list) -> list[dict]:
+        ready = [(s, img) for s, img in zip(batch, images) if not isinstance(img, ImageError)]
+        records = {s.id: _record(s, None, 0.0, len(batch), str(img))
+                   for s, img in zip(batch, images) if isinstance(img, ImageError)}
+        if ready:
+            requests = [_request(s, img, self.max_new_tokens[s.subset]) for s, img in ready]
+            for request, (sample, _), (raw, latency, error) in zip(requests, ready, self._call(requests)):
+                response = raw if raw is None else self.adapter.to_protocol(raw, request)
+                records[sample.id] = _record(sample, response, latency, len(requests), error)
+                if response != raw:
+                    records[sample.id]["raw_response"] = raw
+        return [records[s.id] for s in batch]
+
+    def _call(self, requests: list[GenerationRequest]) -> list[tuple[str | None, float, str | None]]:
+        start = time.perf_counter()
+        try:
+            responses = self.adapter.generate(requests)
+        except Exception as exc:  # noqa: BLE001 - a failing batch is retried sample by sample
+            if len(requests) > 1:
+                self.stats.events.append(f"batch of {len(requests)} failed ({exc!r}); retrying one by one")
+                log.warning(self.stats.events[-1])
+                return [r for request in requests for r in self._call([request])]
+            return [(None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")]
+        if len(responses) != len(requests):
+            raise RunError(f"adapter {self.adapter.name} returned {len(responses)} responses "
+                           f"for {len(requests)} requests")
+        latency = (time.perf_counter() - start) / len(requests)
+        return [(r, latency, None) for r in responses]
+
+    def run(self) -> dict:
+        random.seed(self.settings.seed)
+        started = datetime.now(timezone.utc).isoformat()
+        self.out.mkdir(parents=True, exist_ok=True)
+        key = check_run_key(self.out, self.key(), self.settings.overwrite)
+        _write_json(self.out / "run_key.json", key)
+        _write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
+        stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync)
+                  for s in self.samples}
+        todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
+        total = sum(len(t) for _, t in todo)
+        if self.stats.resumed:
+            log.info("resuming: %d samples already done, %d to go", self.stats.resumed, total)
+        batches = [samples[i:i + self.batch_size] for _, samples in todo
+                   for i in range(0, len(samples), self.batch_size)]
+        progress = _progress(total, self.settings.progress)
+        start = time.perf_counter()
+        consecutive = 0
+        try:
+            for batch, images in prefetched_batches(batches, self.decode_images,
+                                                    self.settings.image_workers,
+                                                    self.settings.prefetch_batches):
+                records = self._generate(batch, images)
+                _append(stores[batch[0].subset], records)
+                failed = sum("error" in r for r in records)
+                self.stats.generated += len(records)
+                self.stats.failures += failed
+                consecutive = consecutive + failed if failed == len(records) else 0
+                if consecutive >= self.settings.max_consecutive_failures:
+                    raise RunError(f"{consecutive} samples failed in a row; last error: "
+                                   f"{records[-1]['error']}. Predictions so far are saved; fix the "
+                                   "cause and re-run with runner.retry_failed=true.")
+                progress.update(len(records))
+        finally:
+            progress.close()
+            for store in stores.values():
+                store.close()
+            self.stats.seconds = time.perf_counter() - start
+        result = self.score(stores)
+        _write_json(self.out / "metrics.json", result)
+        _write_json(self.out / "manifest.json", manifest(
+            key=key, config=self.config, started=started,
+            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO))
+        return result
+
+    def _stats(self) -> dict:
+        s = self.stats
+        return {"samples_generated": s.generated, "samples_resumed": s.resumed,
+                "inference_failures_this_run": s.failures, "repaired_bytes": s.repaired_bytes,
+                "generation_seconds": round(s.seconds, 3),
+                "samples_per_second": round(s.generated / s.seconds, 3) if s.seconds > 0 else None,
+                "batch_size": self.batch_size, "events": s.events + list(self.adapter.events)}
+
+    # -- scoring ------------------------------------------------------------------------
+    def score(self, stores: dict[str, PredictionFile]) -> dict:
+        by_subset: dict[str, list[Prediction]] = {}
+        failures: dict[str, int] = {}
+        for subset, samples in self.samples.items():
+            records = {r["id"]: r for r in stores[subset].read()}
+            missing = [s.id for s in samples if s.id not in records]
+            if missing:
+                raise RunError(f"{len(missing)} samples of {subset} have no prediction "
+                               f"(first: {missing[0]}); re-run to complete them")
+            chosen = [records[s.id] for s in samples]
+            failures[subset] = sum("error" in r for r in chosen)
+            by_subset[subset] = [Prediction(s.id, subset, r.get("response") or "", s.reference,
+                                            f"{stores[subset].path}:{s.index}", s.image)
+                                 for s, r in zip(samples, chosen)]
+        try:
+            result = score_predictions(by_subset, meteor=self.meteor,
+                                       details=self.out / "details.jsonl")
+        except DataError as exc:
+            raise RunError(str(exc)) from None
+        result["inference_failures"] = failures
+        result["run"] = {"model": self.config.get("model", {}).get("name"),
+                         "data": self.config.get("data", {}).get("name"),
+                         "task": self.config.get("task", {}).get("name")}
+        return result
+
+
+def _append(store: PredictionFile, records: list[dict]) -> None:
+    try:
+        store.append(records)
+    except OSError as exc:
+        raise RunError(f"cannot write predictions to {store.path}: {exc}. Predictions written "
+                       "before this batch are intact; fix the cause and re-run the same command "
+                       "to resume.") from exc
+
+
+def _write_json(path: Path, value: Any) -> None:
+    _write_text(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        raise RunError(f"cannot write {path}: {exc}") from exc
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="sample", desc="generating", dynamic_ncols=True, smoothing=0.1)
