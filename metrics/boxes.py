@@ -52,13 +52,17 @@ def match_edges(
 
 
 def maximum_matching(edges: list[list[int]], n_right: int) -> int:
-    """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists.
+    """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists."""
+    return sum(1 for left in matching_owners(edges, n_right) if left != -1)
+
+
+def matching_owners(edges: list[list[int]], n_right: int) -> list[int]:
+    """A maximum-cardinality matching: for each right vertex, its left partner or -1.
 
     Iterative augmenting-path search, so a response spraying thousands of boxes cannot hit
     Python's recursion limit.
     """
     owner = [-1] * n_right
-    matched = 0
     for root, row in enumerate(edges):
         if not row:
             continue
@@ -89,8 +93,7 @@ def maximum_matching(edges: list[list[int]], n_right: int) -> int:
         if found:
             for (left, _), right in zip(stack, path):
                 owner[right] = left
-            matched += 1
-    return matched
+    return owner
 
 
 def match_count(
@@ -106,3 +109,18 @@ def match_count(
     edges = match_edges(predicted, reference, threshold, predicted_labels, reference_labels)
     tp = maximum_matching(edges, len(reference))
     return tp, len(predicted) - tp, len(reference) - tp
+
+
+def match_pairs(
+    predicted: Sequence[Box],
+    reference: Sequence[Box],
+    threshold: float,
+    predicted_labels: Sequence[object] | None = None,
+    reference_labels: Sequence[object] | None = None,
+) -> list[tuple[int, int]]:
+    """(predicted index, reference index) pairs of one maximum matching (for breakdowns)."""
+    if not predicted or not reference:
+        return []
+    edges = match_edges(predicted, reference, threshold, predicted_labels, reference_labels)
+    owners = matching_owners(edges, len(reference))
+    return [(left, right) for right, left in enumerate(owners) if left != -1]

@@ -21,7 +21,9 @@ class Prediction:
     response: str
     reference: str
     source: str
-    image: str | None = None
+    image: str | None = None  # image path, resolved where the file exists
+    question: str | None = None  # user text (for the asked-category breakdown)
+    image_size: tuple[int, int] | None = None  # (width, height) when the record states it
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -62,8 +64,20 @@ def _response_of(record: dict, path: Path, index: int) -> str:
     return response
 
 
+def resolve_image_path(image: str, result_file: Path, image_root: Path | None) -> str:
+    """An existing path for a result's image: as given, under --image-root, or beside the file."""
+    candidates = [Path(image)]
+    if image_root is not None:
+        candidates.insert(0, image_root / image)
+    candidates.append(result_file.parent / image)
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    return image
+
+
 def load_predictions(
-    inputs: list[str | Path], *, collect_errors: bool = False
+    inputs: list[str | Path], *, collect_errors: bool = False, image_root: Path | None = None
 ) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
     """Read result files into per-subset predictions, in the order the files are given.
 
@@ -99,9 +113,14 @@ def load_predictions(
             sample_id = record.get("id") if isinstance(record.get("id"), str) else f"{subset}/{position}"
             images = record.get("images")
             image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else None
-            by_subset[subset].append(
-                Prediction(sample_id, subset, response, reference, f"{path}:{index}", image)
-            )
+            if image is not None:
+                image = resolve_image_path(image, path, image_root)
+            size = record.get("image_size")
+            by_subset[subset].append(Prediction(
+                sample_id, subset, response, reference, f"{path}:{index}", image,
+                question=message_text(record, "user"),
+                image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
+            ))
     return {k: v for k, v in by_subset.items() if v}, issues, used
 
 

@@ -262,7 +262,8 @@ class Runner:
             chosen = [records[s.id] for s in samples]
             failures[subset] = sum("error" in r for r in chosen)
             by_subset[subset] = [Prediction(s.id, subset, r.get("response") or "", s.reference,
-                                            f"{stores[subset].path}:{s.index}", s.image)
+                                            f"{stores[subset].path}:{s.index}", s.image,
+                                            question=s.prompt)
                                  for s, r in zip(samples, chosen)]
         try:
             result = score_predictions(by_subset, meteor=self.meteor,

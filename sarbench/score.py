@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="require Java METEOR (error if Java is missing)")
     parser.add_argument("--collect-errors", action="store_true",
                         help="report malformed records and go on instead of stopping at the first")
+    parser.add_argument("--image-root", type=Path,
+                        help="directory the results' image paths are relative to (for size breakdowns)")
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
     return parser
 
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     meteor = False if args.no_meteor else (True if args.meteor else None)
     try:
-        by_subset, issues, used = load_predictions(args.inputs, collect_errors=args.collect_errors)
+        by_subset, issues, used = load_predictions(
+            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root)
         if not by_subset:
             raise DataError(", ".join(args.inputs), None, "no result records found")
         result = score_predictions(

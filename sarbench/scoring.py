@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from metrics.aggregate import aggregate
+from metrics.breakdown import BOX_METRICS, Breakdown
 from metrics.parsing import Parsed, parse_answer
 from metrics.sample_scores import SampleScore, score_sample
 from sarbench import PROTOCOL, __version__
@@ -37,6 +39,7 @@ def score_predictions(
     with malformed_reference="collect" is reported in `malformed` and left out of the scores.
     """
     issues = list(issues)
+    breakdown = Breakdown()
     scored: dict[str, list[SampleScore]] = {}
     kept_by_subset: dict[str, list[Prediction]] = {}
     detail_lines: list[str] = []
@@ -57,6 +60,11 @@ def score_predictions(
             parsed = parse_answer(subset, prediction.response)
             sample = score_sample(subset, parsed, reference)
             samples.append(sample)
+            size = None
+            if subset in BOX_METRICS:
+                size = prediction.image_size or image_size(prediction.image)
+            breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size,
+                          sample.count_exact)
             kept.append(prediction)
             if details is not None:
                 detail_lines.append(_detail_line(prediction, parsed, reference, sample))
@@ -76,6 +84,7 @@ def score_predictions(
         "n": {s: len(v) for s, v in scored.items()},
         "parse_failures": {s: sum(x.parse_fail for x in v) for s, v in scored.items()},
         "totals": totals,
+        "breakdowns": breakdown.result(),
         "malformed": [i.to_dict() for i in issues],
         "sarbench_version": __version__,
     }
@@ -91,6 +100,20 @@ def score_pairs(
         for subset, items in pairs.items()
     }
     return score_predictions(by_subset, **kwargs)
+
+
+@lru_cache(maxsize=1 << 16)
+def image_size(path: str | None) -> tuple[int, int] | None:
+    """(width, height) from the image header, or None when the file cannot be read."""
+    if path is None:
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - a missing/corrupt image only limits the size breakdown
+        return None
 
 
 def _parsed_json(parsed: Parsed) -> dict:

@@ -1,0 +1,138 @@
+"""Per-category and per-size breakdowns of the box and classification metrics.
+
+Not part of protocol v1's headline numbers; these are diagnostics with these rules:
+- category: classify.acc per reference category (a sample with two reference categories counts
+  in both); count and refer metrics per category asked in the question (first category word of
+  the user text; samples without one are not broken down); grounding per category by matching
+  only the boxes labelled with that category (grounding matching requires equal categories, so
+  the buckets add up to the pooled counts).
+- size: box metrics per size word of PROTOCOL §2 (area ratio to the image): a matched pair and
+  an unmatched reference box count in the reference box's bin, an unmatched predicted box in its
+  own bin. Needs the image size; samples without one are left out (`coverage` says how many).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from metrics.aggregate import accuracy
+from metrics.boxes import match_pairs
+from metrics.lexicon import CATEGORY_RE, category_of
+from metrics.parsing import Parsed
+
+SIZE_WORDS = ("very small", "small", "medium", "large", "very large")
+BOX_METRICS = {
+    "count": (("count.iou25", 0.25), ("count.iou50", 0.5)),
+    "grounding_single": (("grounding.single", 0.5),),
+    "grounding_multi": (("grounding.multi", 0.5),),
+    "refer_single": (("refer.single.iou25", 0.25), ("refer.single.iou50", 0.5)),
+    "refer_multi": (("refer.multi.iou25", 0.25), ("refer.multi.iou50", 0.5)),
+}
+
+
+def size_word(box, width: float, height: float) -> str:
+    """PROTOCOL §2 size of a box from its area ratio R (degenerate boxes are very small)."""
+    area = max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+    image_area = width * height
+    if 10 * area >= 4 * image_area:
+        return "very large"
+    if 4 * area >= image_area:
+        return "large"
+    if 10 * area >= image_area:
+        return "medium"
+    if 100 * area >= 3 * image_area:
+        return "small"
+    return "very small"
+
+
+def asked_category(question: str | None) -> str | None:
+    if not question:
+        return None
+    match = CATEGORY_RE.search(question.lower())
+    return category_of(match.group()) if match else None
+
+
+class Breakdown:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.samples: dict[tuple[str, str], int] = defaultdict(int)
+        self.exact: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.sized = 0
+        self.box_samples = 0
+
+    def _add(self, kind: str, bucket: str, metric: str, tp: int, fp: int, fn: int) -> None:
+        cell = self.counts[(kind, bucket, metric)]
+        cell[0] += tp
+        cell[1] += fp
+        cell[2] += fn
+
+    def add(self, subset: str, predicted: Parsed, reference: Parsed, counts: dict,
+            question: str | None, image_size: tuple[int, int] | None,
+            count_exact: bool | None = None) -> None:
+        if subset == "classify":
+            for category in reference.categories:
+                self._add("category", category, "classify.acc", *counts["classify.acc"])
+                self.samples[("category", category)] += 1
+            return
+        if subset not in BOX_METRICS:
+            return
+        self.box_samples += 1
+        if subset.startswith("grounding"):
+            self._grounding_categories(subset, predicted, reference)
+        else:
+            category = asked_category(question)
+            if category is not None:
+                self.samples[("category", category)] += 1
+                for metric, _ in BOX_METRICS[subset]:
+                    self._add("category", category, metric, *counts[metric])
+                if subset == "count":
+                    self.exact[category][0] += int(bool(count_exact))
+                    self.exact[category][1] += 1
+        if image_size is not None:
+            self.sized += 1
+            self._sizes(subset, predicted, reference, image_size)
+
+    def _grounding_categories(self, subset: str, predicted: Parsed, reference: Parsed) -> None:
+        metric = BOX_METRICS[subset][0][0]
+        for category in set(reference.box_categories) | set(predicted.box_categories):
+            if category == "none":
+                continue
+            pred = [b for b, c in zip(predicted.boxes, predicted.box_categories) if c == category]
+            ref = [b for b, c in zip(reference.boxes, reference.box_categories) if c == category]
+            tp = len(match_pairs(pred, ref, 0.5))
+            self._add("category", category, metric, tp, len(pred) - tp, len(ref) - tp)
+            if ref:
+                self.samples[("category", category)] += 1
+
+    def _sizes(self, subset: str, predicted: Parsed, reference: Parsed, image_size) -> None:
+        width, height = image_size
+        ref_bins = [size_word(b, width, height) for b in reference.boxes]
+        pred_bins = [size_word(b, width, height) for b in predicted.boxes]
+        labelled = subset.startswith("grounding")
+        for metric, threshold in BOX_METRICS[subset]:
+            pairs = match_pairs(predicted.boxes, reference.boxes, threshold,
+                                predicted.box_categories if labelled else None,
+                                reference.box_categories if labelled else None)
+            matched_pred = {i for i, _ in pairs}
+            matched_ref = {j for _, j in pairs}
+            for _, j in pairs:
+                self._add("size", ref_bins[j], metric, 1, 0, 0)
+            for j, bin_ in enumerate(ref_bins):
+                if j not in matched_ref:
+                    self._add("size", bin_, metric, 0, 0, 1)
+            for i, bin_ in enumerate(pred_bins):
+                if i not in matched_pred:
+                    self._add("size", bin_, metric, 0, 1, 0)
+        for bin_ in ref_bins:
+            self.samples[("size", bin_)] += 1
+
+    def result(self) -> dict:
+        out: dict[str, dict] = {"category": {}, "size": {}}
+        for (kind, bucket, metric), (tp, fp, fn) in sorted(self.counts.items()):
+            out[kind].setdefault(bucket, {})[metric] = accuracy(tp, fp, fn)
+        for category, (exact, n) in self.exact.items():
+            out["category"].setdefault(category, {})["count.only"] = 100.0 * exact / n
+        for (kind, bucket), n in self.samples.items():
+            out[kind].setdefault(bucket, {})["n"] = n
+        out["size"] = {w: out["size"][w] for w in SIZE_WORDS if w in out["size"]}
+        out["coverage"] = {"box_samples": self.box_samples, "box_samples_with_image_size": self.sized}
+        return out
