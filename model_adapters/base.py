@@ -32,6 +32,14 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class InferenceFailure:
+    """Returned in place of a response when one request failed for good (e.g. an API error
+    after all retries): the runner records it as a counted inference failure and goes on."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Capabilities:
     batch_safe: bool = True  # batched greedy output equals one-at-a-time output
     backends: tuple[str, ...] = ("hf",)
@@ -58,8 +66,12 @@ class ModelAdapter(ABC):
         return None
 
     @abstractmethod
-    def generate(self, requests: list[GenerationRequest]) -> list[str]:
-        """Return one response per request, in order. Raise only for whole-batch failures."""
+    def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
+        """Return one response (or InferenceFailure) per request, in order.
+
+        Raising fails the whole batch: the runner then retries its requests one by one and
+        records the ones that still raise as inference failures.
+        """
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
         """Rewrite a raw response into protocol form (PROTOCOL §6 box codec for base models).

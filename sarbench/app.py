@@ -54,7 +54,10 @@ def build_adapter(model_cfg: dict[str, Any], backend: str) -> ModelAdapter:
                        f"{resolved!r}; supported: {', '.join(adapter_cls.capabilities.backends)}")
     settings = {k: v for k, v in model_cfg.items() if k not in ("name", "adapter")}
     settings["backend"] = resolved
-    return adapter_cls(name=model_cfg["name"], settings=settings)
+    try:
+        return adapter_cls(name=model_cfg["name"], settings=settings)
+    except ValueError as exc:
+        raise RunError(f"model {model_cfg['name']!r}: {exc}") from None
 
 
 def run_from_config(cfg: DictConfig) -> dict:

@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from model_adapters.base import GenerationRequest, ModelAdapter
+from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from sarbench.data import Dataset, Sample, file_sha256
 from sarbench.images import ImageError, prefetched_batches
 from sarbench.prediction_store import PredictionFile
@@ -194,7 +194,8 @@ class Runner:
             raise RunError(f"adapter {self.adapter.name} returned {len(responses)} responses "
                            f"for {len(requests)} requests")
         latency = (time.perf_counter() - start) / len(requests)
-        return [(r, latency, None) for r in responses]
+        return [(None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None)
+                for r in responses]
 
     def run(self) -> dict:
         random.seed(self.settings.seed)
