@@ -1,0 +1,43 @@
+"""Caption metrics of the describe subset: BLEU-1..4, CIDEr-D, ROUGE-L and METEOR.
+
+:func:`caption_scores` reproduces pycocoevalcap 1.2 (``PTBTokenizer`` + punctuation filter,
+then ``Bleu(4)``, ``Cider``, ``Rouge``, ``Meteor``) without needing Java for anything but
+METEOR: the tokenizer and the three scorers are re-implemented here and tested against the
+library to 1e-9. Scores are corpus-level over the whole subset, one reference per sample,
+×100.
+"""
+from __future__ import annotations
+
+from .bleu import NgramIndex, bleu
+from .cider import cider
+from .meteor import meteor as meteor_score, meteor_unavailable_reason
+from .ptb_tokenizer import tokenize
+from .rouge import rouge_l
+
+__all__ = ["CAPTION_KEYS", "caption_scores", "meteor_unavailable_reason", "tokenize"]
+
+CAPTION_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "cider", "rouge_l", "meteor")
+
+
+def caption_scores(predictions: list[str | None], references: list[str], *,
+                   meteor: bool | None = None) -> dict[str, float | None]:
+    """Corpus caption metrics ×100 for aligned predictions and references.
+
+    A missing (``None``) prediction counts as the empty caption. An empty list means the
+    subset is absent: every value is ``None``. ``meteor``: ``None`` computes METEOR when Java
+    and pycocoevalcap are available, ``False`` never does, ``True`` also only when available
+    (otherwise the value is ``None``; :func:`meteor_unavailable_reason` says why). METEOR is
+    never reported as 0 for being unavailable.
+    """
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
+    if not predictions:
+        return dict.fromkeys(CAPTION_KEYS)
+    hyps = tokenize(["" if p is None else p for p in predictions])
+    refs = tokenize(["" if r is None else r for r in references])
+    index = NgramIndex([h.split() for h in hyps], [r.split() for r in refs])
+    scores = dict(zip(CAPTION_KEYS[:4], bleu(index)))
+    scores["cider"] = cider(index)
+    scores["rouge_l"] = rouge_l(hyps, refs)
+    scores["meteor"] = meteor_score(hyps, refs) if meteor is not False else None
+    return {k: None if v is None else 100.0 * v for k, v in scores.items()}

@@ -1,0 +1,66 @@
+"""DeepSeek-VL2 (deepseek-ai/deepseek-vl2-tiny): not in transformers. Loading needs the
+`deepseek_vl2` package (github.com/deepseek-ai/DeepSeek-VL2) and the opt-in
+`model.trust_remote_code=true`; samples run one at a time (batch 1), as its README does.
+
+Prompt: ms-swift template `deepseek_vl2` (swift/llm/template/template/deepseek.py):
+`{system}<|User|>: {query}\\n\\n<|Assistant|>:` after the BOS, with the SARChat system prompt; the
+data's `<image>` becomes `<image>\\n`. The rendered text goes to the package's processor as
+`prompt=` (it adds the BOS and expands `<image>` into the tiled image tokens).
+
+Native boxes: `<|ref|>label<|/ref|><|det|>[[x1, y1, x2, y2], ...]<|/det|>`, normalised to
+[0, 999] of the image: x = x1 / 999 * W (DeepSeek-VL2 README "visual grounding" example;
+deepseek-ai/DeepSeek-VL2#100 maintainer answer; the authors' note in
+huggingface.co/AskUI/PTA-1/discussions/2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.box_codecs import NormalizedBoxCodec
+from model_adapters.hf_backend import HFChatAdapter, ModelLoadError
+from model_adapters.hf_images import to_rgb
+
+DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
+    name="deepseek_vl2_det_per_999", scale=999, syntax="brackets",
+    encode_wrapper=("<|det|>[", "]<|/det|>"), strip_tokens=("<|det|>", "<|/det|>", "<|ref|>", "<|/ref|>"))
+
+
+@ADAPTERS.register("deepseek_vl2")
+@dataclass
+class DeepSeekVL2Adapter(HFChatAdapter):
+    capabilities = Capabilities(batch_safe=False, backends=("hf", "vllm"))
+    family = "deepseek_vl2"
+    remote_model_types = ("deepseek_vl_v2",)
+    image_placeholder = "<image>\n"
+    native_codec = DEEPSEEK_VL2_BOXES
+
+    def chat(self, system: str | None, user: str) -> str:
+        return f"{system or ''}<|User|>: {user}\n\n<|Assistant|>:"
+
+    def load_remote(self, path: str) -> tuple[Any, Any]:
+        try:
+            from deepseek_vl2.models import DeepseekVLV2ForCausalLM, DeepseekVLV2Processor
+        except ImportError:
+            raise ModelLoadError("DeepSeek-VL2 needs the deepseek_vl2 package: "
+                                 "pip install git+https://github.com/deepseek-ai/DeepSeek-VL2") from None
+        processor = DeepseekVLV2Processor.from_pretrained(path)
+        model = DeepseekVLV2ForCausalLM.from_pretrained(path, trust_remote_code=True, **self.model_kwargs())
+        return processor, self.place(model)
+
+    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+        import torch
+
+        image = to_rgb(self.image_of(request))
+        tokenizer = self._processor.tokenizer
+        inputs = self._processor(prompt=self.render_prompt(request.prompt, image.size), images=[image],
+                                 force_batchify=True, system_prompt="")
+        inputs = inputs.to(self.input_device(), dtype=self._model.dtype)
+        with torch.inference_mode():
+            embeds = self._model.prepare_inputs_embeds(**inputs)
+            output = self._model.language.generate(
+                inputs_embeds=embeds, attention_mask=inputs.attention_mask, pad_token_id=tokenizer.eos_token_id,
+                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, use_cache=True,
+                **self.generation_kwargs(max_new_tokens))
+        return tokenizer.decode(output[0].cpu().tolist(), skip_special_tokens=True).strip()

@@ -1,0 +1,64 @@
+"""GLM-Edge-V (THUDM/glm-edge-v-2b, THUDM/glm-edge-v-5b): remote code only; opt in with
+`model.trust_remote_code=true`. Loading follows the model card (AutoTokenizer,
+AutoImageProcessor and AutoModelForCausalLM with remote code; `pixel_values` passed to
+`generate`); samples run one at a time (batch 1).
+
+Prompt: ms-swift template `glm_edge_v` (swift/llm/template/template/glm.py):
+`<|system|>\\n{system}\\n<|user|>\\n{query}\\n<|assistant|>\\n` with the SARChat system prompt; the
+data's `<image>` becomes 578 `<|begin_of_image|>` tokens (written once in the rendered prompt,
+expanded before tokenising).
+
+Native boxes: GLM-Edge-V documents no grounding format (model cards, THUDM/GLM-Edge README).
+The generic codec (model_adapters/generic_boxes.py) is our explicit choice; its per-mille branch
+matches the `[[x0,y0,x1,y1]]` [000, 999] grid of Zhipu's earlier CogVLM/CogAgent models (CogAgent
+paper, CVPR 2024).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.generic_boxes import GENERIC_BOXES
+from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.hf_images import to_rgb
+
+IMAGE_TOKEN, IMAGE_TOKENS = "<|begin_of_image|>", 578
+
+
+@ADAPTERS.register("glm_edge_v")
+@dataclass
+class GLMEdgeVAdapter(HFChatAdapter):
+    capabilities = Capabilities(batch_safe=False, backends=("hf",))
+    family = "glm_edge_v"
+    image_placeholder = IMAGE_TOKEN
+    native_codec = GENERIC_BOXES
+
+    def chat(self, system: str | None, user: str) -> str:
+        head = f"<|system|>\n{system}\n" if system is not None else ""
+        return f"{head}<|user|>\n{user}\n<|assistant|>\n"
+
+    def load_remote(self, path: str) -> tuple[Any, Any]:
+        from transformers import AutoImageProcessor, AutoModelForCausalLM, AutoTokenizer
+
+        revision = self.settings.get("revision")
+        processor = SimpleNamespace(
+            tokenizer=AutoTokenizer.from_pretrained(path, trust_remote_code=True, revision=revision),
+            image_processor=AutoImageProcessor.from_pretrained(path, trust_remote_code=True, revision=revision))
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **self.model_kwargs())
+        return processor, self.place(model)
+
+    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+        import numpy as np
+        import torch
+
+        image = to_rgb(self.image_of(request))
+        text = self.render_prompt(request.prompt, image.size).replace(IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1)
+        encoded = self._processor.tokenizer(text, return_tensors="pt")
+        pixels = torch.tensor(np.array(self._processor.image_processor(image).pixel_values))
+        inputs = self.to_model({**encoded, "pixel_values": pixels})
+        with torch.inference_mode():
+            output = self._model.generate(**inputs, **self.generation_kwargs(max_new_tokens))
+        new_tokens = output[0][inputs["input_ids"].shape[1]:]
+        return self._processor.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()

@@ -1,0 +1,60 @@
+"""Phi-3.5-Vision (microsoft/Phi-3.5-vision-instruct): remote code only (`model_type: phi3_v`);
+opt in with `model.trust_remote_code=true`. Loading and generation follow the model card
+(`AutoProcessor` with the checkpoint's `num_crops`, override through `processor_kwargs`;
+attention `eager` unless `attn_implementation` is set, since the card's default needs
+flash-attn). Samples run one at a time (batch 1): its processor takes one prompt.
+
+Prompt: the Phi-3 chat format (ms-swift template `phi3_vision`,
+swift/llm/template/template/microsoft.py; the model card's chat template):
+`<|system|>\\n{system}<|end|>\\n<|user|>\\n{query}<|end|>\\n<|assistant|>\\n`, the data's `<image>`
+becoming `<|image_1|>\\n` (the processor expands it; ms-swift's `<|image|><s>\\n` is the same
+token sequence).
+
+Native boxes: Phi-3.5-Vision documents no grounding format (its model card); the generic codec (model_adapters/generic_boxes.py) is our explicit choice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.generic_boxes import GENERIC_BOXES
+from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.hf_images import to_rgb
+
+
+@ADAPTERS.register("phi3_5_vision")
+@dataclass
+class Phi35VisionAdapter(HFChatAdapter):
+    capabilities = Capabilities(batch_safe=False, backends=("hf", "vllm"))
+    family = "phi3_5_vision"
+    remote_model_types = ("phi3_v",)
+    image_placeholder = "<|image_1|>\n"
+    native_codec = GENERIC_BOXES
+
+    def chat(self, system: str | None, user: str) -> str:
+        head = f"<|system|>\n{system}<|end|>\n" if system is not None else ""
+        return f"{head}<|user|>\n{user}<|end|>\n<|assistant|>\n"
+
+    def load_remote(self, path: str) -> tuple[Any, Any]:
+        from transformers import AutoModelForCausalLM, AutoProcessor
+
+        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, revision=self.settings.get("revision"),
+                                                  **dict(self.settings.get("processor_kwargs") or {}))
+        kwargs = self.model_kwargs()
+        kwargs.setdefault("attn_implementation", "eager")
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **kwargs)
+        return processor, self.place(model)
+
+    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+        import torch
+
+        image = to_rgb(self.image_of(request))
+        inputs = self._processor(self.render_prompt(request.prompt, image.size), [image], return_tensors="pt")
+        inputs = self.to_model(inputs)
+        with torch.inference_mode():
+            output = self._model.generate(**inputs, eos_token_id=self._processor.tokenizer.eos_token_id,
+                                          **self.generation_kwargs(max_new_tokens))
+        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        return self._processor.batch_decode(new_tokens, skip_special_tokens=True,
+                                            clean_up_tokenization_spaces=False)[0].strip()

@@ -1,0 +1,45 @@
+"""Yi-VL (01-ai/Yi-VL-6B): LLaVA architecture, 448-px images padded to a square
+(huggingface.co/01-ai/Yi-VL-6B model card; ms-swift `YiVLTemplate` calls `expand2square`); the
+adapter pads (`model.pad_to_square`, default true) before the processor.
+
+Loading: transformers runs Yi-VL only in the llava-hf layout (LlavaForConditionalGeneration),
+so `model.path` must point at such a conversion; the released folder (LlavaLlamaForCausalLM +
+separate ViT, needs 01-ai's own llava package) is refused with that advice. The tiny test model
+is a 56-px llava-hf checkpoint.
+
+Prompt: ms-swift template `yi_vl` (swift/llm/template/template/yi.py):
+`{system}\\n\\n### Human: {query}\\n### Assistant:` with the SARChat system prompt; the data's
+`<image>` becomes `<image>\\n`.
+
+Native boxes: no format is documented. 01-ai/Yi#376 (maintainer answer) says RefCOCO was in the
+training data and outputs are normalised coordinates on a 0-999 scale, while the LLaVA-style
+data it was trained on writes fractions. Explicit choice: `[x1, y1, x2, y2]` of the padded
+square; read as fractions when all four numbers are <= 1, else divided by 999; questions get
+two-decimal fractions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model_adapters.base import ADAPTERS, Capabilities
+from model_adapters.box_codecs import BoxCodec
+from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.llava1_5 import LlavaLayout, llava_boxes
+
+
+@ADAPTERS.register("yi_vl")
+@dataclass
+class YiVLAdapter(LlavaLayout, HFChatAdapter):
+    capabilities = Capabilities(batch_safe=True, backends=("hf",))
+    family = "yi_vl"
+    native_model_types = ("llava",)
+    image_placeholder = "<image>\n"
+    default_pad = True
+
+    def chat(self, system: str | None, user: str) -> str:
+        head = f"{system}\n\n" if system else ""
+        return f"{head}### Human: {user}\n### Assistant:"
+
+    def box_codec(self) -> BoxCodec:
+        return llava_boxes("pad_square" if self.pads_to_square() else "crop_square", scale=999,
+                           fractions_when_at_most_1=True, name="yi_vl_fractions_or_999")
