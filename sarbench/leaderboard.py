@@ -1,111 +1,79 @@
-"""`python -m sarbench.leaderboard RESULTS_DIR... [--format md|csv|latex] [--out FILE]`.
+"""`python -m sarbench.leaderboard RESULTS_DIR... [--format md|csv|latex|html] [--columns ...]
+[--with-paper] [--breakdown category|size] [--out FILE]`.
 
-Collects every `metrics.json` below the given directories into one table of the paper's
-Table-3 columns (Avg first; absent columns shown as "-").
+Collects every `metrics.json` below the given directories into the paper's Table 3 (Avg + 14
+columns, grouped headers), optionally with extra metrics, the paper's published rows, or a
+per-category / per-size breakdown. Runs are sorted by Avg; absent values print as a dash.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import pandas as pd
+from sarbench.reports.breakdown import breakdown_table
+from sarbench.reports.columns import select_columns
+from sarbench.reports.latex import latex_escape, to_latex
+from sarbench.reports.paper import paper_rows
+from sarbench.reports.render_text import to_csv, to_html, to_markdown
+from sarbench.reports.runs import Run, load_runs
+from sarbench.reports.table import Table
 
-from metrics.aggregate import TABLE3_COLUMNS
+__all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 
-COLUMNS = ("avg",) + TABLE3_COLUMNS
-HEADERS = {
-    "avg": "Avg", "count.only": "Cnt only", "count.iou25": "Cnt .25", "count.iou50": "Cnt .5",
-    "grounding.abstract": "Abs pos", "grounding.multi": "SG Multi", "grounding.single": "SG Single",
-    "identify.multi": "CMI Multi", "identify.single": "CMI Single",
-    "refer.multi.iou25": "MRef .25", "refer.multi.iou50": "MRef .5",
-    "refer.single.iou25": "SRef .25", "refer.single.iou50": "SRef .5",
-    "describe.acc": "Descript", "classify.acc": "Class",
-}
-LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+RENDERERS = {"md": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}
+_SUFFIX_FORMATS = {".md": "md", ".csv": "csv", ".tex": "latex", ".html": "html", ".htm": "html"}
 
 
-def find_runs(directories: list[Path]) -> list[Path]:
-    runs: list[Path] = []
-    for directory in directories:
-        if directory.is_file() and directory.name == "metrics.json":
-            runs.append(directory)
-            continue
-        if not directory.is_dir():
-            raise SystemExit(f"error: {directory} is not a directory")
-        runs.extend(sorted(directory.rglob("metrics.json")))
-    return runs
+def sort_by_avg(runs: list[Run]) -> list[Run]:
+    def key(run: Run):
+        avg = run.metrics.get("avg")
+        return (avg is None, -(avg or 0.0), run.name)
+
+    return sorted(runs, key=key)
 
 
-def run_name(metrics_path: Path, result: dict, base: Path | None) -> str:
-    run = result.get("run") or {}
-    if run.get("model"):
-        return f"{run['model']} ({run.get('data')})" if run.get("data") else run["model"]
-    parent = metrics_path.parent
-    return str(parent.relative_to(base)) if base is not None and base in parent.parents else parent.name
+def leaderboard_table(runs: list[Run], columns: str = "table3", with_paper: bool = False) -> Table:
+    present = {m for run in runs for m, v in run.metrics.items() if v is not None}
+    chosen = select_columns(columns, present)
+    rows = [(run.name, [run.metrics.get(c.key) for c in chosen]) for run in sort_by_avg(runs)]
+    starts = []
+    if with_paper:
+        starts.append(len(rows))
+        rows += [(name, [values.get(c.key) for c in chosen]) for name, values in paper_rows()]
+    return Table(chosen, rows, starts)
 
 
-def collect(directories: list[Path]) -> pd.DataFrame:
-    rows = []
-    for path in find_runs(directories):
-        result = json.loads(path.read_text())
-        if result.get("protocol") != "sarchat-v1" or "metrics" not in result:
-            continue
-        base = next((d for d in directories if d.is_dir() and d in path.parents), None)
-        row = {"model": run_name(path, result, base)}
-        row.update({c: result["metrics"].get(c) for c in COLUMNS})
-        rows.append(row)
-    if not rows:
-        raise SystemExit(f"error: no metrics.json below {', '.join(map(str, directories))}")
-    frame = pd.DataFrame(rows).set_index("model")
-    return frame.sort_values("avg", ascending=False, na_position="last")
-
-
-def _cell(value) -> str:
-    return "-" if value is None or pd.isna(value) else f"{value:.2f}"
-
-
-def to_markdown(frame: pd.DataFrame) -> str:
-    header = ["Model"] + [HEADERS[c] for c in frame.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(frame.columns)) + "|"]
-    for name, row in frame.iterrows():
-        cells = [str(name).replace("|", "\\|")] + [_cell(v) for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(frame: pd.DataFrame) -> str:
-    return frame.rename(columns=HEADERS).to_csv(float_format="%.4f")
-
-
-def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
-
-
-def to_latex(frame: pd.DataFrame) -> str:
-    spec = "l" + "r" * len(frame.columns)
-    lines = [r"\begin{tabular}{" + spec + "}", r"\toprule",
-             " & ".join(["Model"] + [latex_escape(HEADERS[c]) for c in frame.columns]) + r" \\",
-             r"\midrule"]
-    for name, row in frame.iterrows():
-        lines.append(" & ".join([latex_escape(name)] + [_cell(v) for v in row]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-RENDERERS = {"md": to_markdown, "csv": to_csv, "latex": to_latex}
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sarbench.leaderboard",
+        description="Table-3 leaderboard of every metrics.json below RESULTS_DIR.")
+    parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
+    parser.add_argument("--format", choices=sorted(RENDERERS),
+                        help="output format (default: from --out's suffix, else md)")
+    parser.add_argument("--columns", default="table3",
+                        help="table3 (Avg + 14 columns), all (adds count errors, caption metrics, "
+                             "parse-fail rates) or a comma list of metric ids")
+    parser.add_argument("--with-paper", action="store_true",
+                        help="append the paper's published Table 3 rows, marked '(paper)'")
+    parser.add_argument("--breakdown", choices=("category", "size"),
+                        help="per-category or per-size table of the box and classification metrics")
+    parser.add_argument("--out", type=Path, help="write here instead of stdout")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sarbench.leaderboard",
-                                     description="Table-3 leaderboard of every metrics.json below RESULTS_DIR.")
-    parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument("--format", choices=sorted(RENDERERS), default="md")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    text = RENDERERS[args.format](collect(args.results))
+    args = build_parser().parse_args(argv)
+    fmt = args.format or (_SUFFIX_FORMATS.get(args.out.suffix.lower(), "md") if args.out else "md")
+    runs = load_runs(args.results)
+    if args.breakdown:
+        if args.with_paper:
+            print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)",
+                  file=sys.stderr)
+        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns)
+    else:
+        table = leaderboard_table(runs, args.columns, args.with_paper)
+    text = RENDERERS[fmt](table)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

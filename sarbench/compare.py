@@ -1,0 +1,187 @@
+"""`python -m sarbench.compare RUN_A RUN_B [RUN_C ...] [--bootstrap 1000] [--seed 0]
+[--alpha 0.05] [--top 20] [--format md|json] [--out FILE]`.
+
+Is run B better than run A, beyond sampling noise? For every score: B − A with a paired
+bootstrap CI over images (all samples of one image are resampled together, the same draw for
+both runs); McNemar's exact test on per-sample hits; the samples where the runs disagree most.
+With more than two runs, each is compared against the first. Runs must be on the same data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
+from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap
+from sarbench.reports.columns import column
+from sarbench.reports.compare_render import to_json, to_markdown
+from sarbench.reports.details import (CompareError, RunSamples, align, cluster_index,
+                                      data_differences, fill_responses_from_predictions,
+                                      load_samples, read_manifest)
+from sarbench.reports.paired import disagreements, mcnemar_tests
+from sarbench.reports.runs import run_name
+from sarbench.subsets import TASKS
+
+BETTER, WORSE, SAME = "better", "worse", "no significant difference"
+_ORDER = (["avg", "avg_paper"] + [f"task.{t}" for t in TASKS] + list(TABLE3_COLUMNS)
+          + ["count.mae", "count.rmse", "count.within1"])
+
+
+def verdict(low: float, high: float, lower_is_better: bool) -> str:
+    """B vs A: significant when the CI of B − A excludes 0; the sign decides better/worse."""
+    if math.isnan(low) or math.isnan(high):
+        return "n/a"
+    if low > 0:
+        return WORSE if lower_is_better else BETTER
+    if high < 0:
+        return BETTER if lower_is_better else WORSE
+    return SAME
+
+
+def _metrics_json(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def check_same_data(path_a: Path, path_b: Path) -> str:
+    manifest_a, manifest_b = read_manifest(path_a), read_manifest(path_b)
+    if manifest_a is None or manifest_b is None:
+        missing = path_a if manifest_a is None else path_b
+        return f"no manifest.json in {missing}: checked sample ids and reference answers only"
+    differences = data_differences(manifest_a, manifest_b)
+    if differences:
+        raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json "
+                           "data_sha256): " + "; ".join(differences))
+    return "same data_sha256 in both manifests, same sample ids and reference answers"
+
+
+def _score_rows(boot, alpha: float) -> list[dict]:
+    names = [m for m in _ORDER if m in boot.point] + sorted(set(boot.point) - set(_ORDER))
+    rows = []
+    for metric in names:
+        a, b = boot.point[metric]
+        if math.isnan(a) and math.isnan(b):
+            continue
+        reps_a, reps_b = boot.replicates[metric]
+        delta = reps_b - reps_a
+        defined = delta[~np.isnan(delta)]
+        if defined.size:
+            low, high = np.percentile(defined, [50 * alpha, 100 - 50 * alpha])
+        else:
+            low = high = math.nan
+        lower_is_better = column(metric).lower_is_better
+        rows.append({"metric": metric, "a": a, "b": b, "delta": b - a, "ci_low": float(low),
+                     "ci_high": float(high), "lower_is_better": lower_is_better,
+                     "verdict": verdict(float(low), float(high), lower_is_better),
+                     "replicates_defined": int(defined.size)})
+    return rows
+
+
+def _caption_rows(metrics_a: dict, metrics_b: dict) -> list[dict]:
+    rows = []
+    for name in CAPTION_METRICS:
+        a, b = metrics_a.get(f"describe.{name}"), metrics_b.get(f"describe.{name}")
+        if a is None and b is None:
+            continue
+        delta = None if a is None or b is None else b - a
+        rows.append({"metric": f"describe.{name}", "a": a, "b": b, "delta": delta,
+                     "verdict": "n/a (corpus-level: no CI)"})
+    return rows
+
+
+def _consistency_warnings(boot, metrics: dict, label: str) -> list[str]:
+    side = 0 if label == "A" else 1
+    stale = sorted(m for m, values in boot.point.items()
+                   if isinstance(metrics.get(m), (int, float)) and not math.isnan(values[side])
+                   and abs(metrics[m] - values[side]) > 1e-6)
+    if not stale:
+        return []
+    return [f"run {label}: details.jsonl and metrics.json disagree on {', '.join(stale[:5])}"
+            " (re-scored since?); the comparison uses details.jsonl"]
+
+
+def compare_pair(path_a: Path, path_b: Path, a: RunSamples, *, replicates: int, seed: int,
+                 alpha: float, top: int) -> dict:
+    data_check = check_same_data(path_a, path_b)
+    b = align(a, load_samples(path_b))
+    clusters, n_clusters = cluster_index(a)
+    boot = paired_bootstrap(cluster_sums(a, b, clusters, n_clusters), replicates, seed)
+    result_a, result_b = _metrics_json(a.folder), _metrics_json(b.folder)
+    tests = mcnemar_tests(a, b)
+    worst = disagreements(a, b, top)
+    fill_responses_from_predictions(a.folder, worst, "a_response")
+    fill_responses_from_predictions(b.folder, worst, "b_response")
+    with_image = sum(1 for image in a.images if image)
+    return {
+        "a": {"name": run_name(result_a, a.folder, []), "folder": str(a.folder)},
+        "b": {"name": run_name(result_b, b.folder, []), "folder": str(b.folder)},
+        "samples": len(a.ids), "clusters": n_clusters,
+        "cluster_key": "image" if with_image == len(a.ids)
+        else f"image ({with_image} samples), else sample id",
+        "bootstrap": replicates, "seed": seed, "alpha": alpha, "data_check": data_check,
+        "scores": _score_rows(boot, alpha),
+        "captions": _caption_rows(result_a.get("metrics", {}), result_b.get("metrics", {})),
+        "mcnemar": [{**vars(t), "verdict": (SAME if t.p_value >= alpha else
+                                            BETTER if t.b_only > t.a_only else WORSE)}
+                    for t in tests],
+        "disagreements": worst,
+        "warnings": (_consistency_warnings(boot, result_a.get("metrics", {}), "A")
+                     + _consistency_warnings(boot, result_b.get("metrics", {}), "B")),
+    }
+
+
+def compare_runs(paths: list[Path], *, replicates: int = 1000, seed: int = 0, alpha: float = 0.05,
+                 top: int = 20) -> list[dict]:
+    baseline = load_samples(paths[0])
+    return [compare_pair(paths[0], other, baseline, replicates=replicates, seed=seed, alpha=alpha,
+                         top=top) for other in paths[1:]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sarbench.compare",
+        description="Paired comparison of runs on the same data: B − A per score with bootstrap "
+                    "CIs over images, McNemar tests, and the samples that differ most.")
+    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN",
+                        help="run folders (with details.jsonl); each is compared with the first")
+    parser.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="replicates")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alpha", type=float, default=0.05, help="1 − CI level; test level")
+    parser.add_argument("--top", type=int, default=20, help="disagreeing samples to list")
+    parser.add_argument("--format", choices=("md", "json"), default=None,
+                        help="default: json if --out ends in .json, else md")
+    parser.add_argument("--out", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if len(args.runs) < 2:
+        parser.error("give at least two runs (RUN_A RUN_B)")
+    if args.bootstrap < 1 or not 0 < args.alpha < 1:
+        parser.error("--bootstrap must be ≥ 1 and --alpha in (0, 1)")
+    comparisons = compare_runs(args.runs, replicates=args.bootstrap, seed=args.seed,
+                               alpha=args.alpha, top=args.top)
+    fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "md")
+    text = to_json(comparisons) if fmt == "json" else to_markdown(comparisons)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    for comparison in comparisons:
+        for warning in comparison["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

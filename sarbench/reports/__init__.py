@@ -1,0 +1,1 @@
+"""Shared pieces of the reports researchers paste into papers: leaderboard, compare, plots."""

@@ -1,0 +1,154 @@
+"""Paired cluster bootstrap of every score that is a function of per-sample sums.
+
+Every score of PROTOCOL §4 except the corpus-level caption metrics is a ratio of sums over
+samples (pooled TP / (TP+FP+FN), exact counts / N, Σ|error| / N, ...), so resampling images
+only needs each image's sums: a replicate is (multiplicity of each image) @ (per-image sums).
+Both runs get the same multiplicities (paired); the scores are then recomputed exactly as the
+scorer pools them, including task scores and avg.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from metrics.aggregate import TASK_COLUMNS
+from sarbench.reports.details import RunSamples
+from sarbench.subsets import PAPER_TASK_SIZES, SUBSETS, SUBSETS_OF_TASK, TASKS
+
+RUNS = ("A", "B")
+_CELLS_PER_CHUNK = 4_000_000  # replicates x images per multiplicity matrix (~32 MB)
+
+
+class ClusterSums:
+    """Per-cluster sums of named per-sample columns, stacked into one (clusters x K) matrix."""
+
+    def __init__(self, clusters: np.ndarray, n_clusters: int) -> None:
+        self.clusters, self.n_clusters = clusters, n_clusters
+        self.names: dict[str, int] = {}
+        self.columns: list[np.ndarray] = []
+
+    def add(self, name: str, per_sample) -> None:
+        weights = np.asarray(per_sample, dtype=np.float64)
+        self.names[name] = len(self.columns)
+        self.columns.append(np.bincount(self.clusters, weights=weights, minlength=self.n_clusters))
+
+    def matrix(self) -> np.ndarray:
+        return np.column_stack(self.columns)
+
+
+def cluster_sums(a: RunSamples, b: RunSamples, clusters: np.ndarray, n_clusters: int) -> ClusterSums:
+    sums = ClusterSums(clusters, n_clusters)
+    for metric in sorted(a.carries):
+        sums.add(f"n|{metric}", a.carries[metric])
+        for run, samples in zip(RUNS, (a, b)):
+            counts = samples.counts[metric]
+            sums.add(f"tp|{run}|{metric}", counts[:, 0])
+            sums.add(f"den|{run}|{metric}", counts.sum(axis=1))
+    for subset in SUBSETS:
+        in_subset = a.subsets == subset
+        if not in_subset.any():
+            continue
+        sums.add(f"n|{subset}", in_subset)
+        for run, samples in zip(RUNS, (a, b)):
+            sums.add(f"pf|{run}|{subset}", samples.parse_fail & in_subset)
+            if subset == "count":
+                error = np.where(in_subset, samples.count_error, 0.0)
+                sums.add(f"exact|{run}", samples.count_exact & in_subset)
+                sums.add(f"err|{run}", error)
+                sums.add(f"err2|{run}", error * error)
+                sums.add(f"within1|{run}", in_subset & (error <= 1))
+    return sums
+
+
+def _ratio(numerator, denominator, n, empty_value=100.0):
+    """100·num/den; `empty_value` where den is 0, NaN where no sample carries the score."""
+    safe = np.where(denominator > 0, denominator, 1.0)
+    value = np.where(denominator > 0, 100.0 * numerator / safe, empty_value)
+    return np.where(n > 0, value, np.nan)
+
+
+def scores(sums: dict[str, np.ndarray], run: str) -> dict[str, np.ndarray]:
+    """Every derivable score of one run from (replicates,) arrays of summed columns."""
+    out: dict[str, np.ndarray] = {}
+    for name in sums:
+        if name.startswith(f"tp|{run}|"):
+            metric = name.split("|", 2)[2]
+            out[metric] = _ratio(sums[name], sums[f"den|{run}|{metric}"], sums[f"n|{metric}"])
+    if "n|count" in sums:
+        n = sums["n|count"]
+        safe = np.where(n > 0, n, 1.0)
+        out["count.only"] = _ratio(sums[f"exact|{run}"], n, n)
+        out["count.mae"] = np.where(n > 0, sums[f"err|{run}"] / safe, np.nan)
+        out["count.rmse"] = np.sqrt(np.where(n > 0, sums[f"err2|{run}"] / safe, np.nan))
+        out["count.within1"] = _ratio(sums[f"within1|{run}"], n, n)
+    for subset in SUBSETS:
+        if f"n|{subset}" in sums:
+            n = sums[f"n|{subset}"]
+            out[f"{subset}.parse_fail"] = _ratio(sums[f"pf|{run}|{subset}"], n, n)
+    out.update(_task_scores(out, sums))
+    return out
+
+
+def _task_scores(values: dict[str, np.ndarray], sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    for task in TASKS:
+        columns = [values[c] for c in TASK_COLUMNS[task] if c in values]
+        if not columns:
+            continue
+        stacked = np.vstack(columns)
+        present = (~np.isnan(stacked)).sum(axis=0)
+        total = np.nansum(stacked, axis=0)
+        out[f"task.{task}"] = np.where(present > 0, total / np.maximum(present, 1), np.nan)
+        weights[task] = sum(sums[f"n|{s}"] for s in SUBSETS_OF_TASK[task] if f"n|{s}" in sums)
+    if out:
+        out["avg"] = _weighted(out, weights)
+        out["avg_paper"] = _weighted(out, {t: float(PAPER_TASK_SIZES[t]) for t in weights})
+    return out
+
+
+def _weighted(task_values: dict[str, np.ndarray], weights: dict) -> np.ndarray:
+    numerator = denominator = 0.0
+    for task, weight in weights.items():
+        value = task_values[f"task.{task}"]
+        present = ~np.isnan(value)
+        numerator = numerator + np.where(present, value, 0.0) * weight
+        denominator = denominator + np.where(present, weight, 0.0)
+    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
+
+
+@dataclass
+class Bootstrap:
+    point: dict[str, tuple[float, float]]  # score -> (A, B) on the data as scored
+    replicates: dict[str, tuple[np.ndarray, np.ndarray]]  # score -> (A, B) per replicate
+    n_clusters: int
+
+
+def multiplicities(rng: np.random.Generator, replicates: int, n_clusters: int):
+    """(replicates x clusters) draw counts of a with-replacement resample, in chunks."""
+    chunk = max(1, _CELLS_PER_CHUNK // n_clusters)
+    for start in range(0, replicates, chunk):
+        rows = min(chunk, replicates - start)
+        picks = rng.integers(0, n_clusters, size=(rows, n_clusters))
+        picks += (np.arange(rows, dtype=np.int64) * n_clusters)[:, None]
+        yield np.bincount(picks.ravel(), minlength=rows * n_clusters).reshape(rows, n_clusters)
+
+
+def paired_bootstrap(sums: ClusterSums, replicates: int, seed: int) -> Bootstrap:
+    per_cluster = sums.matrix()
+    rng = np.random.default_rng(seed)
+    totals = np.empty((replicates, per_cluster.shape[1]))
+    row = 0
+    for weights in multiplicities(rng, replicates, sums.n_clusters):
+        totals[row:row + len(weights)] = weights.astype(np.float64) @ per_cluster
+        row += len(weights)
+    full = per_cluster.sum(axis=0, keepdims=True)
+
+    def named(matrix):
+        return {name: matrix[:, k] for name, k in sums.names.items()}
+
+    point_a, point_b = scores(named(full), "A"), scores(named(full), "B")
+    reps_a, reps_b = scores(named(totals), "A"), scores(named(totals), "B")
+    return Bootstrap({m: (float(point_a[m][0]), float(point_b[m][0])) for m in point_a},
+                     {m: (reps_a[m], reps_b[m]) for m in reps_a}, sums.n_clusters)

@@ -1,0 +1,93 @@
+"""Which metric ids a table shows, under which (group, label) headers, and their direction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
+from sarbench.subsets import SUBSETS, TASKS
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # metric id (or a breakdown key "<bucket>/<metric id>")
+    group: str  # spanning header; "" for a stand-alone column
+    label: str  # header under the group
+    short: str  # one-line header (Markdown, plot ticks)
+    lower_is_better: bool = False
+
+
+_SUBSET_LABELS = {
+    "classify": "classify", "describe": "describe", "count": "count",
+    "grounding_single": "ground. single", "grounding_multi": "ground. multi",
+    "identify_single": "ident. single", "identify_multi": "ident. multi",
+    "refer_single": "refer single", "refer_multi": "refer multi",
+}
+_CAPTION_LABELS = {"bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
+                   "cider": "CIDEr", "rouge_l": "ROUGE-L", "meteor": "METEOR"}
+
+
+def _known_columns() -> dict[str, Column]:
+    table = [
+        ("avg", "", "Avg", "Avg"),
+        ("count.only", "Counting", "only", "Count only"),
+        ("count.iou25", "Counting", ".25", "Count .25"),
+        ("count.iou50", "Counting", ".5", "Count .5"),
+        ("grounding.abstract", "Spatial grounding", "abstract", "SG abstract"),
+        ("grounding.multi", "Spatial grounding", "multi", "SG multi"),
+        ("grounding.single", "Spatial grounding", "single", "SG single"),
+        ("identify.multi", "Cross-modal ID", "multi", "CMI multi"),
+        ("identify.single", "Cross-modal ID", "single", "CMI single"),
+        ("refer.multi.iou25", "Multi-target ref", ".25", "MRef .25"),
+        ("refer.multi.iou50", "Multi-target ref", ".5", "MRef .5"),
+        ("refer.single.iou25", "Single-target ref", ".25", "SRef .25"),
+        ("refer.single.iou50", "Single-target ref", ".5", "SRef .5"),
+        ("describe.acc", "", "Descript", "Descript"),
+        ("classify.acc", "", "Class.", "Class."),
+        ("avg_paper", "", "Avg (paper wts)", "Avg (paper wts)"),
+        ("count.mae", "Count error", "MAE", "Count MAE"),
+        ("count.rmse", "Count error", "RMSE", "Count RMSE"),
+        ("count.within1", "Count error", "within 1", "Count within1"),
+    ]
+    columns = {key: Column(key, group, label, short, key in ("count.mae", "count.rmse"))
+               for key, group, label, short in table}
+    for task in TASKS:
+        columns[f"task.{task}"] = Column(f"task.{task}", "Task scores", task, f"task {task}")
+    for name, label in _CAPTION_LABELS.items():
+        columns[f"describe.{name}"] = Column(f"describe.{name}", "Captions", label, label)
+    for subset in SUBSETS:
+        key = f"{subset}.parse_fail"
+        columns[key] = Column(key, "Parse failures", _SUBSET_LABELS[subset],
+                              f"PF {_SUBSET_LABELS[subset]}", lower_is_better=True)
+    return columns
+
+
+KNOWN_COLUMNS = _known_columns()
+TABLE3 = ("avg",) + TABLE3_COLUMNS
+EXTRA = (("count.mae", "count.rmse", "count.within1")
+         + tuple(f"describe.{m}" for m in CAPTION_METRICS)
+         + tuple(f"{s}.parse_fail" for s in SUBSETS))
+
+
+def column(metric: str) -> Column:
+    """The header of any metric id; unknown ids (e.g. `.sample_mean`) stand alone."""
+    if metric in KNOWN_COLUMNS:
+        return KNOWN_COLUMNS[metric]
+    base = metric.removesuffix(".sample_mean")
+    if base != metric and base in KNOWN_COLUMNS:
+        known = KNOWN_COLUMNS[base]
+        return Column(metric, known.group, f"{known.label} (mean)", f"{known.short} (mean)")
+    return Column(metric, "", metric, metric, metric.endswith(".parse_fail"))
+
+
+def select_columns(spec: str, present: set[str]) -> list[Column]:
+    """`table3` (always all 15), `all` (table3 + the extras any run has) or `id,id,...`."""
+    if spec == "table3":
+        return [column(m) for m in TABLE3]
+    if spec == "all":
+        return [column(m) for m in TABLE3] + [column(m) for m in EXTRA if m in present]
+    wanted = [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in present and column(m).label == m]
+    if unknown:
+        raise SystemExit(f"error: unknown metric id(s) {', '.join(unknown)} (no run has them); "
+                         f"known ids include {', '.join(TABLE3 + EXTRA)}")
+    return [column(m) for m in wanted]

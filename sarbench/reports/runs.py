@@ -1,0 +1,70 @@
+"""Finding run folders (every metrics.json below a path) and naming them for tables."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sarbench import PROTOCOL
+
+
+@dataclass
+class Run:
+    name: str
+    folder: Path
+    result: dict  # the metrics.json document
+
+    @property
+    def metrics(self) -> dict:
+        return self.result["metrics"]
+
+
+def find_metrics_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file() and path.name == "metrics.json":
+            found.append(path)
+        elif path.is_dir():
+            found.extend(sorted(path.rglob("metrics.json")))
+        else:
+            raise SystemExit(f"error: {path} is neither a directory nor a metrics.json")
+    return found
+
+
+def _display_path(folder: Path, bases: list[Path]) -> str:
+    for base in bases:
+        if base.is_dir() and (folder == base or base in folder.parents):
+            relative = folder.relative_to(base)
+            return str(base.name / relative) if str(relative) != "." else base.name or str(base)
+    return str(folder)
+
+
+def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
+    run = result.get("run") or {}
+    if run.get("model"):
+        return f"{run['model']} ({run['data']})" if run.get("data") else str(run["model"])
+    return _display_path(folder, bases)
+
+
+def load_runs(paths: list[Path]) -> list[Run]:
+    """Every protocol-v1 metrics.json below `paths`; equal names get their folder appended."""
+    runs: list[Run] = []
+    for metrics_path in find_metrics_files(paths):
+        try:
+            result = json.loads(metrics_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            print(f"note: skipped {metrics_path}: {exc}", file=sys.stderr)
+            continue
+        if not isinstance(result, dict) or result.get("protocol") != PROTOCOL or "metrics" not in result:
+            continue
+        folder = metrics_path.parent.resolve()
+        runs.append(Run(run_name(result, folder, [p.resolve() for p in paths]), folder, result))
+    if not runs:
+        raise SystemExit(f"error: no {PROTOCOL} metrics.json below {', '.join(map(str, paths))}")
+    names = [r.name for r in runs]
+    bases = [p.resolve() for p in paths]
+    for run in runs:
+        if names.count(run.name) > 1:
+            run.name = f"{run.name} [{_display_path(run.folder, bases)}]"
+    return runs
