@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from metrics.parsing import parse_answer
@@ -49,12 +50,23 @@ class Dataset:
 
 
 def resolve_image(root: Path, image: str, path: Path, index: int) -> str:
-    """Resolve an image path against the data root; escaping the root is an error."""
-    root_resolved = root.resolve()
-    candidate = (root_resolved / image).resolve()
-    if candidate != root_resolved and root_resolved not in candidate.parents:
-        raise DataError(path, index, f"image path {image!r} escapes the data root {root_resolved}")
-    return str(candidate)
+    """Resolve an image path against the data root; a path escaping the root is an error.
+
+    The check is on the path as written (normalised, not following symlinks), so a built set
+    whose images are symlinks into the source dataset stays valid.
+    """
+    resolved = _resolve_under(os.path.abspath(root), image)
+    if resolved is None:
+        raise DataError(path, index, f"image path {image!r} escapes the data root {os.path.abspath(root)}")
+    return resolved
+
+
+@lru_cache(maxsize=1 << 18)
+def _resolve_under(root: str, image: str) -> str | None:
+    candidate = os.path.normpath(os.path.join(root, image))
+    if candidate != root and not candidate.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return candidate
 
 
 def validate_record(record, path: Path, index: int) -> tuple[str, str, str]:

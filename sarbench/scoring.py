@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -17,11 +17,40 @@ from sarbench.records import DataError, RecordIssue
 from sarbench.subsets import SUBSETS
 
 
-def _caption_scores(predictions: list[Prediction], meteor: bool | None):
-    from metrics.captions import caption_scores
+class CaptionJob:
+    """Caption metrics of the describe subset. Java METEOR is slow (about 10 ms a pair), so it
+    starts in a background thread right away and runs while the other subsets are scored."""
 
-    return caption_scores([p.response for p in predictions], [p.reference for p in predictions],
-                          meteor=meteor)
+    def __init__(self, predictions: Sequence[Prediction], meteor: bool | None) -> None:
+        from metrics.captions import meteor_score, meteor_unavailable_reason, tokenize_pairs
+
+        self.hyps, self.refs = tokenize_pairs([p.response for p in predictions],
+                                              [p.reference for p in predictions])
+        self._pool = None
+        self._meteor = None
+        self.meteor_note = None
+        if meteor is False:
+            self.meteor_note = "disabled"
+            return
+        reason = meteor_unavailable_reason()
+        if reason is not None:
+            if meteor is True:
+                raise DataError("describe", None, f"METEOR was required but cannot run: {reason}")
+            self.meteor_note = reason
+            return
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarbench-meteor")
+        self._meteor = self._pool.submit(meteor_score, self.hyps, self.refs)
+
+    def result(self) -> dict[str, float | None]:
+        from metrics.captions import scores_from_tokens
+
+        scores = scores_from_tokens(self.hyps, self.refs)
+        scores["meteor"] = None
+        if self._meteor is not None:
+            value = self._meteor.result()
+            self._pool.shutdown()
+            scores["meteor"] = None if value is None else 100.0 * value
+        return scores
 
 
 def score_predictions(
@@ -39,13 +68,16 @@ def score_predictions(
     with malformed_reference="collect" is reported in `malformed` and left out of the scores.
     """
     issues = list(issues)
+    caption_job = None
+    describe = by_subset.get("describe") or []
+    if captions and describe:
+        caption_job = CaptionJob([p for p in describe
+                                  if not parse_answer("describe", p.reference).failed], meteor)
     breakdown = Breakdown()
     scored: dict[str, list[SampleScore]] = {}
-    kept_by_subset: dict[str, list[Prediction]] = {}
     detail_lines: list[str] = []
     for subset in SUBSETS:
         predictions = by_subset.get(subset) or []
-        kept: list[Prediction] = []
         samples: list[SampleScore] = []
         for prediction in predictions:
             reference = parse_answer(subset, prediction.reference)
@@ -65,15 +97,11 @@ def score_predictions(
                 size = prediction.image_size or image_size(prediction.image)
             breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size,
                           sample.count_exact)
-            kept.append(prediction)
             if details is not None:
                 detail_lines.append(_detail_line(prediction, parsed, reference, sample))
         if samples:
             scored[subset] = samples
-            kept_by_subset[subset] = kept
-    caption = None
-    if captions and "describe" in scored:
-        caption = _caption_scores(kept_by_subset["describe"], meteor)
+    caption = caption_job.result() if caption_job is not None and "describe" in scored else None
     metrics, totals = aggregate(scored, caption)
     if details is not None:
         details.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +113,7 @@ def score_predictions(
         "parse_failures": {s: sum(x.parse_fail for x in v) for s, v in scored.items()},
         "totals": totals,
         "breakdowns": breakdown.result(),
+        "notes": {"describe.meteor": caption_job.meteor_note} if caption_job and caption_job.meteor_note else {},
         "malformed": [i.to_dict() for i in issues],
         "sarbench_version": __version__,
     }
@@ -117,22 +146,20 @@ def image_size(path: str | None) -> tuple[int, int] | None:
 
 
 def _parsed_json(parsed: Parsed) -> dict:
-    data = asdict(parsed)
+    """The fields of a parse that matter for its subset, as JSON values."""
     out: dict = {}
-    for key, value in data.items():
-        if key in ("subset",) or value in ((), frozenset(), None) and key != "count":
-            continue
-        if key == "count" and parsed.subset != "count":
-            continue
-        if isinstance(value, frozenset):
-            value = sorted(value)
-        elif key in ("mentions", "relations"):
-            value = [[list(item) if isinstance(item, tuple) else item, n] for item, n in value]
-        elif key == "boxes":
-            value = [list(b) for b in value]
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[key] = value
+    if parsed.categories:
+        out["categories"] = sorted(parsed.categories)
+    if parsed.mentions:
+        out["mentions"] = [[list(item), n] for item, n in parsed.mentions]
+    if parsed.subset == "count":
+        out["count"] = parsed.count
+    if parsed.boxes:
+        out["boxes"] = [list(b) for b in parsed.boxes]
+    if parsed.box_categories:
+        out["box_categories"] = list(parsed.box_categories)
+    if parsed.relations:
+        out["relations"] = [[list(item), n] for item, n in parsed.relations]
     return out
 
 

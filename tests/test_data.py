@@ -122,3 +122,15 @@ def test_not_an_array(tmp_path):
 def test_empty_directory(tmp_path):
     with pytest.raises(DataError, match="no SARChat test files"):
         load_dataset(tmp_path)
+
+
+def test_symlinked_images_inside_root_are_accepted(tmp_path):
+    outside = tmp_path / "source" / "img.png"
+    outside.parent.mkdir()
+    outside.write_bytes(b"x")
+    root = tmp_path / "built"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.png").symlink_to(outside)
+    (root / "SARChat_classify_test.json").write_text(json.dumps([record(*REFERENCES["classify"])]))
+    sample = load_dataset(root).samples["classify"][0]
+    assert sample.image == str(root / "images" / "a.png")
