@@ -155,7 +155,7 @@ def test_metrics_equal_pycocoevalcap_on_fixture(java_reference):
 def test_tokenizer_equals_java_on_every_bmp_character():
     skip = set("\r\x0b\x0c\u2028\u2029")  # line breaks that shift pycocoevalcap's lines
     chars = [chr(i) for i in range(1, 0x10000) if not 0xD800 <= i < 0xE000 and chr(i) not in skip]
-    lines = [f"{c} a{c}b 1{c}2 etc. {c}x x-{c}y #{c} {c}'s" for c in chars]
+    lines = [f"{c} a{c}b 1{c}2 x-{c}y etc. {c}x" for c in chars]  # alone, in words, after "etc. "
     assert tokenize(lines) == coco_tokenize(lines)
 
 
@@ -166,16 +166,20 @@ def test_meteor_equals_pycocoevalcap(java_reference):
     from metrics.captions.meteor import meteor
     preds, refs, hyps, gts, _ = java_reference
     preds, refs, hyps, gts = (x[:40] for x in (preds, refs, hyps, gts))  # METEOR is slow
-    scorer = Meteor()  # one JVM (~10 s to load the paraphrase tables) for both runs
+    scorer = Meteor()
     try:
         expected, _ = scorer.compute_score({i: [g] for i, g in enumerate(gts)},
                                            {i: [h] for i, h in enumerate(hyps)})
-        ours = meteor(tokenize(preds), tokenize(refs), scorer=scorer)
     finally:
         scorer.meteor_p.stdin.close()
         scorer.meteor_p.kill()
         scorer.meteor_p.wait()
+    ours = meteor(tokenize(preds), tokenize(refs))  # our pipelined driver of the same jar
     assert ours == pytest.approx(expected, abs=1e-12) and 0 < ours < 1
+    from metrics.captions.meteor import _pipelined_meteor
+
+    two_jvms = _pipelined_meteor(tokenize(preds), tokenize(refs), workers=2)
+    assert two_jvms == pytest.approx(expected, abs=1e-12)
 
 
 # --- (b) property test: generated strings, one JVM start per example ------------------------
@@ -242,9 +246,13 @@ def test_tokenizer_known_outputs():
     assert tokenize(list(cases)) == list(cases.values())
 
 
-def test_tokenizer_uses_next_line_context_like_java():
-    # "Mr." keeps its period either way; a single letter before a capital loses it
-    assert tokenize(["point B. The end", "point b. the end"]) == ["point b the end", "point b. the end"]
+def test_tokenizer_abbreviation_rules():
+    # Expected strings produced by the Java tokenizer: a single letter before a capitalised
+    # sentence start loses its period, known abbreviations keep theirs.
+    captions = ["point B. The end", "point b. the end", "Mr. Smith met Dr. Jones",
+                "ships etc. The end", "I. The end", "No. 5 and fig. 3"]
+    assert tokenize(captions) == ["point b the end", "point b. the end", "mr. smith met dr. jones",
+                                  "ships etc. the end", "i the end", "no. 5 and fig. 3"]
 
 
 def test_identical_captions_score_100():
@@ -273,6 +281,16 @@ def test_meteor_absent_without_java(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     assert "java" in meteor_unavailable_reason()
     assert caption_scores(["a ship"], ["a ship"])["meteor"] is None
+
+
+def test_meteor_absent_without_pycocoevalcap(monkeypatch):
+    import importlib.util as util
+    real = util.find_spec
+    monkeypatch.setattr(util, "find_spec", lambda name, *a: None if "pycocoevalcap" in name
+                        else real(name, *a))
+    if HAS_JAVA:
+        assert "pycocoevalcap" in meteor_unavailable_reason()
+    assert caption_scores(["a ship"], ["a ship"], meteor=True)["meteor"] is None
 
 
 def test_lcs_matches_dynamic_programming():
