@@ -55,13 +55,32 @@ def pooled(samples: Iterable[SampleScore], metric: str) -> dict[str, float | int
             "n": n}
 
 
+def _as_float(value: int) -> float:
+    """An exact integer error as a float; inf beyond float range (a runaway count)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _rms(values: list[float]) -> float:
+    """Root mean square, scaled so that squares of large (finite) errors cannot overflow."""
+    peak = max(values, default=0.0)
+    if peak < 1e150:  # the plain formula (bit-identical to a naive implementation)
+        return math.sqrt(sum(v * v for v in values) / len(values))
+    if math.isinf(peak):
+        return peak
+    return peak * math.sqrt(math.fsum((v / peak) ** 2 for v in values) / len(values))
+
+
 def _count_metrics(samples: list[SampleScore]) -> dict[str, float]:
     n = len(samples)
     errors = [s.count_error for s in samples]
+    floats = [_as_float(e) for e in errors]
     return {
         "count.only": 100.0 * sum(1 for s in samples if s.count_exact) / n,
-        "count.mae": sum(errors) / n,
-        "count.rmse": math.sqrt(sum(e * e for e in errors) / n),
+        "count.mae": sum(floats) / n,
+        "count.rmse": _rms(floats),
         "count.within1": 100.0 * sum(1 for e in errors if e <= 1) / n,
     }
 

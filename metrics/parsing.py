@@ -74,8 +74,18 @@ def find_relations(text: str) -> list[tuple[str, str, str]]:
 
 def _number_value(match) -> int:
     if match["int"] is not None:
-        return int(match["int"])
+        return parse_digits(match["int"])
     return NUMBER_WORDS[normalize_phrase(match["word"])]
+
+
+def parse_digits(digits: str) -> int:
+    """Exact int of a digit string of any length (a looping greedy decode can emit thousands;
+    Python's int() refuses strings over 4,300 digits)."""
+    value = 0
+    for start in range(0, len(digits), 4000):
+        chunk = digits[start:start + 4000]
+        value = value * 10 ** len(chunk) + int(chunk)
+    return value
 
 
 def find_count(text: str, n_boxes: int) -> int | None:

@@ -157,3 +157,12 @@ def test_transcribed_examples_parse_and_self_score():
             assert value == 0, key
         elif not key.startswith("count.") or key in ("count.only", "count.iou25", "count.iou50"):
             assert value is None or value == pytest.approx(100), key
+
+
+def test_runaway_counts_do_not_crash():
+    ref = "There are 4 instances."
+    m = metrics_of({"count": [("9" * 155, ref), ("1" * 5000, ref), ("There are 4 instances.", ref)]})
+    assert m["count.only"] == pytest.approx(100 / 3)
+    assert m["count.mae"] == math.inf and m["count.within1"] == pytest.approx(100 / 3)
+    m = metrics_of({"count": [("9" * 155, ref)]})
+    assert m["count.mae"] == pytest.approx(1e155) and m["count.rmse"] == pytest.approx(1e155)
