@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from sarbench.registry import Registry
 
@@ -65,6 +65,11 @@ class ModelAdapter(ABC):
         """
         return None
 
+    def preferred_batch_size(self, configured: int) -> int:
+        """Samples per `generate` call (the runner's batch, appended to predictions when done).
+        Engines that schedule requests themselves (vLLM) want large chunks instead."""
+        return configured
+
     @abstractmethod
     def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
         """Return one response (or InferenceFailure) per request, in order.
@@ -72,6 +77,13 @@ class ModelAdapter(ABC):
         Raising fails the whole batch: the runner then retries its requests one by one and
         records the ones that still raise as inference failures.
         """
+
+    def generate_stream(self, batches: Iterator[list[GenerationRequest]]) -> Iterator[list[str | InferenceFailure]]:
+        """`generate`'s answers batch by batch, in order; the runner saves each batch's as it comes.
+        Engines that schedule requests themselves (vLLM) override it to queue the next batch before
+        the current one finishes, so they never drain between batches."""
+        for requests in batches:
+            yield self.generate(requests) if requests else []
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
         """Rewrite a raw response into protocol form (PROTOCOL §6 box codec for base models).

@@ -74,9 +74,9 @@ class HFChatAdapter(ModelAdapter):
         self._remote = False
         self._max_batch: int | None = None
         backend = self.settings.get("backend", "hf")
-        if backend != "hf":
-            raise run_error(f"backend={backend} is not implemented for {self.family} yet; use backend=hf")
-        if self.settings.get("preload", True):
+        if backend not in ("hf", "vllm"):  # vllm: model_adapters/vllm_backend.py wraps this adapter
+            raise run_error(f"backend={backend} cannot run {self.family}; use backend=hf")
+        if backend == "hf" and self.settings.get("preload", True):
             self.load()
 
     # -- prompts ------------------------------------------------------------------------------

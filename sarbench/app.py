@@ -46,14 +46,20 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     return dataset
 
 
-def build_adapter(model_cfg: dict[str, Any], backend: str) -> ModelAdapter:
+def build_adapter(model_cfg: dict[str, Any], backend: str,
+                  backend_cfg: dict[str, Any] | None = None) -> ModelAdapter:
     adapter_cls = ADAPTERS.get(model_cfg["adapter"])
     resolved = model_cfg.get("backend") if backend == "auto" else backend
-    if resolved not in adapter_cls.capabilities.backends:
+    supported = adapter_cls.capabilities.backends
+    if resolved not in supported:
         raise RunError(f"model {model_cfg['name']!r} ({model_cfg['adapter']}) does not run on backend "
-                       f"{resolved!r}; supported: {', '.join(adapter_cls.capabilities.backends)}")
+                       f"{resolved!r}; supported: {', '.join(supported)} (e.g. backend={supported[0]})")
     settings = {k: v for k, v in model_cfg.items() if k not in ("name", "adapter")}
     settings["backend"] = resolved
+    if resolved == "vllm":
+        from model_adapters.vllm_backend import VLLMAdapter
+
+        return VLLMAdapter.for_family(adapter_cls, model_cfg["name"], settings, backend_cfg or {})
     try:
         return adapter_cls(name=model_cfg["name"], settings=settings)
     except ValueError as exc:
@@ -71,7 +77,7 @@ def run_from_config(cfg: DictConfig) -> dict:
     settings = RunnerSettings(**config["runner"])
     if settings.batch_size < 1:
         raise RunError("runner.batch_size must be >= 1")
-    adapter = build_adapter(config["model"], config["backend"]["name"])
+    adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])
     max_new_tokens = _max_new_tokens(config["task"], subsets)
     try:
         runner = Runner(adapter, dataset, subsets, out, settings, max_new_tokens, config,

@@ -10,10 +10,12 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from omegaconf import OmegaConf
 
@@ -134,7 +136,9 @@ class Runner:
         if not self.samples:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
         self.stats = RunStats()
-        self.batch_size = settings.batch_size
+        self.batch_size = adapter.preferred_batch_size(settings.batch_size)
+        # An engine's chunk holds many batches' images: decode just the next chunk ahead.
+        self.prefetch = settings.prefetch_batches if self.batch_size == settings.batch_size else 1
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
             self.stats.events.append(f"adapter {adapter.name} is batch-unsafe: batch size forced to 1")
             log.warning(self.stats.events[-1])
@@ -167,33 +171,70 @@ class Runner:
         return todo
 
     # -- generation ---------------------------------------------------------------------
-    def _generate(self, batch: list[Sample], images: list) -> list[dict]:
+    def _prepare(self, batch: list[Sample], images: list) -> tuple[list[Sample], dict, list[GenerationRequest]]:
+        """(samples with an image, records of those without, their requests)."""
         ready = [(s, img) for s, img in zip(batch, images) if not isinstance(img, ImageError)]
-        records = {s.id: _record(s, None, 0.0, len(batch), str(img))
-                   for s, img in zip(batch, images) if isinstance(img, ImageError)}
-        if ready:
-            requests = [_request(s, img, self.max_new_tokens[s.subset]) for s, img in ready]
-            for request, (sample, _), (raw, latency, error) in zip(requests, ready, self._call(requests)):
-                response = raw if raw is None else self.adapter.to_protocol(raw, request)
-                records[sample.id] = _record(sample, response, latency, len(requests), error)
-                if response != raw:
-                    records[sample.id]["raw_response"] = raw
+        failed = {s.id: _record(s, None, 0.0, len(batch), str(img))
+                  for s, img in zip(batch, images) if isinstance(img, ImageError)}
+        return [s for s, _ in ready], failed, [_request(s, img, self.max_new_tokens[s.subset]) for s, img in ready]
+
+    def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
+        samples, records, requests = prepared
+        for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
+            response = raw if raw is None else self.adapter.to_protocol(raw, request)
+            records[sample.id] = _record(sample, response, latency, len(requests), error)
+            if response != raw:
+                records[sample.id]["raw_response"] = raw
         return [records[s.id] for s in batch]
+
+    def _generated(self, loaded: Iterator) -> Iterator[tuple[list[Sample], list[dict]]]:
+        """(batch, records) in order. The adapter takes the batches as a stream, so an engine can
+        queue the next batch before the current one drains; if the stream fails, the batches it
+        has not answered go through `_call` one at a time (retried sample by sample)."""
+        items = ((batch, self._prepare(batch, images)) for batch, images in loaded)
+        in_flight: deque = deque()
+
+        def requests() -> Iterator[list[GenerationRequest]]:
+            for batch, prepared in items:
+                in_flight.append((batch, prepared, time.perf_counter()))  # latency from here
+                yield prepared[2]
+
+        stream = self.adapter.generate_stream(requests())
+        try:
+            while True:
+                try:
+                    responses = next(stream, None)
+                except Exception as exc:  # noqa: BLE001 - what the stream did not answer is retried
+                    self.stats.events.append(f"generation stream failed ({exc!r}); going on batch by batch")
+                    log.warning(self.stats.events[-1])
+                    for batch, prepared, *_ in chain(in_flight, items):
+                        yield batch, self._records(batch, prepared, self._call(prepared[2]))
+                    return
+                if responses is None:
+                    return
+                batch, prepared, start = in_flight.popleft()
+                yield batch, self._records(batch, prepared, self._outcomes(prepared[2], responses, start))
+        finally:
+            stream.close()
 
     def _call(self, requests: list[GenerationRequest]) -> list[tuple[str | None, float, str | None]]:
         start = time.perf_counter()
         try:
-            responses = self.adapter.generate(requests)
+            responses = self.adapter.generate(requests) if requests else []
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried sample by sample
             if len(requests) > 1:
                 self.stats.events.append(f"batch of {len(requests)} failed ({exc!r}); retrying one by one")
                 log.warning(self.stats.events[-1])
                 return [r for request in requests for r in self._call([request])]
             return [(None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")]
+        return self._outcomes(requests, responses, start)
+
+    def _outcomes(self, requests: list[GenerationRequest], responses: list,
+                  start: float) -> list[tuple[str | None, float, str | None]]:
         if len(responses) != len(requests):
             raise RunError(f"adapter {self.adapter.name} returned {len(responses)} responses "
                            f"for {len(requests)} requests")
-        latency = (time.perf_counter() - start) / len(requests)
+        latency = (time.perf_counter() - start) / max(1, len(requests))
         return [(None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None)
                 for r in responses]
 
@@ -210,17 +251,19 @@ class Runner:
         total = sum(len(t) for _, t in todo)
         if self.stats.resumed:
             log.info("resuming: %d samples already done, %d to go", self.stats.resumed, total)
-        batches = [samples[i:i + self.batch_size] for _, samples in todo
-                   for i in range(0, len(samples), self.batch_size)]
+        # Batches run on across subsets: no partial batch at each subset's end (backend=vllm's
+        # chunks would otherwise be cut at every subset); records go to their subset's file.
+        queue = [sample for _, samples in todo for sample in samples]
+        batches = [queue[i:i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
         progress = _progress(total, self.settings.progress)
         start = time.perf_counter()
         consecutive = 0
+        generated = self._generated(prefetched_batches(batches, self.decode_images,
+                                                       self.settings.image_workers, self.prefetch))
         try:
-            for batch, images in prefetched_batches(batches, self.decode_images,
-                                                    self.settings.image_workers,
-                                                    self.settings.prefetch_batches):
-                records = self._generate(batch, images)
-                _append(stores[batch[0].subset], records)
+            for batch, records in generated:
+                for subset in dict.fromkeys(sample.subset for sample in batch):
+                    _append(stores[subset], [r for sample, r in zip(batch, records) if sample.subset == subset])
                 failed = sum("error" in r for r in records)
                 self.stats.generated += len(records)
                 self.stats.failures += failed
@@ -231,6 +274,7 @@ class Runner:
                                    "cause and re-run with runner.retry_failed=true.")
                 progress.update(len(records))
         finally:
+            generated.close()  # a run stopped early: the adapter drops work it has queued
             progress.close()
             for store in stores.values():
                 store.close()

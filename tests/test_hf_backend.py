@@ -1,4 +1,5 @@
 """backend=hf machinery: OOM fallback, max_new_tokens grouping, loading guards, runner integration."""
+import importlib.util
 import json
 import subprocess
 import sys
@@ -178,8 +179,11 @@ def test_missing_path_and_unimplemented_backend_are_clear(transformers_installed
     with pytest.raises(RunError, match="model.path is not set"):
         ADAPTERS.get("qwen2_vl")(name="q", settings={"path": None})
     cfg = dict(compose_config("model=qwen2vl-2b").model)
-    with pytest.raises(RunError, match="backend=vllm is not implemented"):
-        build_adapter(cfg, "vllm")
+    if importlib.util.find_spec("vllm") is None:  # the vLLM tier: tests/test_vllm_backend.py
+        with pytest.raises(RunError, match="backend=vllm needs the vllm package"):
+            build_adapter(cfg, "vllm")
+    with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
+        build_adapter(dict(compose_config("model=glm-edge-v-2b").model), "vllm")
 
 
 # -- generation on the tiny Qwen2-VL ----------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from model_adapters.tiny import save, seeded
-from model_adapters.tiny.qwen2_vl import qwen_processor, special_ids, text_config
+from model_adapters.tiny.qwen2_vl import TEXT_HIDDEN, qwen_processor, special_ids, text_config
 
 
 def build(out: Path) -> None:
@@ -13,7 +13,7 @@ def build(out: Path) -> None:
     processor = qwen_processor(Qwen2_5_VLProcessor)
     config = Qwen2_5_VLConfig(
         text_config=text_config(processor.tokenizer),
-        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=32,
+        vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=TEXT_HIDDEN,
                            window_size=56, fullatt_block_indexes=[1]),
         **special_ids(processor.tokenizer))
     seeded(0)

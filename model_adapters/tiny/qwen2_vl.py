@@ -11,6 +11,8 @@ QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|
                  "<|box_start|>", "<|box_end|>"]
 # Few pixels keep the vision tower cheap: 56x56..112x112 -> 4..16 merged image tokens.
 MIN_PIXELS, MAX_PIXELS = 56 * 56, 112 * 112
+# Attention heads of 32 dims: the smallest vLLM's CPU attention kernels accept (backend=vllm tests).
+TEXT_HIDDEN, TEXT_HEADS, TEXT_KV_HEADS = 64, 2, 1
 
 
 def qwen_processor(processor_cls):
@@ -26,9 +28,10 @@ def qwen_processor(processor_cls):
 
 def text_config(tokenizer) -> dict:
     ids = token_ids(tokenizer, QWEN_SPECIALS)
-    return dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2]},
+    return dict(vocab_size=len(tokenizer), hidden_size=TEXT_HIDDEN, intermediate_size=2 * TEXT_HIDDEN,
+                num_hidden_layers=2, num_attention_heads=TEXT_HEADS, num_key_value_heads=TEXT_KV_HEADS,
+                max_position_embeddings=4096,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [4, 6, 6]},
                 bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
 
 
@@ -44,7 +47,7 @@ def build(out: Path) -> None:
     processor = qwen_processor(Qwen2VLProcessor)
     config = Qwen2VLConfig(
         text_config=text_config(processor.tokenizer),
-        vision_config=dict(depth=2, embed_dim=32, hidden_size=32, num_heads=2, mlp_ratio=2),
+        vision_config=dict(depth=2, embed_dim=32, hidden_size=TEXT_HIDDEN, num_heads=2, mlp_ratio=2),
         **special_ids(processor.tokenizer))
     seeded(0)
     save(Qwen2VLForConditionalGeneration(config).eval(), processor, out)

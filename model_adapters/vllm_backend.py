@@ -1,0 +1,245 @@
+"""`backend=vllm`: greedy generation through one `vllm.LLM` engine per run.
+
+The family adapter (qwen2_vl.py etc.) still owns everything family-specific: the prompt text
+(its chat template and image placeholder), image preparation and the box codec; this module
+only replaces transformers' `generate` with the engine. The engine is created on first use and
+reused for the whole run. The runner hands it chunks of `backend.chunk_size` samples (see
+`preferred_batch_size`) as a stream: the next chunk is queued in the engine while the current one
+finishes, so vLLM schedules requests across chunk ends and never drains, and each chunk is
+appended to the predictions when it is answered (the unit of resume, as a batch is for HF).
+vllm is imported only when the engine starts.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Iterator
+
+from model_adapters.base import Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.hf_backend import HFChatAdapter, ModelLoadError, run_error
+from model_adapters.hf_images import to_rgb
+
+DEFAULTS: dict[str, Any] = {
+    "chunk_size": 2048, "tensor_parallel_size": 1, "max_model_len": None,
+    "limit_mm_per_prompt": {"image": 1, "video": 0}, "gpu_memory_utilization": 0.9,
+    "enforce_eager": False, "dtype": None, "seed": 0, "kv_cache_memory_bytes": None, "engine": {},
+    "sampling": {}}
+# On CPU vLLM reserves gpu_memory_utilization x the NUMA node's RAM, which rarely is free beside
+# the runner; a fixed KV cache is used there instead unless configured.
+CPU_KV_CACHE_BYTES = 2 * 2**30
+GREEDY_GENERATION = {"do_sample": False, "num_beams": 1}
+
+
+def use_hf_instead(reason: str) -> Exception:
+    return run_error(f"{reason}; run this model with backend=hf")
+
+
+@dataclass
+class VLLMAdapter(ModelAdapter):
+    """Wraps a family adapter; see the module docstring. Build with `for_family`."""
+
+    capabilities = Capabilities(batch_safe=True, backends=("vllm",))
+    family: HFChatAdapter | None = None
+    engine_settings: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_family(cls, family_cls: type, name: str, settings: dict[str, Any],
+                   backend_cfg: dict[str, Any]) -> "VLLMAdapter":
+        if not issubclass(family_cls, HFChatAdapter):
+            raise use_hf_instead(f"{family_cls.__name__} has no prompt template for vLLM")
+        if importlib.util.find_spec("vllm") is None:
+            raise run_error("backend=vllm needs the vllm package (GPU: pip install vllm; CPU: "
+                            "bash scripts/setup_vllm_env.sh, then .venv-vllm/bin/python -m sarbench ...); "
+                            "or use backend=hf")
+        engine = {**DEFAULTS, **{k: v for k, v in backend_cfg.items() if k != "name"}}
+        check_greedy(settings.get("generation") or {})
+        family = family_cls(name=name, settings={**settings, "preload": False})
+        adapter = cls(name=name, settings=settings, family=family, engine_settings=engine)
+        if int(engine["chunk_size"]) < 1:
+            raise run_error("backend.chunk_size must be >= 1")
+        return adapter
+
+    def __post_init__(self) -> None:
+        self._llm: Any = None
+        self._sampling: dict[tuple[int, int], Any] = {}
+
+    # -- what the runner asks ---------------------------------------------------------------
+    def preferred_batch_size(self, configured: int) -> int:
+        return int(self.engine_settings["chunk_size"])
+
+    def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
+        return self.family.batch_order_key(request_prompt, image_path)
+
+    def to_protocol(self, response: str, request: GenerationRequest) -> str:
+        return self.family.to_protocol(response, request)
+
+    def prompt_fingerprint(self) -> dict[str, Any]:
+        return self.family.prompt_fingerprint()
+
+    def fingerprint(self) -> dict[str, Any]:
+        engine = {k: self.engine_settings[k] for k in ("dtype", "max_model_len")}
+        return {"adapter": type(self).__name__, "family": type(self.family).__name__, "name": self.name,
+                "settings": self.settings, "engine": engine}
+
+    # -- engine -----------------------------------------------------------------------------
+    def dtype(self) -> str:
+        configured = self.engine_settings.get("dtype") or self.settings.get("dtype") or "auto"
+        return str(configured)
+
+    def engine_kwargs(self, path: str) -> dict[str, Any]:
+        s = self.engine_settings
+        kwargs: dict[str, Any] = {
+            "model": path, "tokenizer": path, "revision": self.settings.get("revision"),
+            "dtype": self.dtype(), "seed": int(s["seed"]), "tensor_parallel_size": int(s["tensor_parallel_size"]),
+            "gpu_memory_utilization": float(s["gpu_memory_utilization"]),
+            "enforce_eager": bool(s["enforce_eager"]),
+            "limit_mm_per_prompt": dict(s["limit_mm_per_prompt"] or {}),
+            "trust_remote_code": bool(self.settings.get("trust_remote_code", False))}
+        if s.get("kv_cache_memory_bytes"):
+            kwargs["kv_cache_memory_bytes"] = int(s["kv_cache_memory_bytes"])
+        elif on_cpu() and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+            kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
+        if s.get("max_model_len"):
+            kwargs["max_model_len"] = int(s["max_model_len"])
+        if self.settings.get("processor_kwargs"):
+            kwargs["mm_processor_kwargs"] = dict(self.settings["processor_kwargs"])
+        kwargs.update(s.get("engine") or {})
+        return kwargs
+
+    def check_checkpoint(self, path: str) -> None:
+        """Refuse, before the slow engine start, checkpoints vLLM or the family cannot run."""
+        from vllm import ModelRegistry
+
+        config = self.family.checkpoint_config(path)
+        self.family.check_config(config)
+        if not self.family.is_native(config):  # e.g. InternVL's internvl_chat wants `<image>` in vLLM
+            raise use_hf_instead(f"{path} is a remote-code layout ({config.get('model_type')}); the family's "
+                                 "prompt is verified against vLLM for transformers-format checkpoints only")
+        architectures = config.get("architectures") or []
+        supported = set(ModelRegistry.get_supported_archs())
+        if not any(a in supported for a in architectures):
+            raise use_hf_instead(f"vLLM has no implementation of {architectures or config.get('model_type')} "
+                                 f"({path})")
+
+    def hf_processor(self, path: str) -> Any:
+        """The checkpoint's transformers processor: the family's image preparation and box codecs
+        read it (e.g. Qwen2.5-VL's pixel budget), as they do with backend=hf."""
+        from transformers import AutoProcessor
+
+        return AutoProcessor.from_pretrained(path, revision=self.settings.get("revision"),
+                                             **dict(self.settings.get("processor_kwargs") or {}))
+
+    def load(self) -> Any:
+        if self._llm is not None:
+            return self._llm
+        try:
+            path = self.family.checkpoint_path()
+            self.check_checkpoint(path)
+            self.family._processor = self.hf_processor(path)
+        except (ModelLoadError, OSError, ValueError, ImportError) as exc:
+            raise run_error(f"cannot load model {self.name!r}: {exc}") from exc
+        # Fork would copy the runner's image-decoding threads mid-work into the engine process.
+        os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+        from vllm import LLM
+
+        kwargs = self.engine_kwargs(path)
+        self._llm = LLM(**kwargs)
+        self.events.append(f"vLLM engine for {path}: dtype={kwargs['dtype']} "
+                           f"tensor_parallel_size={kwargs['tensor_parallel_size']} "
+                           f"chunk_size={self.engine_settings['chunk_size']}")
+        return self._llm
+
+    # -- generation -------------------------------------------------------------------------
+    def sampling_params(self, max_new_tokens: int) -> Any:
+        minimum = int(self.settings.get("min_new_tokens") or 0)
+        key = (max_new_tokens, min(minimum, max_new_tokens))
+        if key not in self._sampling:
+            from vllm import SamplingParams
+
+            extra = dict(self.engine_settings.get("sampling") or {})
+            self._sampling[key] = SamplingParams(
+                **{**extra, "temperature": 0.0, "max_tokens": key[0], "min_tokens": key[1],
+                   "detokenize": False})  # decoded below exactly as backend=hf decodes
+        return self._sampling[key]
+
+    def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
+        original = to_rgb(self.family.image_of(request))
+        text = self.family.render_prompt(request.prompt, original.size)
+        return {"prompt": text, "multi_modal_data": {"image": self.family.prepare_image(original)}}
+
+    def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
+        return list(self.generate_stream(iter([requests])))[0]
+
+    def generate_stream(self, batches: Iterator[list[GenerationRequest]]) -> Iterator[list[str | InferenceFailure]]:
+        """Chunk by chunk, with the next chunk queued in the engine (its images decoded, its inputs
+        processed) while the current one runs, so the engine never drains at a chunk's end."""
+        llm = self.load()
+        queued: deque[list[str | InferenceFailure]] = deque()  # per chunk: request ids, or failures
+        finished: dict[str, Any] = {}
+        try:
+            for requests in chain(batches, [None]):
+                if requests is not None:
+                    queued.append([self.enqueue(llm, r) for r in requests])
+                while queued and (requests is None or len(queued) > 1):
+                    yield self.wait_for(llm, queued.popleft(), finished)
+        finally:  # a run stopped early: drop what it queued
+            leftover = [i for chunk in queued for i in chunk if isinstance(i, str)]
+            if leftover and self._llm is not None:
+                llm.llm_engine.abort_request(leftover)
+
+    @staticmethod
+    def wait_for(llm: Any, chunk: list[str | InferenceFailure], finished: dict[str, Any]) -> list[str | InferenceFailure]:
+        """Run the engine until every request of `chunk` is done (outputs of later ones are kept)."""
+        engine = llm.llm_engine
+        while any(isinstance(i, str) and i not in finished for i in chunk):
+            if not engine.has_unfinished_requests():
+                raise RuntimeError("the vLLM engine has no request left that this chunk waits for")
+            finished.update((o.request_id, o) for o in engine.step() if o.finished)
+        tokenizer = llm.get_tokenizer()
+        return [decode(tokenizer, finished.pop(i)) if isinstance(i, str) else i for i in chunk]
+
+    def enqueue(self, llm: Any, request: GenerationRequest) -> str | InferenceFailure:
+        """Queue one request; a request the engine refuses (e.g. longer than max_model_len) fails alone."""
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        try:
+            prompt = self.engine_prompt(request)
+            internal_id = llm.enqueue([prompt], self.sampling_params(request.max_new_tokens), use_tqdm=False)[0]
+            # Outputs carry the id LLM gave the request (its counter); enqueue returns that id with
+            # the engine's random suffix ("12-a1b2c3d4").
+            return internal_id.split("-", 1)[0]
+        except EngineDeadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded as this sample's inference failure
+            return InferenceFailure(f"vLLM refused the request: {type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        llm, self._llm = self._llm, None
+        if llm is not None:
+            llm.llm_engine.engine_core.shutdown()
+        self.family.close()
+
+
+def decode(tokenizer: Any, output: Any) -> str:
+    """As backend=hf decodes: special tokens skipped, surrounding whitespace stripped."""
+    return tokenizer.decode(list(output.outputs[0].token_ids), skip_special_tokens=True).strip()
+
+
+def on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return current_platform.is_cpu()
+
+
+def check_greedy(generation: dict[str, Any]) -> None:
+    """backend=vllm decodes greedily; other transformers `generate` options have no mapping here."""
+    for key, value in generation.items():
+        if key in GREEDY_GENERATION and value != GREEDY_GENERATION[key]:
+            raise run_error(f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not "
+                            "supported; use backend=hf")
+        if key not in GREEDY_GENERATION:
+            raise run_error(f"model.generation.{key} is a transformers generate() option; with "
+                            "backend=vllm give SamplingParams fields in backend.sampling instead")

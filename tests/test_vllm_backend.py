@@ -1,0 +1,259 @@
+"""backend=vllm on the tiny Qwen2-VL: vLLM and transformers give identical greedy predictions;
+and the runner's chunk stream that backend=vllm relies on.
+
+The vLLM tests run in .venv-vllm (`bash scripts/setup_vllm_env.sh`) and skip where vllm is not
+importable (the main .venv); the runner tests at the end run everywhere. One engine for the whole
+session (starting one costs about a minute on 2 cores). The transformers reference runs in the
+same process and venv, on the same checkpoint files, through the same runner.
+"""
+import importlib.util
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from PIL import Image
+
+import sarbench.app
+from model_adapters import GenerationRequest, InferenceFailure
+from model_adapters.oracle import OracleAdapter
+from model_adapters.vllm_backend import VLLMAdapter
+from sarbench.__main__ import CONF_DIR
+from sarbench.app import build_adapter, run_from_config
+from sarbench.runner import RunError
+
+needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
+                                reason="the vLLM tier runs in .venv-vllm (bash scripts/setup_vllm_env.sh)")
+
+# Random weights rarely emit EOS, so nearly every sample runs to max_new_tokens: 425 samples x 128
+# tokens keep this tier near 80 s on 2 cores (the transformers reference is most of it).
+SAMPLE_TOKENS = 128
+
+
+def compose_config(*overrides):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def group(*overrides, name="model") -> dict:
+    """One config group as plain containers, as `run_from_config` hands it to `build_adapter`."""
+    return OmegaConf.to_container(compose_config(*overrides)[name], resolve=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "tiny-models"
+
+
+def model_overrides(cache, *extra):
+    return ("model=tiny-qwen2vl", f"model.tiny.cache_dir={cache}", *extra)
+
+
+@pytest.fixture(scope="session")
+def engine(tiny_cache):
+    overrides = (*model_overrides(tiny_cache), "backend=vllm", "backend.enforce_eager=true")
+    adapter = build_adapter(group(*overrides), "vllm", group(*overrides, name="backend"))
+    assert isinstance(adapter, VLLMAdapter)
+    adapter.load()
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(scope="session")
+def reference(tiny_cache):
+    adapter = build_adapter(group(*model_overrides(tiny_cache)), "hf")
+    yield adapter
+    adapter.close()
+
+
+def run_with(adapter, out, *overrides):
+    """`run_from_config` as `python -m sarbench` runs it, on an adapter built once per session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sarbench.app, "build_adapter", lambda *args: adapter)
+        patch.setattr(adapter, "close", lambda: None)
+        return run_from_config(compose_config(f"out={out}", "scoring.meteor=false", "runner.progress=false",
+                                              *overrides))
+
+
+class Killed(BaseException):
+    """Stops a run the way Ctrl-C or a kill does: not an inference failure the runner absorbs."""
+
+
+def predictions(out: Path) -> dict[str, dict]:
+    return {r["id"]: r for path in sorted((out / "predictions").glob("*.jsonl"))
+            for r in map(json.loads, path.read_text().splitlines())}
+
+
+@needs_vllm
+def test_whole_sample_predictions_are_identical_to_transformers(engine, reference, tiny_cache, tmp_path,
+                                                                monkeypatch):
+    common = (*model_overrides(tiny_cache), "task=all", f"task.max_new_tokens={SAMPLE_TOKENS}")
+    vllm_result = run_with(engine, tmp_path / "vllm", *common, "backend=vllm")
+    hf_result = run_with(reference, tmp_path / "hf", *common, "backend=hf", "runner.batch_size=8")
+    ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
+    assert len(ours) == 425 and ours.keys() == theirs.keys()
+    differing = [i for i in ours if ours[i]["response"] != theirs[i]["response"]]
+    assert not differing, f"{len(differing)} of 425 differ, e.g. {differing[:3]}"
+    assert all("error" not in r for r in ours.values())
+    assert vllm_result["metrics"] == hf_result["metrics"]
+    manifest = json.loads((tmp_path / "vllm" / "manifest.json").read_text())
+    assert manifest["batch_size"] == 2048  # backend.chunk_size replaced runner.batch_size
+    assert any(e.startswith("vLLM engine for ") for e in manifest["events"])
+
+
+@needs_vllm
+def test_requests_of_different_lengths_in_one_chunk_match_transformers(engine, reference, monkeypatch):
+    monkeypatch.setitem(engine.settings, "min_new_tokens", 64)  # fixed lengths: max_new_tokens wins
+    monkeypatch.setitem(reference.settings, "min_new_tokens", 64)
+    requests = [GenerationRequest(f"count/{i}", "count", f"[count] Count the ship.{' x' * i}", "",
+                                  Image.new("L", (60 + 9 * i, 90), 40 * i), max_new_tokens=n)
+                for i, n in enumerate((3, 17, 8, 1, 17))]
+    ours = engine.generate(requests)
+    assert ours == [reference.generate([r])[0] for r in requests]
+    params = {r.max_new_tokens: engine.sampling_params(r.max_new_tokens) for r in requests}
+    assert all(p.temperature == 0 and p.max_tokens == n and p.min_tokens == n for n, p in params.items())
+
+
+@needs_vllm
+def test_a_request_the_engine_refuses_fails_alone(engine, reference):
+    too_long = " ".join(["ship"] * 5000)  # beyond the tiny model's 4096 positions
+    requests = [GenerationRequest(f"count/{i}", "count", prompt, "", Image.new("L", (64, 64), 9 * i), max_new_tokens=6)
+                for i, prompt in enumerate(["[count] Count the ship.", too_long, "[refer] Identify 4 ship."])]
+    ours = engine.generate(requests)
+    assert isinstance(ours[1], InferenceFailure) and "vLLM refused the request" in ours[1].message
+    assert [ours[0], ours[2]] == reference.generate([requests[0], requests[2]])
+
+
+@needs_vllm
+def test_native_boxes_use_the_family_codec_and_prompt(tiny_cache):
+    cfg = group(*model_overrides(tiny_cache), "model.box_format=native")
+    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    request = GenerationRequest("grounding_single/0", "grounding_single", "q", "", Image.new("L", (1000, 500)))
+    assert adapter.to_protocol("a ship (100,200),(300,400)", request) == "a ship {<100><100><300><200>}"
+    hf_family = build_adapter({**cfg, "preload": False}, "hf")
+    assert adapter.prompt_fingerprint() == hf_family.prompt_fingerprint()
+    assert adapter.engine_prompt(request)["prompt"] == hf_family.render_prompt("q", (1000, 500))
+
+
+@needs_vllm
+def test_an_interrupted_run_resumes_chunk_by_chunk(engine, tiny_cache, tmp_path, monkeypatch):
+    overrides = (*model_overrides(tiny_cache), "backend=vllm", "task=count", "task.max_new_tokens=8")
+    whole = run_with(engine, tmp_path / "whole", *overrides)  # the 71 count samples in one chunk
+    monkeypatch.setitem(engine.engine_settings, "chunk_size", 20)
+    answered, killed = [], []
+    stream = engine.generate_stream
+
+    def killed_once_after_two_chunks(batches):
+        for responses in stream(batches):
+            if len(answered) == 2 and not killed:
+                killed.append(True)
+                raise Killed  # the third chunk's answers are lost; the fourth was queued behind it
+            answered.append(len(responses))
+            yield responses
+
+    monkeypatch.setattr(engine, "generate_stream", killed_once_after_two_chunks)
+    with pytest.raises(Killed):
+        run_with(engine, tmp_path / "cut", *overrides)
+    assert len(predictions(tmp_path / "cut")) == 40 and answered == [20, 20]
+    assert not engine._llm.llm_engine.has_unfinished_requests()  # the queued chunk was dropped
+    resumed = run_with(engine, tmp_path / "cut", *overrides)
+    manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
+    assert manifest["samples_resumed"] == 40 and manifest["samples_generated"] == 31
+    assert answered == [20, 20, 20, 11]
+    assert resumed["metrics"] == whole["metrics"]
+    assert ({i: r["response"] for i, r in predictions(tmp_path / "cut").items()}
+            == {i: r["response"] for i, r in predictions(tmp_path / "whole").items()})
+
+
+@needs_vllm
+def test_a_family_without_vllm_support_fails_fast_naming_hf(tiny_cache):
+    with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
+        build_adapter(group("model=glm-edge-v-2b"), "vllm", {"name": "vllm"})
+
+
+@needs_vllm
+def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text(json.dumps({"model_type": "qwen2_vl",
+                                                        "architectures": ["Qwen2VLNotInVLLM"]}))
+    cfg = group("model=qwen2vl-2b", f"model.path={checkpoint}")
+    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    with pytest.raises(RunError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
+        adapter.generate([GenerationRequest("count/0", "count", "q", "", Image.new("L", (64, 64)))])
+
+
+@needs_vllm
+def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text(json.dumps({"model_type": "internvl_chat",
+                                                        "architectures": ["InternVLChatModel"]}))
+    cfg = group("model=internvl2_5-1b", f"model.path={checkpoint}", "model.trust_remote_code=true")
+    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    with pytest.raises(RunError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
+        adapter.load()
+
+
+@needs_vllm
+@pytest.mark.parametrize("generation, message", [
+    ({"do_sample": True}, "decodes greedily"), ({"num_beams": 4}, "decodes greedily"),
+    ({"repetition_penalty": 1.1}, "backend.sampling")])
+def test_non_greedy_or_transformers_only_generation_settings_are_refused(generation, message):
+    cfg = group("model=qwen2vl-2b")
+    with pytest.raises(RunError, match=message):
+        build_adapter({**cfg, "generation": generation}, "vllm", {"name": "vllm"})
+
+
+# -- the runner's chunk stream (no vLLM needed) ------------------------------------------------
+@dataclass
+class ChunkedOracle(OracleAdapter):
+    """The oracle with an engine's interface: its own chunk size, answers as a stream."""
+
+    chunks: list = None
+    fail_at_chunk: int | None = None
+    closed: bool = False
+
+    def preferred_batch_size(self, configured: int) -> int:
+        return 50
+
+    def generate_stream(self, batches):
+        try:
+            for requests in batches:
+                self.chunks.append(sorted({r.subset for r in requests}))
+                if len(self.chunks) == self.fail_at_chunk:
+                    raise RuntimeError("engine died")
+                yield self.generate(requests)
+        finally:
+            self.closed = True
+
+
+def oracle_run(tmp_path, adapter, *overrides):
+    return run_with(adapter, tmp_path / "run", "model=oracle", "task=all", *overrides)
+
+
+def test_chunks_run_across_subsets_and_land_in_each_subsets_file(tmp_path):
+    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[])
+    result = oracle_run(tmp_path, adapter)
+    assert len(adapter.chunks) == 9 and any(len(subsets) > 1 for subsets in adapter.chunks)  # 425 = 8 x 50 + 25
+    assert result["metrics"]["avg"] == 100 and sum(result["n"].values()) == 425
+    by_file = {path.stem: len(path.read_text().splitlines()) for path in (tmp_path / "run" / "predictions").glob("*")}
+    assert by_file == result["n"] and adapter.closed
+
+
+def test_a_failing_stream_goes_on_batch_by_batch(tmp_path):
+    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[], fail_at_chunk=3)
+    result = oracle_run(tmp_path, adapter)
+    assert result["metrics"]["avg"] == 100 and sum(result["inference_failures"].values()) == 0
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert any("generation stream failed" in e for e in manifest["events"]) and len(adapter.chunks) == 3
+
+
+def test_a_run_that_stops_early_closes_the_stream(tmp_path, monkeypatch):
+    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[])
+    monkeypatch.setattr(adapter, "generate", lambda requests: [InferenceFailure("down")] * len(requests))
+    with pytest.raises(RunError, match="failed in a row"):
+        oracle_run(tmp_path, adapter, "runner.max_consecutive_failures=60")
+    assert adapter.closed and len(adapter.chunks) == 2
