@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Iterable, NamedTuple, Sequence
 
+from metrics.breakdown import size_word as protocol_size_word
+
 ROWS = ("top", "middle", "bottom")
 COLUMNS = ("left", "center", "right")
 
@@ -58,17 +60,9 @@ def grid_cell(box: Box, width: int, height: int) -> str:
 
 
 def size_word(box: Box, width: int, height: int) -> str:
-    """Size from R = box area / image area: >=0.4 very large, >=0.25 large, >=0.1 medium, >=0.03 small."""
-    area, image_area = box.area, width * height
-    if 10 * area >= 4 * image_area:
-        return "very large"
-    if 4 * area >= image_area:
-        return "large"
-    if 10 * area >= image_area:
-        return "medium"
-    if 100 * area >= 3 * image_area:
-        return "small"
-    return "very small"
+    """Size from R = box area / image area (PROTOCOL §2); one implementation shared with the
+    scorer's size breakdown (exact for integer boxes: it compares products, never divides)."""
+    return protocol_size_word(box, width, height)
 
 
 def shape_word(box: Box) -> str:
