@@ -8,10 +8,9 @@ Three ways through it:
 - raw: one `LLM.generate` over all prompts, built beforehand (untimed): the ceiling; also timed
   with the prompts built inside (images read from disk), as a complete raw script does;
 - ours: `run_from_config` (what `python -m sarbench ... backend=vllm` runs): image decoding, prompt
-  rendering, one `generate` per chunk of --chunk-size samples (chunks run across subsets), box
-  codec, predictions appended and fsynced; timed as the runner's generation seconds (scoring
-  excluded). The first chunk's images are decoded before the engine gets any work; later chunks'
-  are decoded while the engine runs the one before;
+  rendering, batches of --submit-size samples queued in the engine as their images are ready with
+  up to --chunk-size requests in it at once, box codec, each batch's predictions appended and
+  fsynced; timed as the runner's generation seconds (scoring excluded);
 - per-sample: `LLM.generate([prompt])` one at a time (the peers' pattern), on the first
   --per-sample prompts.
 
@@ -19,7 +18,7 @@ Checks that ours and raw give the same responses, prints the figures and, with -
 appends them to bench/RESULTS.md.
 
     .venv-vllm/bin/python bench/bench_vllm.py [--tokens 32] [--copies 1] [--chunk-size 2048]
-                                              [--per-sample 48] [--repeats 2] [--record]
+                                              [--submit-size 64] [--per-sample 48] [--repeats 2] [--record]
 """
 from __future__ import annotations
 
@@ -103,6 +102,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--chunk-size", type=int, default=2048, help="backend.chunk_size")
+    parser.add_argument("--submit-size", type=int, default=64, help="backend.submit_size")
     parser.add_argument("--per-sample", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=2, help="raw/ours passes (best of)")
     parser.add_argument("--eager", action="store_true", help="backend.enforce_eager=true")
@@ -117,7 +117,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="sarbench-bench-vllm-"))
     overrides = ("model=tiny-qwen2vl", f"model.tiny.cache_dir={folder / 'tiny'}", f"model.min_new_tokens={args.tokens}",
                  "task=all", f"task.max_new_tokens={args.tokens}", "backend=vllm", *CACHES_OFF,
-                 f"backend.chunk_size={args.chunk_size}",
+                 f"backend.chunk_size={args.chunk_size}", f"backend.submit_size={args.submit_size}",
                  *(("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies)}")
                    if args.copies > 1 else ()),
                  f"backend.enforce_eager={str(args.eager).lower()}", "scoring.meteor=false", "runner.progress=false")
@@ -150,7 +150,7 @@ def main() -> None:
     n = len(prompts)
     raw_rate, ours_rate, single_rate = n / min(raw_s), n / min(ours_s), len(one_by_one) / single_s
     loading_rate = n / min(loading_s)
-    figures = {"samples": n, "chunk_size": args.chunk_size, "new_tokens": args.tokens, "engine_start_s": round(start_s, 1),
+    figures = {"samples": n, "chunk_size": args.chunk_size, "submit_size": args.submit_size, "new_tokens": args.tokens, "engine_start_s": round(start_s, 1),
                "raw_s": [round(s, 2) for s in raw_s], "raw_with_loading_s": [round(s, 2) for s in loading_s],
                "ours_s": [round(s, 2) for s in ours_s], "raw_with_loading_samples_per_s": round(loading_rate, 1),
                "ours_vs_raw_with_loading": round(ours_rate / loading_rate, 3),
@@ -160,7 +160,8 @@ def main() -> None:
                "identical_to_raw": f"{identical}/{n}", "vllm": vllm.__version__, "eager": args.eager}
     print(json.dumps(figures, indent=2))
     if args.record:
-        row = (f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}) | {n} | {args.chunk_size} | {args.tokens} | "
+        row = (f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}) | {n} | {args.chunk_size} | "
+               f"{args.submit_size} | {args.tokens} | "
                f"{raw_rate:.1f} | {loading_rate:.1f} | {ours_rate:.1f} | {single_rate:.2f} | "
                f"{ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | "
                f"{ours_rate / single_rate:.1f}x | {identical}/{n} |")

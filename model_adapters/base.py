@@ -67,7 +67,7 @@ class ModelAdapter(ABC):
 
     def preferred_batch_size(self, configured: int) -> int:
         """Samples per `generate` call (the runner's batch, appended to predictions when done).
-        Engines that schedule requests themselves (vLLM) want large chunks instead."""
+        An engine that schedules requests itself (vLLM) sets its own: see engine_stream.py."""
         return configured
 
     @abstractmethod

@@ -30,7 +30,7 @@ DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
 @ADAPTERS.register("deepseek_vl2")
 @dataclass
 class DeepSeekVL2Adapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf", "vllm"))
+    capabilities = Capabilities(batch_safe=False, backends=("hf",))
     family = "deepseek_vl2"
     remote_model_types = ("deepseek_vl_v2",)
     image_placeholder = "<image>\n"

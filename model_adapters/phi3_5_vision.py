@@ -26,7 +26,7 @@ from model_adapters.hf_images import to_rgb
 @ADAPTERS.register("phi3_5_vision")
 @dataclass
 class Phi35VisionAdapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf", "vllm"))
+    capabilities = Capabilities(batch_safe=False, backends=("hf",))
     family = "phi3_5_vision"
     remote_model_types = ("phi3_v",)
     image_placeholder = "<|image_1|>\n"

@@ -3,27 +3,27 @@
 The family adapter (qwen2_vl.py etc.) still owns everything family-specific: the prompt text
 (its chat template and image placeholder), image preparation and the box codec; this module
 only replaces transformers' `generate` with the engine. The engine is created on first use and
-reused for the whole run. The runner hands it chunks of `backend.chunk_size` samples (see
-`preferred_batch_size`) as a stream: the next chunk is queued in the engine while the current one
-finishes, so vLLM schedules requests across chunk ends and never drains, and each chunk is
-appended to the predictions when it is answered (the unit of resume, as a batch is for HF).
-vllm is imported only when the engine starts.
+reused for the whole run. The runner hands it batches of `backend.submit_size` samples as a
+stream; engine_stream.py queues each in the engine as it arrives and keeps up to
+`backend.chunk_size` requests there, so vLLM schedules across thousands, starts while later
+images are still being decoded, and never drains. Each batch is appended to the predictions when
+it is answered (the unit of resume, as a batch is for HF). vllm is imported only when the engine
+starts.
 """
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections import deque
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any, Iterator
 
 from model_adapters.base import Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.engine_stream import stream_through_engine
 from model_adapters.hf_backend import HFChatAdapter, ModelLoadError, run_error
 from model_adapters.hf_images import to_rgb
 
 DEFAULTS: dict[str, Any] = {
-    "chunk_size": 2048, "tensor_parallel_size": 1, "max_model_len": None,
+    "chunk_size": 2048, "submit_size": 64, "tensor_parallel_size": 1, "max_model_len": None,
     "limit_mm_per_prompt": {"image": 1, "video": 0}, "gpu_memory_utilization": 0.9,
     "enforce_eager": False, "dtype": None, "seed": 0, "kv_cache_memory_bytes": None, "engine": {},
     "sampling": {}}
@@ -58,8 +58,9 @@ class VLLMAdapter(ModelAdapter):
         check_greedy(settings.get("generation") or {})
         family = family_cls(name=name, settings={**settings, "preload": False})
         adapter = cls(name=name, settings=settings, family=family, engine_settings=engine)
-        if int(engine["chunk_size"]) < 1:
-            raise run_error("backend.chunk_size must be >= 1")
+        for key in ("chunk_size", "submit_size"):
+            if int(engine[key]) < 1:
+                raise run_error(f"backend.{key} must be >= 1")
         return adapter
 
     def __post_init__(self) -> None:
@@ -68,7 +69,7 @@ class VLLMAdapter(ModelAdapter):
 
     # -- what the runner asks ---------------------------------------------------------------
     def preferred_batch_size(self, configured: int) -> int:
-        return int(self.engine_settings["chunk_size"])
+        return int(self.engine_settings["submit_size"])
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
         return self.family.batch_order_key(request_prompt, image_path)
@@ -174,32 +175,24 @@ class VLLMAdapter(ModelAdapter):
         return list(self.generate_stream(iter([requests])))[0]
 
     def generate_stream(self, batches: Iterator[list[GenerationRequest]]) -> Iterator[list[str | InferenceFailure]]:
-        """Chunk by chunk, with the next chunk queued in the engine (its images decoded, its inputs
-        processed) while the current one runs, so the engine never drains at a chunk's end."""
         llm = self.load()
-        queued: deque[list[str | InferenceFailure]] = deque()  # per chunk: request ids, or failures
-        finished: dict[str, Any] = {}
+        engine, tokenizer = llm.llm_engine, llm.get_tokenizer()
+        answers = stream_through_engine(
+            batches, submit=lambda request: self.enqueue(llm, request),
+            collect=lambda block: finished_outputs(engine, block), busy=engine.has_unfinished_requests,
+            abort=self.abort, window=int(self.engine_settings["chunk_size"]))
         try:
-            for requests in chain(batches, [None]):
-                if requests is not None:
-                    queued.append([self.enqueue(llm, r) for r in requests])
-                while queued and (requests is None or len(queued) > 1):
-                    yield self.wait_for(llm, queued.popleft(), finished)
-        finally:  # a run stopped early: drop what it queued
-            leftover = [i for chunk in queued for i in chunk if isinstance(i, str)]
-            if leftover and self._llm is not None:
-                llm.llm_engine.abort_request(leftover)
+            for batch in answers:
+                yield [a if isinstance(a, InferenceFailure) else decode(tokenizer, a) for a in batch]
+        finally:
+            answers.close()
 
-    @staticmethod
-    def wait_for(llm: Any, chunk: list[str | InferenceFailure], finished: dict[str, Any]) -> list[str | InferenceFailure]:
-        """Run the engine until every request of `chunk` is done (outputs of later ones are kept)."""
-        engine = llm.llm_engine
-        while any(isinstance(i, str) and i not in finished for i in chunk):
-            if not engine.has_unfinished_requests():
-                raise RuntimeError("the vLLM engine has no request left that this chunk waits for")
-            finished.update((o.request_id, o) for o in engine.step() if o.finished)
-        tokenizer = llm.get_tokenizer()
-        return [decode(tokenizer, finished.pop(i)) if isinstance(i, str) else i for i in chunk]
+    def abort(self, request_ids: list[str]) -> None:
+        """Drop queued requests of a run that stopped early; a dead engine has nothing to drop."""
+        try:
+            self._llm.llm_engine.abort_request(request_ids)
+        except Exception as exc:  # noqa: BLE001 - the stream's own error is the one to report
+            self.events.append(f"could not abort {len(request_ids)} queued vLLM requests: {exc!r}")
 
     def enqueue(self, llm: Any, request: GenerationRequest) -> str | InferenceFailure:
         """Queue one request; a request the engine refuses (e.g. longer than max_model_len) fails alone."""
@@ -221,6 +214,16 @@ class VLLMAdapter(ModelAdapter):
         if llm is not None:
             llm.llm_engine.engine_core.shutdown()
         self.family.close()
+
+
+def finished_outputs(engine: Any, block: bool) -> dict[str, Any]:
+    """Outputs of requests that finished. With `block`: one engine step (waits for it). Without:
+    the steps the engine process has already sent, none if none; that reads the queue of vLLM's
+    multiprocess client, a private detail, so where it is absent outputs are collected only when
+    the stream waits (the same answers, appended later)."""
+    ready = getattr(engine.engine_core, "outputs_queue", None)
+    steps = 1 if block else (ready.qsize() if hasattr(ready, "qsize") else 0)
+    return {o.request_id: o for _ in range(steps) for o in engine.step() if o.finished}
 
 
 def decode(tokenizer: Any, output: Any) -> str:

@@ -137,8 +137,6 @@ class Runner:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
         self.stats = RunStats()
         self.batch_size = adapter.preferred_batch_size(settings.batch_size)
-        # An engine's chunk holds many batches' images: decode just the next chunk ahead.
-        self.prefetch = settings.prefetch_batches if self.batch_size == settings.batch_size else 1
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
             self.stats.events.append(f"adapter {adapter.name} is batch-unsafe: batch size forced to 1")
             log.warning(self.stats.events[-1])
@@ -251,15 +249,15 @@ class Runner:
         total = sum(len(t) for _, t in todo)
         if self.stats.resumed:
             log.info("resuming: %d samples already done, %d to go", self.stats.resumed, total)
-        # Batches run on across subsets: no partial batch at each subset's end (backend=vllm's
-        # chunks would otherwise be cut at every subset); records go to their subset's file.
+        # Batches run on across subsets: no partial batch at each subset's end (an engine would
+        # otherwise wait on it at every subset); records go to their subset's file.
         queue = [sample for _, samples in todo for sample in samples]
         batches = [queue[i:i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
         progress = _progress(total, self.settings.progress)
         start = time.perf_counter()
         consecutive = 0
         generated = self._generated(prefetched_batches(batches, self.decode_images,
-                                                       self.settings.image_workers, self.prefetch))
+                                                       self.settings.image_workers, self.settings.prefetch_batches))
         try:
             for batch, records in generated:
                 for subset in dict.fromkeys(sample.subset for sample in batch):

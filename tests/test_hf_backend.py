@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from model_adapters import ADAPTERS, Capabilities, GenerationRequest, ModelAdapter
+from model_adapters.hf_backend import HFChatAdapter
 from model_adapters.hf_images import image_size, to_rgb
 from sarbench.__main__ import CONF_DIR
 from sarbench.app import build_adapter, run_from_config
@@ -184,6 +185,18 @@ def test_missing_path_and_unimplemented_backend_are_clear(transformers_installed
             build_adapter(cfg, "vllm")
     with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
         build_adapter(dict(compose_config("model=glm-edge-v-2b").model), "vllm")
+
+
+def test_families_offered_on_vllm_have_a_transformers_format():
+    """backend=vllm refuses remote-code layouts (vllm_backend.py: check_checkpoint), so a family
+    whose checkpoints exist only in one must not offer vLLM."""
+    offered = {name for name in ADAPTERS.names()
+               if issubclass(ADAPTERS.get(name), HFChatAdapter) and "vllm" in ADAPTERS.get(name).capabilities.backends}
+    assert offered == {"qwen2_vl", "qwen2_5_vl", "internvl2_5", "llava1_5"}
+    assert all(ADAPTERS.get(name).native_model_types for name in offered)
+    for remote_only in ("deepseekvl2-tiny", "phi3_5v-4.2b"):
+        with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
+            build_adapter(dict(compose_config(f"model={remote_only}").model), "vllm")
 
 
 # -- generation on the tiny Qwen2-VL ----------------------------------------------------------

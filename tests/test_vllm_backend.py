@@ -1,5 +1,6 @@
-"""backend=vllm on the tiny Qwen2-VL: vLLM and transformers give identical greedy predictions;
-and the runner's chunk stream that backend=vllm relies on.
+"""backend=vllm on tiny models: vLLM and transformers give identical greedy predictions (the whole
+sample on the tiny Qwen2-VL; two samples per subset on tiny Qwen2.5-VL, LLaVA-1.5 and InternVL2.5);
+and the runner's batch stream that backend=vllm relies on.
 
 The vLLM tests run in .venv-vllm (`bash scripts/setup_vllm_env.sh`) and skip where vllm is not
 importable (the main .venv); the runner tests at the end run everywhere. One engine for the whole
@@ -99,8 +100,34 @@ def test_whole_sample_predictions_are_identical_to_transformers(engine, referenc
     assert all("error" not in r for r in ours.values())
     assert vllm_result["metrics"] == hf_result["metrics"]
     manifest = json.loads((tmp_path / "vllm" / "manifest.json").read_text())
-    assert manifest["batch_size"] == 2048  # backend.chunk_size replaced runner.batch_size
+    assert manifest["batch_size"] == 64  # backend.submit_size replaced runner.batch_size
     assert any(e.startswith("vLLM engine for ") for e in manifest["events"])
+    # answers are collected while batches are queued only through this private detail of vLLM's
+    # multiprocess client (model_adapters/vllm_backend.py: finished_outputs)
+    assert hasattr(engine._llm.llm_engine.engine_core.outputs_queue, "qsize")
+
+
+@needs_vllm
+@pytest.mark.parametrize("model", ["tiny-qwen2_5vl", "tiny-llava1_5", "tiny-internvl2_5"])
+def test_other_families_give_the_same_predictions_as_transformers(model, tiny_cache, tmp_path):
+    """Each family's prompt (chat template, image placeholder) and image preparation as the engine
+    sees them: two samples of every subset, vLLM and transformers, identical."""
+    overrides = (f"model={model}", f"model.tiny.cache_dir={tiny_cache}", "task=all", "runner.limit=2",
+                 "task.max_new_tokens=24", "model.min_new_tokens=24")
+    vllm = build_adapter(group(*overrides, "backend=vllm"), "vllm",
+                         group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"))
+    hf = build_adapter(group(*overrides), "hf")
+    try:
+        run_with(vllm, tmp_path / "vllm", *overrides, "backend=vllm")
+        run_with(hf, tmp_path / "hf", *overrides, "backend=hf")
+    finally:
+        vllm.close()
+        hf.close()
+    ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
+    assert len(ours) == 18 and ours.keys() == theirs.keys()
+    assert all("error" not in r for r in ours.values())
+    assert {i: r.get("raw_response", r["response"]) for i, r in ours.items()} == \
+        {i: r.get("raw_response", r["response"]) for i, r in theirs.items()}
 
 
 @needs_vllm
@@ -138,26 +165,28 @@ def test_native_boxes_use_the_family_codec_and_prompt(tiny_cache):
 
 
 @needs_vllm
-def test_an_interrupted_run_resumes_chunk_by_chunk(engine, tiny_cache, tmp_path, monkeypatch):
+def test_an_interrupted_run_resumes_batch_by_batch(engine, tiny_cache, tmp_path, monkeypatch):
     overrides = (*model_overrides(tiny_cache), "backend=vllm", "task=count", "task.max_new_tokens=8")
-    whole = run_with(engine, tmp_path / "whole", *overrides)  # the 71 count samples in one chunk
-    monkeypatch.setitem(engine.engine_settings, "chunk_size", 20)
+    monkeypatch.setitem(engine.engine_settings, "submit_size", 100)
+    whole = run_with(engine, tmp_path / "whole", *overrides)  # the 71 count samples in one batch
+    monkeypatch.setitem(engine.engine_settings, "submit_size", 20)
+    monkeypatch.setitem(engine.engine_settings, "chunk_size", 40)
     answered, killed = [], []
     stream = engine.generate_stream
 
-    def killed_once_after_two_chunks(batches):
+    def killed_once_after_two_batches(batches):
         for responses in stream(batches):
             if len(answered) == 2 and not killed:
                 killed.append(True)
-                raise Killed  # the third chunk's answers are lost; the fourth was queued behind it
+                raise Killed  # the third batch's answers are lost; the fourth was queued behind it
             answered.append(len(responses))
             yield responses
 
-    monkeypatch.setattr(engine, "generate_stream", killed_once_after_two_chunks)
+    monkeypatch.setattr(engine, "generate_stream", killed_once_after_two_batches)
     with pytest.raises(Killed):
         run_with(engine, tmp_path / "cut", *overrides)
     assert len(predictions(tmp_path / "cut")) == 40 and answered == [20, 20]
-    assert not engine._llm.llm_engine.has_unfinished_requests()  # the queued chunk was dropped
+    assert not engine._llm.llm_engine.has_unfinished_requests()  # the queued batch was dropped
     resumed = run_with(engine, tmp_path / "cut", *overrides)
     manifest = json.loads((tmp_path / "cut" / "manifest.json").read_text())
     assert manifest["samples_resumed"] == 40 and manifest["samples_generated"] == 31

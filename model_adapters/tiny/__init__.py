@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 # Bump when a builder changes so stale cached builds are not reused.
-BUILD_VERSION = "3"
+BUILD_VERSION = "4"
 
 BUILDERS = {
     "qwen2_vl": "model_adapters.tiny.qwen2_vl",
@@ -64,3 +64,17 @@ def seeded(seed: int = 0):
 def save(model, processor, out: Path) -> None:
     model.save_pretrained(out)
     processor.save_pretrained(out)
+
+
+def rename_weights(out: Path, prefixes: dict[str, str]) -> None:
+    """Rewrite the saved weights' names (old prefix -> new prefix), e.g. to the layout hub
+    checkpoints have where transformers saves another one that it also loads."""
+    from safetensors.torch import load_file, save_file
+
+    path = out / "model.safetensors"
+    weights = load_file(path)
+    renamed = {}
+    for name, tensor in weights.items():
+        old = next((o for o in prefixes if name.startswith(o)), None)
+        renamed[name if old is None else prefixes[old] + name[len(old):]] = tensor
+    save_file(renamed, path, metadata={"format": "pt"})

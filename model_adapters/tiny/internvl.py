@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from model_adapters.tiny import save, seeded
+from model_adapters.tiny.qwen2_vl import TEXT_HEADS, TEXT_HIDDEN, TEXT_KV_HEADS
 from model_adapters.tiny.tokenizer import build_tokenizer, token_ids
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<IMG_CONTEXT>", "<video>",
@@ -30,8 +31,9 @@ def build(out: Path) -> None:
     config = InternVLConfig(
         vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                            image_size=[TILE, TILE], patch_size=[14, 14]),
-        text_config=dict(model_type="qwen2", vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        text_config=dict(model_type="qwen2", vocab_size=len(tokenizer), hidden_size=TEXT_HIDDEN,
+                         intermediate_size=2 * TEXT_HIDDEN, num_hidden_layers=2, num_attention_heads=TEXT_HEADS,
+                         num_key_value_heads=TEXT_KV_HEADS,
                          max_position_embeddings=4096, eos_token_id=ids["<|im_end|>"],
                          pad_token_id=ids["<|endoftext|>"], bos_token_id=None),
         image_token_id=ids["<IMG_CONTEXT>"], image_seq_length=image_seq_length, downsample_ratio=0.5,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model_adapters.tiny import save, seeded
+from model_adapters.tiny import rename_weights, save, seeded
+from model_adapters.tiny.qwen2_vl import TEXT_HEADS, TEXT_HIDDEN, TEXT_KV_HEADS
 from model_adapters.tiny.tokenizer import build_tokenizer, token_ids
 
 SPECIALS = ["<unk>", "<s>", "</s>", "<image>"]
@@ -22,13 +23,17 @@ def build_llava(out: Path, image_size: int) -> None:
         vision_config=dict(model_type="clip_vision_model", hidden_size=32, intermediate_size=64,
                            num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=14,
                            projection_dim=32),
-        text_config=dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        text_config=dict(model_type="llama", vocab_size=len(tokenizer), hidden_size=TEXT_HIDDEN,
+                         intermediate_size=2 * TEXT_HIDDEN, num_hidden_layers=2, num_attention_heads=TEXT_HEADS,
+                         num_key_value_heads=TEXT_KV_HEADS,
                          max_position_embeddings=4096, bos_token_id=ids["<s>"], eos_token_id=ids["</s>"],
                          pad_token_id=ids["<unk>"]),
         image_token_id=ids["<image>"], vision_feature_select_strategy="default", vision_feature_layer=-2)
     seeded(0)
     save(LlavaForConditionalGeneration(config).eval(), processor, out)
+    # transformers 5 saves the CLIP tower as `vision_tower.embeddings...`; llava-hf checkpoints on the
+    # hub (and vLLM's loader) have `vision_tower.vision_model.embeddings...`, which transformers loads too.
+    rename_weights(out, {"vision_tower.": "vision_tower.vision_model."})
 
 
 def build(out: Path) -> None:
