@@ -4,11 +4,6 @@
 # batched HF backend. Extra arguments are Hydra overrides, e.g. `bash scripts/demo.sh model=oracle`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q torch==2.14.1 torchvision==0.29.1
-.venv/bin/pip install -q -e ".[hf]"
+bash scripts/setup_env.sh hf
 # 64 new tokens: random weights only produce filler, so longer answers would only cost time.
 .venv/bin/python -m sarbench model=tiny-qwen2vl task=all task.max_new_tokens=64 "$@"
