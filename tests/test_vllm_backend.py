@@ -202,6 +202,18 @@ def test_a_family_without_vllm_support_fails_fast_naming_hf(tiny_cache):
         build_adapter(group("model=glm-edge-v-2b"), "vllm", {"name": "vllm"})
 
 
+@pytest.mark.parametrize("version, refused", [("0.10.2", True), ("0.31.9", True), ("0.32.0", False),
+                                               ("0.33.0rc1", False), ("1.0.0", False), (None, False)])
+def test_a_vllm_older_than_the_api_used_is_refused_up_front(version, refused):
+    from model_adapters.vllm_backend import check_vllm_version
+
+    if refused:
+        with pytest.raises(RunError, match=rf"needs vllm >= 0.32 \(found {version}\).*backend=hf"):
+            check_vllm_version(version)
+    else:
+        check_vllm_version(version)
+
+
 @needs_vllm
 def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
     checkpoint = tmp_path / "ckpt"
