@@ -33,28 +33,32 @@ def stream_through_engine(batches: Iterable[list[GenerationRequest]],
         raise ValueError("the engine window must hold at least one request")
     queued: deque[list[str | InferenceFailure]] = deque()  # per batch: request ids, or failures
     finished: dict[str, Any] = {}
+    in_engine = 0  # submitted and not yet collected
 
     def done(batch: list[str | InferenceFailure]) -> bool:
         return all(not isinstance(i, str) or i in finished for i in batch)
 
-    def in_engine() -> int:
-        return sum(isinstance(i, str) and i not in finished for batch in queued for i in batch)
+    def take(outputs: dict[str, Any]) -> None:
+        nonlocal in_engine
+        finished.update(outputs)
+        in_engine -= len(outputs)
 
     try:
         for requests in chain(batches, [None]):
             if requests is not None:
                 queued.append([submit(r) for r in requests])
-            finished.update(collect(False))
+                in_engine += sum(isinstance(i, str) for i in queued[-1])
+            take(collect(False))
             while queued:
                 if done(queued[0]):
                     batch = queued.popleft()
                     yield [finished.pop(i) if isinstance(i, str) else i for i in batch]
-                elif requests is not None and in_engine() < window:
+                elif requests is not None and in_engine < window:
                     break  # room in the engine: queue the next batch first
                 elif not busy():
                     raise RuntimeError("the engine has no request left that this batch waits for")
                 else:
-                    finished.update(collect(True))
+                    take(collect(True))
     finally:  # a run stopped early (or failed): drop what is still queued
         leftover = [i for batch in queued for i in batch if isinstance(i, str) and i not in finished]
         if leftover:

@@ -280,9 +280,13 @@ class HFChatAdapter(ModelAdapter):
         """One model call for `requests` (remote-code families run them one at a time)."""
         if self._remote:
             return [self.generate_remote(request, max_new_tokens) for request in requests]
-        originals = [to_rgb(self.image_of(r)) for r in requests]
-        texts = [self.render_prompt(r.prompt, image.size) for r, image in zip(requests, originals)]
-        return self.generate_native(texts, [self.prepare_image(i) for i in originals], max_new_tokens)
+        inputs = [self.native_inputs(r) for r in requests]
+        return self.generate_native([text for text, _ in inputs], [image for _, image in inputs], max_new_tokens)
+
+    def native_inputs(self, request: GenerationRequest) -> tuple[str, Any]:
+        """(prompt text, image) as the processor takes them; backend=vllm hands the engine the same."""
+        original = to_rgb(self.image_of(request))
+        return self.render_prompt(request.prompt, original.size), self.prepare_image(original)
 
     def prepare_image(self, image: Any) -> Any:
         """Family-specific pixels before the processor (e.g. Yi-VL's pad to square)."""

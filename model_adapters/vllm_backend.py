@@ -21,7 +21,6 @@ from typing import Any, Iterator
 from model_adapters.base import Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.engine_stream import stream_through_engine
 from model_adapters.hf_backend import HFChatAdapter, ModelLoadError, run_error
-from model_adapters.hf_images import to_rgb
 
 DEFAULTS: dict[str, Any] = {
     "chunk_size": 2048, "submit_size": 64, "tensor_parallel_size": 1, "max_model_len": None,
@@ -171,9 +170,8 @@ class VLLMAdapter(ModelAdapter):
         return self._sampling[key]
 
     def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
-        original = to_rgb(self.family.image_of(request))
-        text = self.family.render_prompt(request.prompt, original.size)
-        return {"prompt": text, "multi_modal_data": {"image": self.family.prepare_image(original)}}
+        text, image = self.family.native_inputs(request)
+        return {"prompt": text, "multi_modal_data": {"image": image}}
 
     def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
         return list(self.generate_stream(iter([requests])))[0]

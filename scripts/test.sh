@@ -4,11 +4,9 @@
 # scripts/setup_vllm_env.sh; SARBENCH_VLLM_TIER=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-PYTHON="$PYTHON" bash scripts/setup_env.sh test,hf
+bash scripts/setup_env.sh test,hf  # both set-up scripts take $PYTHON (default python3.11)
 .venv/bin/python -m pytest "$@"
 if [ $# -eq 0 ] && [ "${SARBENCH_VLLM_TIER:-1}" != 0 ]; then
-    PYTHON="$PYTHON" bash scripts/setup_vllm_env.sh
+    bash scripts/setup_vllm_env.sh
     .venv-vllm/bin/python -m pytest tests/test_vllm_backend.py
 fi

@@ -214,12 +214,17 @@ def test_a_vllm_older_than_the_api_used_is_refused_up_front(version, refused):
         check_vllm_version(version)
 
 
+def config_only_checkpoint(folder: Path, config: dict) -> Path:
+    """A checkpoint folder with just its config.json: enough for the checks before the engine."""
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 @needs_vllm
 def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
-    checkpoint = tmp_path / "ckpt"
-    checkpoint.mkdir()
-    (checkpoint / "config.json").write_text(json.dumps({"model_type": "qwen2_vl",
-                                                        "architectures": ["Qwen2VLNotInVLLM"]}))
+    checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "qwen2_vl",
+                                                             "architectures": ["Qwen2VLNotInVLLM"]})
     cfg = group("model=qwen2vl-2b", f"model.path={checkpoint}")
     adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
     with pytest.raises(RunError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
@@ -228,10 +233,8 @@ def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
 
 @needs_vllm
 def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
-    checkpoint = tmp_path / "ckpt"
-    checkpoint.mkdir()
-    (checkpoint / "config.json").write_text(json.dumps({"model_type": "internvl_chat",
-                                                        "architectures": ["InternVLChatModel"]}))
+    checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "internvl_chat",
+                                                             "architectures": ["InternVLChatModel"]})
     cfg = group("model=internvl2_5-1b", f"model.path={checkpoint}", "model.trust_remote_code=true")
     adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
     with pytest.raises(RunError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
