@@ -6,6 +6,8 @@ cost matrix for scipy. `tests/test_boxes.py` checks it against scipy's linear_su
 """
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Sequence
 
 Box = Sequence[float]
@@ -22,9 +24,24 @@ def iou(a: Box, b: Box) -> float:
     inter_h = min(a[3], b[3]) - max(a[1], b[1])
     inter = inter_w * inter_h if inter_w > 0 and inter_h > 0 else 0.0
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    if not math.isfinite(union):  # areas beyond float range (coordinates of ~155+ digits)
+        return _exact_iou(a, b)
     if union <= 0:
         return 0.0
     return inter / union
+
+
+def _exact_iou(a: Box, b: Box) -> float:
+    """The same IoU in exact rational arithmetic, for boxes whose areas overflow float64 (the
+    coordinates themselves are finite floats). A coordinate that is itself infinite has no IoU: 0."""
+    if not all(math.isfinite(v) for v in (*a, *b)):
+        return 0.0
+    a, b = [Fraction(v) for v in a], [Fraction(v) for v in b]
+    inter_w = min(a[2], b[2]) - max(a[0], b[0])
+    inter_h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = inter_w * inter_h if inter_w > 0 and inter_h > 0 else Fraction(0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
 
 
 def match_edges(

@@ -45,6 +45,20 @@ def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
+def check_loading_info(path: str, loading: dict, events: list[str]) -> None:
+    """Refuse a checkpoint that leaves weights randomly initialised (transformers only logs
+    them): its answers would be scored as the model's. Unused checkpoint weights are noted."""
+    missing = sorted(loading.get("missing_keys") or ())
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ModelLoadError(f"{path} lacks {len(missing)} weights the model needs ({shown}): it is "
+                             "incomplete or another architecture than its config.json says")
+    unexpected = sorted(loading.get("unexpected_keys") or ())
+    if unexpected:
+        events.append(f"checkpoint weights not used by the model: {len(unexpected)} "
+                      f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''})")
+
+
 def chatml(system: str | None, user: str) -> str:
     """ChatML as Qwen2-VL, Qwen2.5-VL, InternVL2.5 and mPLUG-Owl3 use it."""
     head = f"<|im_start|>system\n{system}<|im_end|>\n" if system is not None else ""
@@ -220,7 +234,9 @@ class HFChatAdapter(ModelAdapter):
         processor = AutoProcessor.from_pretrained(path, revision=self.settings.get("revision"),
                                                   **dict(self.settings.get("processor_kwargs") or {}))
         processor.tokenizer.padding_side = "left"  # right padding corrupts batched greedy output
-        model = AutoModelForImageTextToText.from_pretrained(path, **self.model_kwargs())
+        model, loading = AutoModelForImageTextToText.from_pretrained(path, output_loading_info=True,
+                                                                     **self.model_kwargs())
+        check_loading_info(path, loading, self.events)
         return processor, self.place(model)
 
     def load_remote(self, path: str) -> tuple[Any, Any]:

@@ -2,10 +2,12 @@
 (huggingface.co/01-ai/Yi-VL-6B model card; ms-swift `YiVLTemplate` calls `expand2square`); the
 adapter pads (`model.pad_to_square`, default true) before the processor.
 
-Loading: transformers runs Yi-VL only in the llava-hf layout (LlavaForConditionalGeneration),
-so `model.path` must point at such a conversion; the released folder (LlavaLlamaForCausalLM +
-separate ViT, needs 01-ai's own llava package) is refused with that advice. The tiny test model
-is a 56-px llava-hf checkpoint.
+Loading: transformers runs Yi-VL only in the llava-hf layout, so `model.path` must point at such
+a conversion; the released folder (LlavaLlamaForCausalLM + separate ViT, needs 01-ai's own llava
+package) is refused with that advice. Yi-VL's projector has LayerNorms plain LLaVA lacks: a
+conversion flagged `is_yi_vl_derived_model` (BUAADreamer/Yi-VL-6B-hf) loads with Yi-VL's
+projector (`yi_vl_model.py`); an unflagged one is plain LLaVA. The tiny test model
+is a 56-px flagged conversion with that projector.
 
 Prompt: ms-swift template `yi_vl` (swift/llm/template/template/yi.py):
 `{system}\\n\\n### Human: {query}\\n### Assistant:` with the SARChat system prompt; the data's
@@ -39,6 +41,14 @@ class YiVLAdapter(LlavaLayout, HFChatAdapter):
     def chat(self, system: str | None, user: str) -> str:
         head = f"{system}\n\n" if system else ""
         return f"{head}### Human: {user}\n### Assistant:"
+
+    def load_native(self, path: str):
+        if not self.checkpoint_config(path).get("is_yi_vl_derived_model"):
+            return super().load_native(path)
+        from model_adapters.yi_vl_model import yi_vl_projector
+
+        with yi_vl_projector():
+            return super().load_native(path)
 
     def box_codec(self) -> BoxCodec:
         return llava_boxes("pad_square" if self.pads_to_square() else "crop_square", scale=999,

@@ -94,3 +94,11 @@ def test_degenerate_never_matches(a, b):
     degenerate = (a[0], a[1], a[0], a[3])
     assert match_count([degenerate], [b], 0.0) == (0, 1, 1)
     assert match_count([b], [degenerate], 0.0) == (0, 1, 1)
+
+
+def test_boxes_whose_areas_overflow_float_still_get_their_iou():
+    huge = float("1" + "0" * 200)
+    assert iou((0, 0, huge, huge), (0, 0, huge, huge)) == 1.0
+    assert iou((0, 0, huge, huge), (0, 0, huge, huge / 2)) == 0.5
+    assert iou((0, 0, 1e308, 1e308), (-1e308, 0, 0, 1e308)) == 0.0
+    assert iou((0, 0, float("inf"), 1), (0, 0, float("inf"), 1)) == 0.0  # no IoU exists: matches nothing

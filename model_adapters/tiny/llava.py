@@ -10,7 +10,7 @@ from model_adapters.tiny.tokenizer import build_tokenizer, token_ids
 SPECIALS = ["<unk>", "<s>", "</s>", "<image>"]
 
 
-def build_llava(out: Path, image_size: int) -> None:
+def build_llava(out: Path, image_size: int, **config_extra) -> None:
     from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     tokenizer = build_tokenizer(SPECIALS, eos="</s>", pad="<unk>", bos="<s>", named={"image_token": "<image>"})
@@ -28,7 +28,8 @@ def build_llava(out: Path, image_size: int) -> None:
                          num_key_value_heads=TEXT_KV_HEADS,
                          max_position_embeddings=4096, bos_token_id=ids["<s>"], eos_token_id=ids["</s>"],
                          pad_token_id=ids["<unk>"]),
-        image_token_id=ids["<image>"], vision_feature_select_strategy="default", vision_feature_layer=-2)
+        image_token_id=ids["<image>"], vision_feature_select_strategy="default", vision_feature_layer=-2,
+        **config_extra)
     seeded(0)
     save(LlavaForConditionalGeneration(config).eval(), processor, out)
     # transformers 5 saves the CLIP tower as `vision_tower.embeddings...`; llava-hf checkpoints on the

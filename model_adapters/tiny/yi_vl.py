@@ -1,5 +1,6 @@
-"""Tiny Yi-VL-style LLaVA: like the tiny LLaVA-1.5 at a larger 56-px input (16 image tokens);
-the Yi-VL adapter pads images to a square before this processor, as Yi-VL does."""
+"""Tiny Yi-VL: the tiny LLaVA at a larger 56-px input (16 image tokens) with Yi-VL's LayerNorm
+projector, saved like BUAADreamer/Yi-VL-6B-hf (llava-hf layout, `is_yi_vl_derived_model: true`);
+the Yi-VL adapter pads images to a square before this processor."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,4 +9,7 @@ from model_adapters.tiny.llava import build_llava
 
 
 def build(out: Path) -> None:
-    build_llava(out, image_size=56)
+    from model_adapters.yi_vl_model import yi_vl_projector
+
+    with yi_vl_projector():
+        build_llava(out, image_size=56, is_yi_vl_derived_model=True)
