@@ -1,10 +1,11 @@
 """`python -m sarbench.compare RUN_A RUN_B [RUN_C ...] [--bootstrap 1000] [--seed 0]
-[--alpha 0.05] [--top 20] [--format md|json] [--out FILE]`.
+[--alpha 0.05] [--top 20] [--common] [--format md|json] [--out FILE]`.
 
 Is run B better than run A, beyond sampling noise? For every score: B − A with a paired
 bootstrap CI over images (all samples of one image are resampled together, the same draw for
 both runs); McNemar's exact test on per-sample hits; the samples where the runs disagree most.
-With more than two runs, each is compared against the first. Runs must be on the same data.
+With more than two runs, each is compared against the first. Runs must be on the same data;
+with --common, runs over different subsets or limits are compared on the samples both scored.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap
 from sarbench.reports.columns import column
 from sarbench.reports.compare_render import to_json, to_markdown
-from sarbench.reports.details import (CompareError, RunSamples, align, cluster_index,
+from sarbench.reports.details import (CompareError, RunSamples, align, cluster_index, common_samples,
                                       data_differences, fill_responses_from_predictions,
                                       load_samples, read_manifest)
 from sarbench.reports.paired import disagreements, mcnemar_tests
@@ -50,15 +51,23 @@ def _metrics_json(folder: Path) -> dict:
         return {}
 
 
-def check_same_data(path_a: Path, path_b: Path) -> str:
+def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
     manifest_a, manifest_b = read_manifest(path_a), read_manifest(path_b)
     if manifest_a is None or manifest_b is None:
         missing = path_a if manifest_a is None else path_b
         return f"no manifest.json in {missing}: checked sample ids and reference answers only"
     differences = data_differences(manifest_a, manifest_b)
+    one_sided = [d for d in differences if d.endswith((" only in A", " only in B"))]
+    if common and one_sided:
+        differences = [d for d in differences if d not in one_sided]
+        if not differences:
+            return ("same data_sha256 for the data files both runs read (" + "; ".join(one_sided)
+                    + "), same sample ids and reference answers on the samples compared")
     if differences:
+        hint = ("; --common compares the samples both scored" if not common
+                and len(one_sided) == len(differences) else "")
         raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json "
-                           "data_sha256): " + "; ".join(differences))
+                           "data_sha256): " + "; ".join(differences) + hint)
     return "same data_sha256 in both manifests, same sample ids and reference answers"
 
 
@@ -108,9 +117,13 @@ def _consistency_warnings(boot, metrics: dict, label: str) -> list[str]:
 
 
 def compare_pair(path_a: Path, path_b: Path, a: RunSamples, *, replicates: int, seed: int,
-                 alpha: float, top: int) -> dict:
-    data_check = check_same_data(path_a, path_b)
-    b = align(a, load_samples(path_b))
+                 alpha: float, top: int, common: bool = False) -> dict:
+    data_check = check_same_data(path_a, path_b, common)
+    b = load_samples(path_b)
+    only_a = only_b = 0
+    if common:
+        a, b, only_a, only_b = common_samples(a, b)
+    b = align(a, b)
     clusters, n_clusters = cluster_index(a)
     boot = paired_bootstrap(cluster_sums(a, b, clusters, n_clusters), replicates, seed)
     result_a, result_b = _metrics_json(a.folder), _metrics_json(b.folder)
@@ -127,21 +140,24 @@ def compare_pair(path_a: Path, path_b: Path, a: RunSamples, *, replicates: int, 
         else f"image ({with_image} samples), else sample id",
         "bootstrap": replicates, "seed": seed, "alpha": alpha, "data_check": data_check,
         "scores": _score_rows(boot, alpha),
-        "captions": _caption_rows(result_a.get("metrics", {}), result_b.get("metrics", {})),
+        "left_out": {"only_a": only_a, "only_b": only_b},
+        "captions": (_caption_rows(result_a.get("metrics", {}), result_b.get("metrics", {}))
+                     if not (only_a or only_b) else []),
         "mcnemar": [{**vars(t), "verdict": (SAME if t.p_value >= alpha else
                                             BETTER if t.b_only > t.a_only else WORSE)}
                     for t in tests],
         "disagreements": worst,
-        "warnings": (_consistency_warnings(boot, result_a.get("metrics", {}), "A")
+        "warnings": ([] if only_a or only_b else
+                     _consistency_warnings(boot, result_a.get("metrics", {}), "A")
                      + _consistency_warnings(boot, result_b.get("metrics", {}), "B")),
     }
 
 
 def compare_runs(paths: list[Path], *, replicates: int = 1000, seed: int = 0, alpha: float = 0.05,
-                 top: int = 20) -> list[dict]:
+                 top: int = 20, common: bool = False) -> list[dict]:
     baseline = load_samples(paths[0])
     return [compare_pair(paths[0], other, baseline, replicates=replicates, seed=seed, alpha=alpha,
-                         top=top) for other in paths[1:]]
+                         top=top, common=common) for other in paths[1:]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=0.05, help="1 − CI level; test level")
     parser.add_argument("--top", type=int, default=20, help="disagreeing samples to list")
+    parser.add_argument("--common", action="store_true",
+                        help="compare on the samples both runs scored (runs over different tasks "
+                             "or runner.limit); caption metrics, corpus-level, are then left out")
     parser.add_argument("--format", choices=("md", "json"), default=None,
                         help="default: json if --out ends in .json, else md")
     parser.add_argument("--out", type=Path)
@@ -169,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.bootstrap < 1 or not 0 < args.alpha < 1:
         parser.error("--bootstrap must be ≥ 1 and --alpha in (0, 1)")
     comparisons = compare_runs(args.runs, replicates=args.bootstrap, seed=args.seed,
-                               alpha=args.alpha, top=args.top)
+                               alpha=args.alpha, top=args.top, common=args.common)
     fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "md")
     text = to_json(comparisons) if fmt == "json" else to_markdown(comparisons)
     if args.out:

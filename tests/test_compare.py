@@ -20,11 +20,11 @@ WRONG = {"count": "There are 7 instances.", "classify": "It is tank."}
 
 
 def make_run(folder, skill, *, seed=0, per_subset=30, images=15, model="model", sha=SHA,
-             one_image=False):
+             one_image=False, subsets=SUBSETS):
     """Score a synthetic run: each response is the reference with probability `skill`."""
     rng = random.Random(seed)
     by_subset = {}
-    for subset in SUBSETS:
+    for subset in subsets:
         question, answer = REFERENCES[subset]
         by_subset[subset] = []
         for i in range(per_subset):
@@ -212,3 +212,33 @@ def test_caption_metrics_get_deltas_without_ci(runs, tmp_path, capsys):
     [comparison] = compare_runs(copies, replicates=10)
     assert comparison["captions"] == [{"metric": "describe.cider", "a": 50.0, "b": 80.0,
                                        "delta": 30.0, "verdict": "n/a (corpus-level: no CI)"}]
+
+
+def test_common_compares_runs_over_different_tasks_on_the_samples_both_scored(runs, tmp_path, capsys):
+    weak, _, _ = runs
+    partial = make_run(tmp_path / "partial", 0.9, seed=3, per_subset=20, subsets=("count", "classify"),
+                       sha={"SARChat_classify_count_test.json": SHA["SARChat_classify_count_test.json"]})
+    with pytest.raises(SystemExit, match="only in A.*--common compares"):
+        compare_runs([weak, partial], replicates=10)
+    [comparison] = compare_runs([weak, partial], replicates=50, common=True)
+    assert comparison["samples"] == 40
+    assert comparison["left_out"] == {"only_a": 9 * 30 - 40, "only_b": 0}
+    assert "SARChat_classify_test.json only in A" in comparison["data_check"]
+    assert comparison["captions"] == [] and comparison["warnings"] == []
+    # A's side is A re-scored on exactly the shared samples
+    shared = [json.loads(line) for line in (weak / "details.jsonl").read_text().splitlines()
+              if json.loads(line)["subset"] in ("count", "classify")
+              and int(json.loads(line)["id"].split("/")[1]) < 20]
+    assert len(shared) == 40
+    by_metric = rows(comparison)
+    hits = sum(r["counts"]["classify.acc"]["tp"] for r in shared if r["subset"] == "classify")
+    errors = sum(r["counts"]["classify.acc"]["fp"] + r["counts"]["classify.acc"]["fn"]
+                 for r in shared if r["subset"] == "classify")
+    assert by_metric["classify.acc"]["a"] == pytest.approx(100 * hits / (hits + errors))
+    assert set(by_metric) >= {"avg", "task.count", "count.only"} and "task.refer" not in by_metric
+    assert main([str(weak), str(partial), "--common", "--bootstrap", "20"]) == 0
+    assert "230 only in A and 0 only in B left out" in capsys.readouterr().out
+    clashing = make_run(tmp_path / "clashing", 0.9, per_subset=20, subsets=("count",),
+                        sha={"SARChat_classify_count_test.json": "f" * 64})
+    with pytest.raises(SystemExit, match="different data"):
+        compare_runs([weak, clashing], replicates=10, common=True)

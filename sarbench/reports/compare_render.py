@@ -27,11 +27,20 @@ def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
     return lines + [""]
 
 
+def _left_out(c: dict) -> list[str]:
+    left = c.get("left_out") or {}
+    if not (left.get("only_a") or left.get("only_b")):
+        return []
+    return [f"Compared on the samples both runs scored (--common): {left['only_a']} only in A and "
+            f"{left['only_b']} only in B left out; caption metrics (corpus-level) not compared.", ""]
+
+
 def _pair_markdown(c: dict) -> list[str]:
     level = f"{100 * (1 - c['alpha']):g}%"
     lines = [f"## {_text(c['b']['name'])} (B) vs {_text(c['a']['name'])} (A)", "",
              f"A: `{c['a']['folder']}`  ", f"B: `{c['b']['folder']}`  ",
              f"Data check: {c['data_check']}.", "",
+             *_left_out(c),
              f"{c['samples']} samples on {c['clusters']} clusters (cluster key: {c['cluster_key']}). "
              f"Δ = B − A with {level} percentile CIs from a paired bootstrap over clusters "
              f"({c['bootstrap']} replicates, seed {c['seed']}); verdict: significant when the CI "

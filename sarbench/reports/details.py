@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,13 @@ class RunSamples:
             [self.responses[i] for i in pick], self.parse_fail[order], self.count_error[order],
             self.count_exact[order], {m: c[order] for m, c in self.counts.items()},
             {m: c[order] for m, c in self.carries.items()})
+
+
+    def carried_only(self) -> "RunSamples":
+        """Without the metrics no sample carries (after a cut to fewer subsets)."""
+        kept = [m for m, mask in self.carries.items() if mask.any()]
+        return replace(self, counts={m: self.counts[m] for m in kept},
+                       carries={m: self.carries[m] for m in kept})
 
 
 def details_path(run: Path) -> Path:
@@ -105,6 +112,18 @@ def data_differences(manifest_a: dict, manifest_b: dict) -> list[str]:
     return problems
 
 
+def common_samples(a: RunSamples, b: RunSamples) -> tuple[RunSamples, RunSamples, int, int]:
+    """Both runs cut to the samples both scored (A's order), and how many each had alone."""
+    in_b = set(b.ids)
+    in_a = set(a.ids)
+    keep_a = np.fromiter((i for i, s in enumerate(a.ids) if s in in_b), dtype=np.int64)
+    keep_b = np.fromiter((i for i, s in enumerate(b.ids) if s in in_a), dtype=np.int64)
+    if keep_a.size == 0:
+        raise CompareError(f"{a.folder} and {b.folder} share no sample ids: nothing to compare")
+    return (a.reorder(keep_a).carried_only(), b.reorder(keep_b).carried_only(),
+            len(a.ids) - keep_a.size, len(b.ids) - keep_b.size)
+
+
 def align(a: RunSamples, b: RunSamples) -> RunSamples:
     """B reordered to A's sample order; refuses runs over different samples or references."""
     position = {sample_id: i for i, sample_id in enumerate(b.ids)}
@@ -114,7 +133,7 @@ def align(a: RunSamples, b: RunSamples) -> RunSamples:
         raise CompareError(
             f"{a.folder} and {b.folder} scored different samples: {len(only_a)} only in A"
             + (f" (first {only_a[0]})" if only_a else "") + f", {len(only_b)} only in B"
-            + (f" (first {only_b[0]})" if only_b else ""))
+            + (f" (first {only_b[0]})" if only_b else "") + "; --common compares the samples both scored")
     aligned = b.reorder(np.fromiter((position[i] for i in a.ids), dtype=np.int64, count=len(a.ids)))
     if set(a.carries) != set(b.carries):
         raise CompareError(f"{a.folder} and {b.folder} carry different metrics "
