@@ -3,10 +3,16 @@
 AutoImageProcessor and AutoModelForCausalLM with remote code; `pixel_values` passed to
 `generate`); samples run one at a time (batch 1).
 
-Prompt: ms-swift template `glm_edge_v` (swift/llm/template/template/glm.py):
-`<|system|>\\n{system}\\n<|user|>\\n{query}\\n<|assistant|>\\n` with the SARChat system prompt; the
-data's `<image>` becomes 578 `<|begin_of_image|>` tokens (written once in the rendered prompt,
-expanded before tokenising).
+Prompt: ms-swift template `glm_edge_v` (swift/llm/template/template/glm.py, 3.x), which the SARChat
+checkpoints were fine-tuned and evaluated with: `prompt=['<|user|>\\\\n{{QUERY}}\\\\n<|assistant|>\\\\n']`,
+`system_prefix=['<|system|>\\\\n{{SYSTEM}}\\\\n']`. Those are escaped in the Python source, so the
+template writes a backslash and an `n` where a newline looks intended (its GLM-4 templates in the
+same file write real newlines). We reproduce the text the models saw:
+`<|system|>\\n{system}\\n<|user|>\\n{query}\\n<|assistant|>\\n` with literal `\\n`; the data's own
+newline after `<image>` stays a newline. `model.escaped_newlines=false` writes real newlines instead
+(e.g. for a checkpoint tuned on a corrected template). The data's `<image>` becomes 578
+`<|begin_of_image|>` tokens (written once in the rendered prompt, expanded before tokenising).
+Generation also stops at `<|user|>` (the template's stop words), besides the checkpoint's eos.
 
 Native boxes: GLM-Edge-V documents no grounding format (model cards, THUDM/GLM-Edge README).
 The generic codec (model_adapters/generic_boxes.py) is our explicit choice; its per-mille branch
@@ -34,10 +40,12 @@ class GLMEdgeVAdapter(HFChatAdapter):
     family = "glm_edge_v"
     image_placeholder = IMAGE_TOKEN
     native_codec = GENERIC_BOXES
+    stop_tokens = ("<|user|>",)
 
     def chat(self, system: str | None, user: str) -> str:
-        head = f"<|system|>\n{system}\n" if system is not None else ""
-        return f"{head}<|user|>\n{user}\n<|assistant|>\n"
+        nl = "\\n" if self.settings.get("escaped_newlines", True) else "\n"
+        head = f"<|system|>{nl}{system}{nl}" if system is not None else ""
+        return f"{head}<|user|>{nl}{user}{nl}<|assistant|>{nl}"
 
     def load_remote(self, path: str) -> tuple[Any, Any]:
         from transformers import AutoImageProcessor, AutoModelForCausalLM, AutoTokenizer

@@ -70,6 +70,7 @@ class InternVL25Adapter(HFChatAdapter):
     remote_model_types = ("internvl_chat",)
     image_placeholder = "<IMG_CONTEXT>\n"  # expanded to <img><IMG_CONTEXT>*n</img> by the processor
     native_codec = INTERNVL_BOXES
+    stop_tokens = ("<|im_end|>",)  # ms-swift's internvl2 template; checkpoints' own eos may differ
 
     def chat(self, system: str | None, user: str) -> str:
         return chatml(system, user)
@@ -107,6 +108,5 @@ class InternVL25Adapter(HFChatAdapter):
             output = model.generate(pixel_values=pixels.to(device=device, dtype=model.dtype),
                                     input_ids=encoded["input_ids"].to(device),
                                     attention_mask=encoded["attention_mask"].to(device),
-                                    eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
                                     **self.generation_kwargs(max_new_tokens))
         return tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip()

@@ -31,6 +31,9 @@ class Phi35VisionAdapter(HFChatAdapter):
     remote_model_types = ("phi3_v",)
     image_placeholder = "<|image_1|>\n"
     native_codec = GENERIC_BOXES
+    # ms-swift's phi3 template ends a turn with `<|end|>`; the model card's generate() passes only
+    # the tokenizer's eos (`<|endoftext|>`), which a fine-tuned model need not emit after it.
+    stop_tokens = ("<|end|>",)
 
     def chat(self, system: str | None, user: str) -> str:
         head = f"<|system|>\n{system}<|end|>\n" if system is not None else ""
@@ -53,8 +56,7 @@ class Phi35VisionAdapter(HFChatAdapter):
         inputs = self._processor(self.render_prompt(request.prompt, image.size), [image], return_tensors="pt")
         inputs = self.to_model(inputs)
         with torch.inference_mode():
-            output = self._model.generate(**inputs, eos_token_id=self._processor.tokenizer.eos_token_id,
-                                          **self.generation_kwargs(max_new_tokens))
+            output = self._model.generate(**inputs, **self.generation_kwargs(max_new_tokens))
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
         return self._processor.batch_decode(new_tokens, skip_special_tokens=True,
                                             clean_up_tokenization_spaces=False)[0].strip()

@@ -69,6 +69,7 @@ class VLLMAdapter(ModelAdapter):
     def __post_init__(self) -> None:
         self._llm: Any = None
         self._sampling: dict[tuple[int, int], Any] = {}
+        self._checkpoint_sampling: dict[str, Any] = {}
 
     # -- what the runner asks ---------------------------------------------------------------
     def preferred_batch_size(self, configured: int) -> int:
@@ -143,6 +144,7 @@ class VLLMAdapter(ModelAdapter):
             path = self.family.checkpoint_path()
             self.check_checkpoint(path)
             self.family._processor = self.hf_processor(path)
+            self._checkpoint_sampling = checkpoint_sampling(path, self.settings.get("revision"))
         except (ModelLoadError, OSError, ValueError, ImportError) as exc:
             raise run_error(f"cannot load model {self.name!r}: {exc}") from exc
         # Fork would copy the runner's image-decoding threads mid-work into the engine process.
@@ -163,7 +165,10 @@ class VLLMAdapter(ModelAdapter):
         if key not in self._sampling:
             from vllm import SamplingParams
 
-            extra = dict(self.engine_settings.get("sampling") or {})
+            extra = {**self._checkpoint_sampling, **dict(self.engine_settings.get("sampling") or {})}
+            stops = self.family.stop_token_ids()
+            if stops:
+                extra["stop_token_ids"] = [*extra.get("stop_token_ids", ()), *stops]
             self._sampling[key] = SamplingParams(
                 **{**extra, "temperature": 0.0, "max_tokens": key[0], "min_tokens": key[1],
                    "detokenize": False})  # decoded below exactly as backend=hf decodes
@@ -185,7 +190,8 @@ class VLLMAdapter(ModelAdapter):
             abort=self.abort, window=int(self.engine_settings["chunk_size"]))
         try:
             for batch in answers:
-                yield [a if isinstance(a, InferenceFailure) else decode(tokenizer, a) for a in batch]
+                yield [a if isinstance(a, InferenceFailure) else self.family.strip_stop_text(decode(tokenizer, a))
+                       for a in batch]
         finally:
             answers.close()
 
@@ -256,6 +262,33 @@ def on_cpu() -> bool:
     from vllm.platforms import current_platform
 
     return current_platform.is_cpu()
+
+
+# generation_config.json fields transformers' greedy generate() applies that SamplingParams lacks.
+HF_ONLY_GENERATION = ("no_repeat_ngram_size", "encoder_repetition_penalty", "encoder_no_repeat_ngram_size",
+                      "bad_words_ids", "sequence_bias", "suppress_tokens", "begin_suppress_tokens",
+                      "forced_bos_token_id", "forced_eos_token_id", "exponential_decay_length_penalty",
+                      "min_length", "min_new_tokens")
+
+
+def checkpoint_sampling(path: str, revision: str | None) -> dict[str, Any]:
+    """SamplingParams fields from the checkpoint's generation_config.json that change greedy output,
+    as backend=hf's generate() applies them (e.g. Qwen's repetition_penalty); refuses the ones
+    vLLM cannot apply. (vLLM applies the config's eos ids itself.)"""
+    from transformers import GenerationConfig
+
+    try:
+        config = GenerationConfig.from_pretrained(path, revision=revision)
+    except OSError:  # no generation_config.json: transformers' defaults, as backend=hf
+        return {}
+    defaults = GenerationConfig()
+    unsupported = sorted(k for k in HF_ONLY_GENERATION
+                         if getattr(config, k, None) not in (None, getattr(defaults, k, None), 0, []))
+    if unsupported:
+        raise use_hf_instead(f"{path}'s generation_config.json sets {', '.join(unsupported)}, which "
+                             "transformers applies to greedy decoding and vLLM cannot")
+    penalty = getattr(config, "repetition_penalty", None)
+    return {"repetition_penalty": float(penalty)} if penalty not in (None, 1.0) else {}
 
 
 def check_greedy(generation: dict[str, Any]) -> None:

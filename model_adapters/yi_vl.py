@@ -37,6 +37,9 @@ class YiVLAdapter(LlavaLayout, HFChatAdapter):
     native_model_types = ("llava",)
     image_placeholder = "<image>\n"
     default_pad = True
+    # ms-swift's yi_vl template ends every answer with "\n###" (token 8308), never with eos: the
+    # fine-tuned models stop there, and would otherwise go on with a "Human:" turn.
+    stop_tokens = ("###",)
 
     def chat(self, system: str | None, user: str) -> str:
         head = f"{system}\n\n" if system else ""

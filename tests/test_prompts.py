@@ -87,3 +87,13 @@ def test_unknown_box_format_is_refused():
 
     with pytest.raises(RunError, match="box_format"):
         adapter("qwen2_vl", box_format="pixels")
+
+
+def test_glm_edge_v_writes_the_literal_backslash_n_of_ms_swifts_template():
+    prompt = adapter("glm_edge_v").render_prompt("[refer] Locate 1 ship.")
+    assert prompt == ("<|system|>\\nYou are a helpful assistant.\\n<|user|>\\n<|begin_of_image|>\n"
+                      "[refer] Locate 1 ship.\\n<|assistant|>\\n")
+    real = adapter("glm_edge_v", escaped_newlines=False).render_prompt("[refer] Locate 1 ship.")
+    assert real == ("<|system|>\nYou are a helpful assistant.\n<|user|>\n<|begin_of_image|>\n"
+                    "[refer] Locate 1 ship.\n<|assistant|>\n")
+    assert adapter("glm_edge_v", escaped_newlines=False).prompt_fingerprint() != adapter("glm_edge_v").prompt_fingerprint()

@@ -131,6 +131,40 @@ def test_other_families_give_the_same_predictions_as_transformers(model, tiny_ca
 
 
 @needs_vllm
+def test_the_checkpoints_repetition_penalty_applies_as_with_transformers(tiny_cache, tmp_path):
+    """transformers' generate() applies generation_config.json's repetition_penalty (Qwen's
+    checkpoints ship one) even when greedy; vLLM only through SamplingParams."""
+    import shutil
+
+    from model_adapters.tiny import ensure_tiny_model
+
+    penalised = tmp_path / "penalised"
+    shutil.copytree(ensure_tiny_model("qwen2_vl", tiny_cache), penalised)
+    config = json.loads((penalised / "generation_config.json").read_text())
+    (penalised / "generation_config.json").write_text(json.dumps({**config, "repetition_penalty": 1.5}))
+    overrides = ("model=qwen2vl-2b", f"model.path={penalised}", "model.device=cpu", "model.dtype=float32",
+                 "task=count", "runner.limit=6", "task.max_new_tokens=24", "model.min_new_tokens=24")
+    vllm = build_adapter(group(*overrides, "backend=vllm"), "vllm",
+                         group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"))
+    hf = build_adapter(group(*overrides), "hf")
+    plain = build_adapter(group(*model_overrides(tiny_cache), *overrides[4:]), "hf")
+    try:
+        vllm.load()
+        assert vllm.sampling_params(24).repetition_penalty == 1.5
+        run_with(vllm, tmp_path / "vllm", *overrides, "backend=vllm")
+        run_with(hf, tmp_path / "hf", *overrides, "backend=hf")
+        run_with(plain, tmp_path / "plain", *model_overrides(tiny_cache), *overrides[4:], "backend=hf")
+    finally:
+        for adapter in (vllm, hf, plain):
+            adapter.close()
+    ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
+    assert len(ours) == 6 and {i: r["response"] for i, r in ours.items()} == \
+        {i: r["response"] for i, r in theirs.items()}
+    unpenalised = predictions(tmp_path / "plain")
+    assert any(unpenalised[i]["response"] != theirs[i]["response"] for i in theirs)
+
+
+@needs_vllm
 def test_requests_of_different_lengths_in_one_chunk_match_transformers(engine, reference, monkeypatch):
     monkeypatch.setitem(engine.settings, "min_new_tokens", 64)  # fixed lengths: max_new_tokens wins
     monkeypatch.setitem(reference.settings, "min_new_tokens", 64)
@@ -301,3 +335,18 @@ def test_a_run_that_stops_early_closes_the_stream(tmp_path, monkeypatch):
     with pytest.raises(RunError, match="failed in a row"):
         oracle_run(tmp_path, adapter, "runner.max_consecutive_failures=60")
     assert adapter.closed and len(adapter.chunks) == 2
+
+
+# -- the checkpoint's generation_config (no vLLM needed) ------------------------------------------
+def test_checkpoint_sampling_reads_repetition_penalty_and_refuses_what_vllm_cannot_apply(tmp_path):
+    from model_adapters.vllm_backend import checkpoint_sampling
+
+    assert checkpoint_sampling(str(tmp_path), None) == {}  # no generation_config.json
+    (tmp_path / "generation_config.json").write_text(json.dumps(
+        {"eos_token_id": [2, 3], "repetition_penalty": 1.05, "temperature": 0.1, "top_k": 1}))
+    assert checkpoint_sampling(str(tmp_path), None) == {"repetition_penalty": 1.05}
+    (tmp_path / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.0}))
+    assert checkpoint_sampling(str(tmp_path), None) == {}
+    (tmp_path / "generation_config.json").write_text(json.dumps({"no_repeat_ngram_size": 3}))
+    with pytest.raises(RunError, match="sets no_repeat_ngram_size.*backend=hf"):
+        checkpoint_sampling(str(tmp_path), None)

@@ -10,10 +10,11 @@ from model_adapters.tiny.tokenizer import build_tokenizer, token_ids
 SPECIALS = ["<unk>", "<s>", "</s>", "<image>"]
 
 
-def build_llava(out: Path, image_size: int, **config_extra) -> None:
+def build_llava(out: Path, image_size: int, extra_tokens: tuple[str, ...] = (), **config_extra) -> None:
     from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
     tokenizer = build_tokenizer(SPECIALS, eos="</s>", pad="<unk>", bos="<s>", named={"image_token": "<image>"})
+    tokenizer.add_tokens(list(extra_tokens))  # ordinary (not special) tokens, e.g. Yi's "###"
     ids = token_ids(tokenizer, SPECIALS)
     image_processor = CLIPImageProcessor(size={"shortest_edge": image_size},
                                          crop_size={"height": image_size, "width": image_size})
