@@ -8,7 +8,7 @@ Native boxes: JSON `{"bbox_2d": [x1, y1, x2, y2], "label": "..."}` in absolute p
 #991 and om-ai-lab/VLM-R1#6; resize rule `smart_resize` in qwen-vl-utils, as in transformers'
 Qwen2VLImageProcessor, against which it is tested). The codec maps them back with the
 loaded image processor's own min/max pixels, so a checkpoint or `processor_kwargs` that changes
-the pixel budget changes the mapping with it.
+the pixel budget changes the mapping with it. Images are resized as for Qwen2-VL (qwen2_vl.py).
 """
 from __future__ import annotations
 
@@ -17,14 +17,12 @@ from dataclasses import dataclass
 from model_adapters.base import ADAPTERS, Capabilities
 from model_adapters.box_codecs import BoxCodec, ResizedPixelJsonCodec
 from model_adapters.hf_backend import HFChatAdapter, chatml
-
-# Defaults of the released checkpoints' preprocessor_config.json.
-MIN_PIXELS, MAX_PIXELS, PATCH, MERGE = 56 * 56, 28 * 28 * 16384, 14, 2
+from model_adapters.qwen2_vl import QwenImages
 
 
 @ADAPTERS.register("qwen2_5_vl")
 @dataclass
-class Qwen25VLAdapter(HFChatAdapter):
+class Qwen25VLAdapter(QwenImages, HFChatAdapter):
     capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
     family = "qwen2_5_vl"
     native_model_types = ("qwen2_5_vl",)
@@ -32,19 +30,6 @@ class Qwen25VLAdapter(HFChatAdapter):
 
     def chat(self, system: str | None, user: str) -> str:
         return chatml(system, user)
-
-    def pixel_budget(self) -> tuple[int, int, int]:
-        """(factor, min_pixels, max_pixels) of the image processor in use."""
-        configured = dict(self.settings.get("processor_kwargs") or {})
-        low, high = configured.get("min_pixels", MIN_PIXELS), configured.get("max_pixels", MAX_PIXELS)
-        factor = PATCH * MERGE
-        image_processor = getattr(self._processor, "image_processor", None)
-        if image_processor is not None:
-            size = getattr(image_processor, "size", None) or {}
-            low = size.get("shortest_edge", getattr(image_processor, "min_pixels", None) or low)
-            high = size.get("longest_edge", getattr(image_processor, "max_pixels", None) or high)
-            factor = image_processor.patch_size * image_processor.merge_size
-        return int(factor), int(low), int(high)
 
     def box_codec(self) -> BoxCodec:
         factor, low, high = self.pixel_budget()

@@ -9,14 +9,22 @@ Native boxes (`box_format: native`): `<|object_ref_start|>label<|object_ref_end|
 shared/reference/peers.md §2.2, which cites QwenLM/Qwen3-VL#1721 and #991). Responses are decoded
 with special tokens skipped, which leaves `(x1,y1),(x2,y2)` for the codec; question boxes are
 written the same way, wrapped in the box tokens.
+
+Images (both Qwen families): ms-swift resizes with qwen-vl-utils' `fetch_image` (PIL bicubic to
+the `smart_resize` size) before the processor, whose own resize is then a no-op. transformers 5's
+default (torchvision) processor resizes differently (up to one grey level), so `prepare_image`
+does the PIL resize first, for backend=hf and backend=vllm alike.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from model_adapters.base import ADAPTERS, Capabilities
-from model_adapters.box_codecs import NormalizedBoxCodec
+from model_adapters.box_codecs import NormalizedBoxCodec, smart_resize
 from model_adapters.hf_backend import HFChatAdapter, chatml
+
+# Defaults of the released checkpoints' preprocessor_config.json (and of qwen-vl-utils).
+MIN_PIXELS, MAX_PIXELS, PATCH, MERGE = 56 * 56, 28 * 28 * 16384, 14, 2
 
 QWEN2_VL_BOXES = NormalizedBoxCodec(
     name="qwen2_vl_pairs_per_mille", scale=1000, max_value=999, syntax="pairs",
@@ -24,9 +32,36 @@ QWEN2_VL_BOXES = NormalizedBoxCodec(
     strip_tokens=("<|box_start|>", "<|box_end|>", "<|object_ref_start|>", "<|object_ref_end|>"))
 
 
+class QwenImages:
+    """Pixel budget and resize shared by Qwen2-VL and Qwen2.5-VL."""
+
+    def pixel_budget(self) -> tuple[int, int, int]:
+        """(factor, min_pixels, max_pixels) of the image processor in use."""
+        configured = dict(self.settings.get("processor_kwargs") or {})
+        low, high = configured.get("min_pixels", MIN_PIXELS), configured.get("max_pixels", MAX_PIXELS)
+        factor = PATCH * MERGE
+        image_processor = getattr(self._processor, "image_processor", None)
+        if image_processor is not None:
+            size = getattr(image_processor, "size", None) or {}
+            low = size.get("shortest_edge", getattr(image_processor, "min_pixels", None) or low)
+            high = size.get("longest_edge", getattr(image_processor, "max_pixels", None) or high)
+            factor = image_processor.patch_size * image_processor.merge_size
+        return int(factor), int(low), int(high)
+
+    def prepare_image(self, image):
+        from PIL import Image
+
+        factor, low, high = self.pixel_budget()
+        height, width = smart_resize(image.height, image.width, factor, low, high)
+        return image.resize((width, height), Image.BICUBIC)  # a no-op copy at the same size
+
+    def prompt_fingerprint(self):
+        return {**super().prompt_fingerprint(), "image_resize": "PIL bicubic to smart_resize (qwen-vl-utils)"}
+
+
 @ADAPTERS.register("qwen2_vl")
 @dataclass
-class Qwen2VLAdapter(HFChatAdapter):
+class Qwen2VLAdapter(QwenImages, HFChatAdapter):
     capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
     family = "qwen2_vl"
     native_model_types = ("qwen2_vl",)

@@ -333,3 +333,24 @@ def test_qwen2_5_vl_codec_uses_the_processors_actual_resize(tmp_path_factory):
         grid = adapter._processor.image_processor(images=[Image.new("RGB", size)], return_tensors="pt")["image_grid_thw"]
         _, rows, columns = grid[0].tolist()
         assert codec.resized_size(*size) == (columns * 14, rows * 14)
+
+
+@pytest.mark.parametrize("model", ["tiny-qwen2vl", "tiny-qwen2_5vl"])
+def test_qwen_pixels_are_those_of_ms_swifts_pil_resize(model, tmp_path_factory):
+    """ms-swift resizes with PIL (qwen-vl-utils fetch_image) before the processor; transformers 5's
+    default torchvision processor alone would differ by up to a grey level."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from transformers import AutoImageProcessor
+
+    cache = tmp_path_factory.getbasetemp() / "tiny-models"
+    adapter = build_adapter(dict(compose_config(f"model={model}", f"model.tiny.cache_dir={cache}").model), "auto")
+    pil = AutoImageProcessor.from_pretrained(adapter.checkpoint_path(), backend="pil")
+    noise = np.random.default_rng(0).random((150, 211)) ** 2 * 255
+    original = Image.fromarray(noise.astype(np.uint8)).convert("RGB")
+    _, prepared = adapter.native_inputs(GenerationRequest("count/0", "count", "q", "", original, 4))
+    ours = adapter._processor.image_processor(images=[prepared], return_tensors="pt")["pixel_values"]
+    swift = pil(images=[original], return_tensors="pt")["pixel_values"]
+    direct = adapter._processor.image_processor(images=[original], return_tensors="pt")["pixel_values"]
+    assert ours.shape == swift.shape and float(abs(ours - swift).max()) < 1e-5
+    assert float(abs(direct - swift).max()) > 1e-3  # the torchvision resize alone is not it
