@@ -122,9 +122,13 @@ class HFChatAdapter(ModelAdapter):
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         codec = self.box_codec().describe() if self.box_format == "native" else None
-        return {"family": self.family, "template": self.chat(self.system, f"{self.image_placeholder}\n{{question}}"),
-                "system": self.system, "image_placeholder": self.image_placeholder,
-                "box_format": self.box_format, "codec": codec, "image_conversion": IMAGE_CONVERSION}
+        fingerprint = {"family": self.family,
+                       "template": self.chat(self.system, f"{self.image_placeholder}\n{{question}}"),
+                       "system": self.system, "image_placeholder": self.image_placeholder,
+                       "box_format": self.box_format, "codec": codec, "image_conversion": IMAGE_CONVERSION}
+        if self.stop_tokens:  # only where set, so other families' earlier runs still resume
+            fingerprint["stop_tokens"] = list(self.stop_tokens)
+        return fingerprint
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
         width, height = image_size(str(image_path))

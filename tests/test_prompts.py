@@ -97,3 +97,11 @@ def test_glm_edge_v_writes_the_literal_backslash_n_of_ms_swifts_template():
     assert real == ("<|system|>\nYou are a helpful assistant.\n<|user|>\n<|begin_of_image|>\n"
                     "[refer] Locate 1 ship.\n<|assistant|>\n")
     assert adapter("glm_edge_v", escaped_newlines=False).prompt_fingerprint() != adapter("glm_edge_v").prompt_fingerprint()
+
+
+def test_stop_tokens_are_part_of_the_fingerprint_where_a_family_has_them(monkeypatch):
+    assert adapter("yi_vl").prompt_fingerprint()["stop_tokens"] == ["###"]
+    assert "stop_tokens" not in adapter("qwen2_vl").prompt_fingerprint()
+    before = adapter("phi3_5_vision").prompt_fingerprint()
+    monkeypatch.setattr(ADAPTERS.get("phi3_5_vision"), "stop_tokens", ("<|end|>", "<|endoftext|>"))
+    assert adapter("phi3_5_vision").prompt_fingerprint() != before
