@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from model_adapters.base import Capabilities, GenerationRequest, ModelAdapter
 from model_adapters.box_codecs import IDENTITY, BoxCodec
 from model_adapters.hf_images import IMAGE_CONVERSION, image_size, to_rgb
+from model_adapters.stop_tokens import TemplateStops
 
 log = logging.getLogger("sarbench")
 
@@ -66,7 +67,7 @@ def chatml(system: str | None, user: str) -> str:
 
 
 @dataclass
-class HFChatAdapter(ModelAdapter):
+class HFChatAdapter(TemplateStops, ModelAdapter):
     """Base class of the transformers-backed family adapters."""
 
     capabilities = Capabilities(batch_safe=True, backends=("hf",))
@@ -78,10 +79,6 @@ class HFChatAdapter(ModelAdapter):
     # config.json model types this family runs natively / through its remote-code path.
     native_model_types: ClassVar[tuple[str, ...]] = ()
     remote_model_types: ClassVar[tuple[str, ...]] = ()
-    # Turn-end tokens of the family's ms-swift template (its stop words): generation stops at any
-    # of them besides the checkpoint's eos, as `swift infer` does, and one left at the end of the
-    # answer (a token not skipped as special, e.g. Yi-VL's `###`) is cut off.
-    stop_tokens: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         box_format = self.settings.get("box_format", "sarchat")
@@ -253,42 +250,6 @@ class HFChatAdapter(ModelAdapter):
                              "checkpoint")
 
     # -- generation ---------------------------------------------------------------------------
-    @property
-    def tokenizer(self) -> Any:
-        return getattr(self._processor, "tokenizer", self._processor)
-
-    def stop_token_ids(self) -> list[int]:
-        """Ids of `stop_tokens` in the loaded tokenizer; one that is not a single token is refused."""
-        tokenizer, ids = self.tokenizer, []
-        for token in self.stop_tokens:
-            token_id = tokenizer.convert_tokens_to_ids(token)
-            if token_id is None or token_id == tokenizer.unk_token_id:
-                pieces = tokenizer.encode(token, add_special_tokens=False)
-                if len(pieces) != 1:
-                    raise run_error(f"{self.family}: the stop token {token!r} of its template is not one "
-                                    f"token in this checkpoint's tokenizer ({pieces})")
-                token_id = pieces[0]
-            ids.append(int(token_id))
-        return ids
-
-    def eos_token_ids(self) -> list[int] | None:
-        """The checkpoint's eos ids plus the family's stop tokens; None (the checkpoint's own) without any."""
-        if not self.stop_tokens:
-            return None
-        ids: list[int] = []
-        for value in (getattr(getattr(self._model, "generation_config", None), "eos_token_id", None),
-                      self.tokenizer.eos_token_id):
-            ids.extend(value if isinstance(value, (list, tuple)) else [] if value is None else [value])
-        return list(dict.fromkeys([*ids, *self.stop_token_ids()]))
-
-    def strip_stop_text(self, text: str) -> str:
-        """Cut a stop token generation ended on (kept in the text when it is not a special token)."""
-        text = text.strip()
-        for token in self.stop_tokens:
-            if text.endswith(token):
-                return text[: -len(token)].strip()
-        return text
-
     def generation_kwargs(self, max_new_tokens: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": False, "num_beams": 1}
         eos = self.eos_token_ids() if self._model is not None else None

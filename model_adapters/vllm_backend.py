@@ -144,6 +144,7 @@ class VLLMAdapter(ModelAdapter):
             path = self.family.checkpoint_path()
             self.check_checkpoint(path)
             self.family._processor = self.hf_processor(path)
+            self.family.stop_token_ids()  # a template stop token the tokenizer lacks: refused now
             self._checkpoint_sampling = checkpoint_sampling(path, self.settings.get("revision"))
         except (ModelLoadError, OSError, ValueError, ImportError) as exc:
             raise run_error(f"cannot load model {self.name!r}: {exc}") from exc
