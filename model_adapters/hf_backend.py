@@ -79,6 +79,9 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
     # config.json model types this family runs natively / through its remote-code path.
     native_model_types: ClassVar[tuple[str, ...]] = ()
     remote_model_types: ClassVar[tuple[str, ...]] = ()
+    # False where the family's ms-swift template starts with no BOS and adds none (Yi-VL): the
+    # tokenizer is then kept from adding its special tokens to the prompt.
+    tokenizer_specials: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         box_format = self.settings.get("box_format", "sarchat")
@@ -125,6 +128,8 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
                        "box_format": self.box_format, "codec": codec, "image_conversion": IMAGE_CONVERSION}
         if self.stop_tokens:  # only where set, so other families' earlier runs still resume
             fingerprint["stop_tokens"] = list(self.stop_tokens)
+        if not self.tokenizer_specials:
+            fingerprint["tokenizer_specials"] = False
         return fingerprint
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
@@ -330,7 +335,8 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
     def generate_native(self, texts: list[str], images: list[Any], max_new_tokens: int) -> list[str]:
         import torch
 
-        inputs = self._processor(text=texts, images=images, padding=True, return_tensors="pt")
+        specials = {} if self.tokenizer_specials else {"add_special_tokens": False}
+        inputs = self._processor(text=texts, images=images, padding=True, return_tensors="pt", **specials)
         inputs = self.to_model(inputs)
         kwargs = {"pad_token_id": self._processor.tokenizer.pad_token_id, **self.generation_kwargs(max_new_tokens)}
         with torch.inference_mode():

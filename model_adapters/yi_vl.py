@@ -40,6 +40,7 @@ class YiVLAdapter(LlavaLayout, HFChatAdapter):
     # ms-swift's yi_vl template ends every answer with "\n###" (token 8308), never with eos: the
     # fine-tuned models stop there, and would otherwise go on with a "Human:" turn.
     stop_tokens = ("###",)
+    tokenizer_specials = False  # the template has no BOS (the authors' log: input starts at "You")
 
     def chat(self, system: str | None, user: str) -> str:
         head = f"{system}\n\n" if system else ""

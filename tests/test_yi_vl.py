@@ -130,3 +130,16 @@ def test_a_stop_token_missing_from_the_tokenizer_is_refused_at_load(tiny_cache, 
     monkeypatch.setattr(YiVLAdapter, "stop_tokens", ("<|no such turn end|>",))
     with pytest.raises(RunError, match="stop token '<\\|no such turn end\\|>' .* not one token"):
         adapter_for("model=tiny-yivl", f"model.tiny.cache_dir={tiny_cache}")
+
+
+def test_yi_vl_prompts_get_no_bos_even_from_a_tokenizer_that_adds_one(tiny_cache, monkeypatch):
+    """ms-swift's yi_vl template has no BOS and adds none; a conversion's tokenizer may add one."""
+    adapter = adapter_for("model=tiny-yivl", f"model.tiny.cache_dir={tiny_cache}")
+    adapter.tokenizer.add_bos_token = True
+    assert adapter.tokenizer("hi").input_ids[0] == adapter.tokenizer.bos_token_id
+    seen = []
+    original = adapter._model.generate
+    monkeypatch.setattr(adapter._model, "generate", lambda **kw: seen.append(kw["input_ids"]) or original(**kw))
+    adapter.generate([yi_request()])
+    assert seen and seen[0][0, 0].item() != adapter.tokenizer.bos_token_id
+    assert adapter.prompt_fingerprint()["tokenizer_specials"] is False
