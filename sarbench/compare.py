@@ -58,16 +58,19 @@ def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
         return f"no manifest.json in {missing}: checked sample ids and reference answers only"
     differences = data_differences(manifest_a, manifest_b)
     one_sided = [d for d in differences if d.endswith((" only in A", " only in B"))]
-    if common and one_sided:
-        differences = [d for d in differences if d not in one_sided]
-        if not differences:
-            return ("same data_sha256 for the data files both runs read (" + "; ".join(one_sided)
-                    + "), same sample ids and reference answers on the samples compared")
-    if differences:
-        hint = ("; --common compares the samples both scored" if not common
-                and len(one_sided) == len(differences) else "")
+    conflicts = [d for d in differences if d not in one_sided]
+    alone = "; ".join(
+        f"{len(names)} only in {side} ({', '.join(names)})" for side in "AB"
+        if (names := [d.removesuffix(f" only in {side}") for d in one_sided if d.endswith(f" only in {side}")]))
+    if common and not conflicts:
+        if one_sided:
+            return (f"same data_sha256 for the data files both runs read (files {alone}), same sample "
+                    "ids and reference answers on the samples compared")
+    elif differences:
+        hint = "; --common compares the samples both scored" if not conflicts else ""
+        listed = "; ".join(conflicts + ([f"files {alone}"] if alone else []))
         raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json "
-                           "data_sha256): " + "; ".join(differences) + hint)
+                           f"data_sha256): {listed}{hint}")
     return "same data_sha256 in both manifests, same sample ids and reference answers"
 
 

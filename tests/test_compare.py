@@ -223,7 +223,7 @@ def test_common_compares_runs_over_different_tasks_on_the_samples_both_scored(ru
     [comparison] = compare_runs([weak, partial], replicates=50, common=True)
     assert comparison["samples"] == 40
     assert comparison["left_out"] == {"only_a": 9 * 30 - 40, "only_b": 0}
-    assert "SARChat_classify_test.json only in A" in comparison["data_check"]
+    assert "files 1 only in A (SARChat_classify_test.json)" in comparison["data_check"]
     assert comparison["captions"] == [] and comparison["warnings"] == []
     # A's side is A re-scored on exactly the shared samples
     shared = [json.loads(line) for line in (weak / "details.jsonl").read_text().splitlines()
