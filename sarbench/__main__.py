@@ -22,11 +22,16 @@ if not OmegaConf.has_resolver("basename"):
 @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     try:
-        run_from_config(cfg)
+        result = run_from_config(cfg)
     except RunError as exc:
         logging.getLogger("sarbench").error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    failures, samples = sum(result.get("inference_failures", {}).values()), sum(result.get("n", {}).values())
+    if samples and failures == samples:  # e.g. a server that never answered: not a model's score
+        print(f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); "
+              "fix the cause and re-run with runner.retry_failed=true", file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

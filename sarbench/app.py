@@ -11,7 +11,7 @@ from model_adapters import ADAPTERS, ModelAdapter
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.runner import RunError, Runner, RunnerSettings
-from sarbench.subsets import SUBSETS
+from sarbench.subsets import FILE_STEMS, SUBSETS, subset_from_filename
 from sarbench.tables import format_metrics
 
 log = logging.getLogger("sarbench")
@@ -43,6 +43,15 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
+    present = {subset_from_filename(path.name) for path in dataset.files}
+    missing = [s for s in subsets if s not in present]
+    if missing:
+        raise RunError(f"{root} has no test file for {', '.join(missing)} (expected "
+                       f"{', '.join(FILE_STEMS[s] + '.json' for s in missing)}); nothing was run. Select "
+                       "the tasks present, e.g. task=count")
+    for subset in subsets:
+        if subset not in dataset.samples:
+            log.warning("%s has no records in %s: it is not evaluated (its columns stay absent)", subset, root)
     return dataset
 
 
@@ -75,8 +84,6 @@ def run_from_config(cfg: DictConfig) -> dict:
     out = Path(config["out"])
     dataset = load_run_data(config["data"], subsets)
     settings = RunnerSettings(**config["runner"])
-    if settings.batch_size < 1:
-        raise RunError("runner.batch_size must be >= 1")
     adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])
     max_new_tokens = _max_new_tokens(config["task"], subsets)
     try:

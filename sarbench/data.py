@@ -1,11 +1,13 @@
 """Loading SARChat test sets (PROTOCOL §1) into typed samples with stable ids.
 
 A sample's id is `<subset>/<index>`: its position among the subset's records, files of one
-subset concatenated in the order given (for the 9 official files: the index in its file).
+subset concatenated in the order given (for the 9 official files: the index in its file, also
+when malformed records before it are left out with data.collect_errors).
 """
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,12 +17,15 @@ from metrics.parsing import parse_answer
 from sarbench.records import (
     DataError,
     RecordIssue,
+    first_content_byte,
     message_text,
     read_records,
     route_by_content,
     strip_image_tag,
 )
-from sarbench.subsets import SUBSETS, subset_from_filename
+from sarbench.subsets import FILE_STEMS, SUBSETS, subset_from_filename
+
+log = logging.getLogger("sarbench")
 
 
 @dataclass(frozen=True)
@@ -88,19 +93,27 @@ def validate_record(record, path: Path, index: int) -> tuple[str, str, str]:
     return question, reference, images[0]
 
 
+OFFICIAL_NAMES = {f"{stem}{suffix}": subset for subset, stem in FILE_STEMS.items() for suffix in (".json", ".jsonl")}
+
+
 def data_files(paths: list[Path]) -> list[Path]:
-    """Expand directories into their recognised subset files, in SUBSETS order."""
+    """Expand directories into their official test files (`SARChat_*_test.json`), in SUBSETS
+    order. Other files that merely contain a test stem (a copy, a result file saved beside the
+    data) are left out with a warning: they would silently join the test set."""
     files: list[Path] = []
     for path in paths:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted(
-            (p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and subset_from_filename(p.name)),
-            key=lambda p: (SUBSETS.index(subset_from_filename(p.name)), p.name),
-        )
+        found = sorted((p for p in path.iterdir() if p.name in OFFICIAL_NAMES and p.is_file()),
+                       key=lambda p: (SUBSETS.index(OFFICIAL_NAMES[p.name]), p.name))
         if not found:
             raise DataError(path, None, "no SARChat test files (e.g. SARChat_classify_test.json) here")
+        for other in sorted(path.iterdir()):
+            if other.name not in OFFICIAL_NAMES and other.suffix in (".json", ".jsonl") \
+                    and subset_from_filename(other.name):
+                log.warning("ignored %s: not an official test file name (%s.json)", other,
+                            FILE_STEMS[subset_from_filename(other.name)])
         files.extend(found)
     return files
 
@@ -126,16 +139,22 @@ def load_dataset(
     root = Path(root)
     wanted = set(subsets) if subsets is not None else set(SUBSETS)
     samples: dict[str, list[Sample]] = {s: [] for s in SUBSETS}
+    positions = {s: 0 for s in SUBSETS}  # records seen per subset, malformed ones included
     issues: list[RecordIssue] = []
     for path in files:
         named_subset = subset_from_filename(path.name)
         if named_subset is not None and named_subset not in wanted:
             continue
+        if first_content_byte(path) == b"":
+            raise DataError(path, None, "empty file (expected a JSON array of records)")
         for index, record in read_records(path, tolerant=collect_errors):
+            position = None
+            if named_subset is not None:  # a skipped record keeps its id: later ids do not shift
+                position, positions[named_subset] = positions[named_subset], positions[named_subset] + 1
             try:
                 if isinstance(record, DataError):
                     raise record
-                sample = _make_sample(record, path, index, root, named_subset, samples)
+                sample = _make_sample(record, path, index, root, named_subset, samples, position)
             except DataError as exc:
                 if not collect_errors:
                     raise
@@ -148,14 +167,15 @@ def load_dataset(
 
 
 def _make_sample(record, path: Path, index: int, root: Path, named_subset: str | None,
-                 samples: dict[str, list[Sample]]) -> Sample:
+                 samples: dict[str, list[Sample]], position: int | None) -> Sample:
     question, reference, image = validate_record(record, path, index)
     subset = named_subset or route_by_content(question, reference)
     if parse_answer(subset, reference).failed:
         raise DataError(path, index, f"reference answer has nothing to score for subset {subset!r}: "
                         f"{reference[:120]!r}")
     resolved = resolve_image(root, image, path, index)
-    position = len(samples[subset])
+    if position is None:  # routed by content: its position among the subset's valid records
+        position = len(samples[subset])
     return Sample(
         id=f"{subset}/{position}",
         subset=subset,

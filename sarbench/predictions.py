@@ -7,10 +7,12 @@ and reference box count (`records.route_by_content`).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sarbench.records import DataError, RecordIssue, message_text, read_records, route_by_content
+from sarbench.records import (UTF8_BOM, DataError, RecordIssue, first_content_byte, message_text, read_records,
+                              route_by_content)
 from sarbench.subsets import SUBSETS, subset_from_filename
 
 
@@ -90,6 +92,7 @@ def load_predictions(
     issues: list[RecordIssue] = []
     files = result_files(inputs)
     used: list[Path] = []
+    seen: dict[str, str] = {}  # sample id -> where it was first read
     for path in files:
         named = subset_from_filename(path.name)
         if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
@@ -104,6 +107,11 @@ def load_predictions(
                 reference = _reference_of(record, path, index)
                 response = _response_of(record, path, index)
                 subset = named or route_by_content(message_text(record, "user"), reference)
+                if isinstance(record.get("id"), str):
+                    if record["id"] in seen:  # the same sample twice would be scored twice
+                        raise DataError(path, index, f"sample id {record['id']!r} again (first at "
+                                                     f"{seen[record['id']]})")
+                    seen[record["id"]] = f"{path}:{index}"
             except DataError as exc:
                 if not collect_errors:
                     raise
@@ -124,10 +132,19 @@ def load_predictions(
     return {k: v for k, v in by_subset.items() if v}, issues, used
 
 
+RECORD_KEYS = ("response", "labels", "messages")
+
+
 def _is_meta_file(path: Path, explicit: bool) -> bool:
-    """A directory's JSON object files (metrics, manifest) are not results; explicit files are."""
-    if explicit or path.suffix != ".json":
+    """A directory's JSON object documents (metrics.json, manifest.json) are not results; explicit
+    files are. A `.json` file whose first line is a result record is JSONL saved as .json
+    (PROTOCOL §4: JSONL unless it starts with `[`), so it is read, not skipped."""
+    if explicit or path.suffix != ".json" or first_content_byte(path) != b"{":
         return False
     with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip()
-    return head[:1] == b"{"
+        first = next((line for line in handle if line.strip()), b"")
+    try:
+        head = json.loads(first.lstrip(UTF8_BOM))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return True  # a pretty-printed object spanning lines: a meta document
+    return not (isinstance(head, dict) and any(key in head for key in RECORD_KEYS))

@@ -67,13 +67,22 @@ def run_key(model_fingerprint: dict, prompts_hash: str, generation: dict,
     }
 
 
+def _leaves(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict) and (value or not prefix):
+        return {k: v for key, item in value.items() for k, v in _leaves(item, f"{prefix}.{key}").items()}
+    return {prefix: value}
+
+
 def describe_key_change(old: dict, new: dict) -> list[str]:
-    """Human-readable list of what differs between two run keys."""
+    """Human-readable list of what differs between two run keys, down to the changed setting."""
+    old_leaves, new_leaves = _leaves(old, ""), _leaves(new, "")
+    missing = object()
     changes = []
-    for field in sorted(set(old) | set(new)):
-        if old.get(field) != new.get(field):
-            changes.append(f"{field}: {json.dumps(old.get(field), default=str)[:200]} -> "
-                           f"{json.dumps(new.get(field), default=str)[:200]}")
+    for path in sorted(set(old_leaves) | set(new_leaves)):
+        before, after = old_leaves.get(path, missing), new_leaves.get(path, missing)
+        if before != after:
+            shown = ["(absent)" if v is missing else json.dumps(v, default=str)[:200] for v in (before, after)]
+            changes.append(f"{path.lstrip('.')}: {shown[0]} -> {shown[1]}")
     return changes
 
 

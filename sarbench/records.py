@@ -32,16 +32,28 @@ class RecordIssue:
         return {"path": self.path, "index": self.index, "problem": self.problem}
 
 
-def is_json_array(path: Path) -> bool:
-    """PROTOCOL §4: a JSON array if the first non-blank character is `[`, else JSONL."""
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def first_content_byte(path: Path) -> bytes:
+    """The first non-blank byte of a file (after a UTF-8 BOM), b"" for a blank file."""
     with open(path, "rb") as handle:
+        start = True
         while True:
             chunk = handle.read(4096)
             if not chunk:
-                return False
+                return b""
+            if start and chunk.startswith(UTF8_BOM):
+                chunk = chunk[len(UTF8_BOM):]
+            start = False
             stripped = chunk.lstrip()
             if stripped:
-                return stripped[:1] == b"["
+                return stripped[:1]
+
+
+def is_json_array(path: Path) -> bool:
+    """PROTOCOL §4: a JSON array if the first non-blank character is `[`, else JSONL."""
+    return first_content_byte(path) == b"["
 
 
 def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int, Any]]:
@@ -59,6 +71,8 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
                 records = json.load(handle)
         except json.JSONDecodeError as exc:
             raise DataError(path, None, f"invalid JSON: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(path, None, f"not UTF-8 text ({exc})") from None
         if not isinstance(records, list):
             raise DataError(path, None, "expected a JSON array of records")
         yield from enumerate(records)
@@ -66,12 +80,15 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
     index = 0
     with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, start=1):
+            if line_number == 1 and line.startswith(UTF8_BOM):
+                line = line[len(UTF8_BOM):]
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                error = DataError(path, index, f"invalid JSON on line {line_number}: {exc}")
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                kind = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
+                error = DataError(path, index, f"{kind} on line {line_number}: {exc}")
                 if not tolerant:
                     raise error from None
                 record = error

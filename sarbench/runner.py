@@ -49,6 +49,18 @@ class RunnerSettings:
     progress: bool = True
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "image_workers", "prefetch_batches", "max_consecutive_failures"):
+            _check_count(f"runner.{name}", getattr(self, name))
+        if self.limit is not None:
+            _check_count("runner.limit", self.limit, "null for all samples")
+
+
+def _check_count(name: str, value, alternative: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise RunError(f"{name} must be a whole number >= 1{' (or ' + alternative + ')' if alternative else ''}, "
+                       f"got {value!r}")
+
 
 @dataclass
 class RunStats:
@@ -243,6 +255,8 @@ class Runner:
         key = check_run_key(self.out, self.key(), self.settings.overwrite)
         _write_json(self.out / "run_key.json", key)
         _write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
+        for stale in ("metrics.json", "details.jsonl"):  # an earlier session's, until this one scores
+            (self.out / stale).unlink(missing_ok=True)
         stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync)
                   for s in self.samples}
         todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
@@ -309,14 +323,14 @@ class Runner:
                                             question=s.prompt)
                                  for s, r in zip(samples, chosen)]
         try:
-            result = score_predictions(by_subset, meteor=self.meteor,
+            result = score_predictions(by_subset, meteor=self.meteor, issues=self.dataset.issues,
                                        details=self.out / "details.jsonl")
         except DataError as exc:
             raise RunError(str(exc)) from None
         result["inference_failures"] = failures
         result["run"] = {"model": self.config.get("model", {}).get("name"),
                          "data": self.config.get("data", {}).get("name"),
-                         "task": self.config.get("task", {}).get("name")}
+                         "task": self.config.get("task", {}).get("name"), "limit": self.settings.limit}
         return result
 
 

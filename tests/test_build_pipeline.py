@@ -215,3 +215,18 @@ def test_relative_paths_and_an_explicit_image_root(tmp_path, monkeypatch):
     assert main(["--annotations", "lists/ann.jsonl", "--images", "src", "--format", "jsonl", "--out", "out", "--link", "symlink"]) == 0
     check_build(tmp_path / "out", expected_images(MAPPED))
     assert (tmp_path / "out" / "images" / "scenes" / "a.png").resolve() == (tmp_path / "src" / "scenes" / "a.png").resolve()
+
+
+def test_missing_image_is_an_error_with_symlinks_too(tmp_path):
+    annotations = write_jsonl_fixture(tmp_path / "src")
+    (tmp_path / "src" / "c.png").unlink()
+    with pytest.raises(BuildError, match=r"line 5: cannot symlink image .*c\.png: No such file"):
+        build(BuildOptions(annotations=annotations, format="jsonl", out=tmp_path / "out", link="symlink"))
+
+
+def test_a_declared_size_that_is_not_the_images_is_an_error(tmp_path):
+    wrong = [{**IMAGES[0], "width": 10000}] + IMAGES[1:]
+    annotations = write_jsonl_fixture(tmp_path / "src", wrong)
+    write_gray_png(tmp_path / "src" / "scenes" / "a.png", np.zeros((300, 400), np.uint8))  # the real size
+    with pytest.raises(AnnotationError, match=r"declares the image 10000x300, but .*a\.png is 400x300"):
+        build(BuildOptions(annotations=annotations, format="jsonl", out=tmp_path / "out"))

@@ -97,3 +97,29 @@ def test_module_entry_point(results_dir):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "avg_paper" in run.stdout
+
+
+def test_jsonl_saved_as_json_in_a_directory_is_read_and_meta_files_are_not(tmp_path):
+    from sarbench.predictions import load_predictions
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    line = {"response": "It is ship.", "labels": "It is ship.",
+            "messages": [{"role": "user", "content": "<image>\nBased on these category options (aircraft, "
+                          "bridge, car, harbor, ship, tank), what's visible in this scene?"}]}
+    (folder / "my_results.json").write_text("\n".join(json.dumps(line) for _ in range(3)) + "\n")
+    (folder / "metrics.json").write_text(json.dumps({"protocol": "x", "metrics": {}}, indent=2))
+    (folder / "manifest.json").write_text(json.dumps({"model": "m"}))
+    by_subset, _, used = load_predictions([folder])
+    assert [p.name for p in used] == ["my_results.json"] and len(by_subset["classify"]) == 3
+
+
+def test_a_sample_id_read_twice_is_refused(tmp_path):
+    from sarbench.predictions import load_predictions
+    from sarbench.records import DataError
+
+    record = {"id": "classify/0", "response": "It is ship.", "labels": "It is ship."}
+    path = tmp_path / "classify.jsonl"
+    path.write_text(json.dumps(record) + "\n" + json.dumps(record) + "\n")
+    with pytest.raises(DataError, match=r"classify.jsonl, record 1: sample id 'classify/0' again"):
+        load_predictions([path])

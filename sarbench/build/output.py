@@ -6,6 +6,7 @@ half-written test set behind.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -99,6 +100,8 @@ class StagedOutput:
         elif mode == "hardlink":
             os.link(source, target)
         elif mode == "symlink":
+            if not source.is_file():  # a dangling link would only fail at inference time
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(source))
             target.symlink_to(source.resolve())
         else:
             raise OutputError(f"unknown link mode {mode!r}; expected one of {', '.join(LINK_MODES)}")

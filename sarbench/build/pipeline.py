@@ -73,6 +73,18 @@ def _read_size(path: Path, where: str) -> tuple[int, int]:
         raise AnnotationError(where, None, f"no image size in the annotation and cannot read {path}: {exc}") from None
 
 
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """The image's size from its header, or None when it cannot be read here (e.g. --link none
+    with images elsewhere)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except OSError:
+        return None
+
+
 def build(options: BuildOptions) -> dict:
     """Build the 9 subset files, the image folder and build_report.json; returns the report."""
     if options.unknown_categories not in UNKNOWN_POLICIES:
@@ -128,6 +140,11 @@ def _prepare(source: SourceImage, mapper: CategoryMapper, tally: _Tally, image_r
     width, height = source.width, source.height
     if not width or not height:
         width, height = _read_size(image_root / source.image, source.where)
+    else:  # a wrong declared size would put every grid cell and size word off
+        actual = _header_size(image_root / source.image)
+        if actual is not None and actual != (width, height):
+            raise AnnotationError(source.where, None, f"declares the image {width}x{height}, but "
+                                  f"{image_root / source.image} is {actual[0]}x{actual[1]}")
     if geo.image_too_small(width, height):
         tally.image_drops["image_smaller_than_224"] += 1
         tally.object_drops["in_dropped_image"] += len(source.objects)

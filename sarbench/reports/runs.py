@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sarbench import PROTOCOL
+from sarbench.subsets import SUBSETS
 
 
 @dataclass
@@ -41,10 +42,31 @@ def _display_path(folder: Path, bases: list[Path]) -> str:
 
 
 def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
+    """`model (data)`, qualified when the run is partial (a runner.limit, fewer than the 9
+    subsets), so a partial run is never mistaken for a full one in a table."""
     run = result.get("run") or {}
     if run.get("model"):
-        return f"{run['model']} ({run['data']})" if run.get("data") else str(run["model"])
-    return _display_path(folder, bases)
+        name = f"{run['model']} ({run['data']})" if run.get("data") else str(run["model"])
+    else:
+        name = _display_path(folder, bases)
+    partial = []
+    if run.get("limit"):
+        partial.append(f"limit {run['limit']}")
+    evaluated = len(result.get("n") or {})
+    if evaluated and evaluated < len(SUBSETS):
+        partial.append(f"{evaluated}/{len(SUBSETS)} subsets")
+    return f"{name} [{', '.join(partial)}]" if partial else name
+
+
+def _malformed(result) -> str | None:
+    """Why a parsed metrics.json cannot be tabulated, or None."""
+    if not isinstance(result, dict) or result.get("protocol") != PROTOCOL or "metrics" not in result:
+        return "not a protocol metrics file"
+    metrics = result["metrics"]
+    if not isinstance(metrics, dict):
+        return "'metrics' is not an object"
+    bad = [k for k, v in metrics.items() if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)))]
+    return f"non-numeric metric values ({', '.join(bad[:3])})" if bad else None
 
 
 def load_runs(paths: list[Path]) -> list[Run]:
@@ -56,7 +78,10 @@ def load_runs(paths: list[Path]) -> list[Run]:
         except (OSError, json.JSONDecodeError) as exc:
             print(f"note: skipped {metrics_path}: {exc}", file=sys.stderr)
             continue
-        if not isinstance(result, dict) or result.get("protocol") != PROTOCOL or "metrics" not in result:
+        problem = _malformed(result)
+        if problem is not None:
+            if isinstance(result, dict) and result.get("protocol") == PROTOCOL:
+                print(f"note: skipped {metrics_path}: {problem}", file=sys.stderr)
             continue
         folder = metrics_path.parent.resolve()
         runs.append(Run(run_name(result, folder, [p.resolve() for p in paths]), folder, result))
