@@ -11,7 +11,7 @@ from model_adapters import ADAPTERS, ModelAdapter
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.runner import RunError, Runner, RunnerSettings
-from sarbench.subsets import FILE_STEMS, SUBSETS, subset_from_filename
+from sarbench.subsets import SUBSETS, official_file_names, split_file_stem
 from sarbench.tables import format_metrics
 
 log = logging.getLogger("sarbench")
@@ -36,19 +36,21 @@ def data_root(data_cfg: dict[str, Any]) -> Path:
 def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     """Load and validate every selected record before any inference (fail fast)."""
     root = data_root(data_cfg)
+    split = str(data_cfg.get("split") or "test")
     try:
-        dataset = load_dataset(root, root, subsets=subsets,
+        dataset = load_dataset(root, root, subsets=subsets, split=split,
                                collect_errors=bool(data_cfg.get("collect_errors", False)))
     except DataError as exc:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
-    present = {subset_from_filename(path.name) for path in dataset.files}
+    official = official_file_names(split)
+    present = {official.get(path.name) for path in dataset.files}
     missing = [s for s in subsets if s not in present]
     if missing:
-        raise RunError(f"{root} has no test file for {', '.join(missing)} (expected "
-                       f"{', '.join(FILE_STEMS[s] + '.json' for s in missing)}); nothing was run. Select "
-                       "the tasks present, e.g. task=count")
+        raise RunError(f"{root} has no {split} file for {', '.join(missing)} (expected "
+                       f"{', '.join(split_file_stem(s, split) + '.json' for s in missing)}); nothing was "
+                       "run. Select the tasks present, e.g. task=count")
     for subset in subsets:
         if subset not in dataset.samples:
             log.warning("%s has no records in %s: it is not evaluated (its columns stay absent)", subset, root)

@@ -23,7 +23,7 @@ from sarbench.records import (
     route_by_content,
     strip_image_tag,
 )
-from sarbench.subsets import FILE_STEMS, SUBSETS, subset_from_filename
+from sarbench.subsets import SUBSETS, official_file_names, split_file_stem, subset_from_filename
 
 log = logging.getLogger("sarbench")
 
@@ -93,27 +93,25 @@ def validate_record(record, path: Path, index: int) -> tuple[str, str, str]:
     return question, reference, images[0]
 
 
-OFFICIAL_NAMES = {f"{stem}{suffix}": subset for subset, stem in FILE_STEMS.items() for suffix in (".json", ".jsonl")}
-
-
-def data_files(paths: list[Path]) -> list[Path]:
-    """Expand directories into their official test files (`SARChat_*_test.json`), in SUBSETS
-    order. Other files that merely contain a test stem (a copy, a result file saved beside the
-    data) are left out with a warning: they would silently join the test set."""
+def data_files(paths: list[Path], split: str = "test") -> list[Path]:
+    """Expand directories into their official files of `split` (`SARChat_*_test.json`), in
+    SUBSETS order. Other files that merely contain a SARChat stem (a copy, a result file saved
+    beside the data, another split) are left out with a warning: they would silently join."""
+    official = official_file_names(split)
     files: list[Path] = []
     for path in paths:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted((p for p in path.iterdir() if p.name in OFFICIAL_NAMES and p.is_file()),
-                       key=lambda p: (SUBSETS.index(OFFICIAL_NAMES[p.name]), p.name))
+        found = sorted((p for p in path.iterdir() if p.name in official and p.is_file()),
+                       key=lambda p: (SUBSETS.index(official[p.name]), p.name))
         if not found:
-            raise DataError(path, None, "no SARChat test files (e.g. SARChat_classify_test.json) here")
+            raise DataError(path, None, f"no SARChat {split} files (e.g. {split_file_stem('classify', split)}.json) here")
         for other in sorted(path.iterdir()):
-            if other.name not in OFFICIAL_NAMES and other.suffix in (".json", ".jsonl") \
+            if other.name not in official and other.suffix in (".json", ".jsonl") \
                     and subset_from_filename(other.name):
-                log.warning("ignored %s: not an official test file name (%s.json)", other,
-                            FILE_STEMS[subset_from_filename(other.name)])
+                log.warning("ignored %s: not an official %s file name (%s.json)", other, split,
+                            split_file_stem(subset_from_filename(other.name), split))
         files.extend(found)
     return files
 
@@ -124,6 +122,7 @@ def load_dataset(
     *,
     subsets: list[str] | None = None,
     collect_errors: bool = False,
+    split: str = "test",
 ) -> Dataset:
     """Load test files (or directories of them).
 
@@ -133,7 +132,8 @@ def load_dataset(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p) for p in paths]
-    files = data_files(paths)
+    files = data_files(paths, split)
+    official = official_file_names(split)
     if root is None:
         root = paths[0] if paths[0].is_dir() else paths[0].parent
     root = Path(root)
@@ -142,7 +142,7 @@ def load_dataset(
     positions = {s: 0 for s in SUBSETS}  # records seen per subset, malformed ones included
     issues: list[RecordIssue] = []
     for path in files:
-        named_subset = subset_from_filename(path.name)
+        named_subset = official.get(path.name) or subset_from_filename(path.name)
         if named_subset is not None and named_subset not in wanted:
             continue
         if first_content_byte(path) == b"":

@@ -71,8 +71,8 @@ def _stem(name: str) -> str:
 def subset_from_filename(name: str) -> str | None:
     """Subset of a data or result file from its name, or None when the name says nothing.
 
-    Accepts `<subset id>.json[l]` and names containing an official test stem, e.g. the
-    authors' merged `SARChat_classify_count_test_final_results.jsonl`. Several stems can be
+    Accepts `<subset id>.json[l]` and names containing an official stem (of any split), e.g.
+    the authors' merged `SARChat_classify_count_test_final_results.jsonl`. Several stems can be
     contained in one name (`SARChat_classify_test` is not a substring of the others, but a
     user's file could contain two); the longest contained stem wins.
     """
@@ -80,10 +80,21 @@ def subset_from_filename(name: str) -> str | None:
     if stem in SUBSETS:
         return stem
     lowered = stem.lower()
-    hits = [s for s, file_stem in FILE_STEMS.items() if file_stem.lower() in lowered]
+    # "SARChat_classify_count_" also names other splits (`_val`, as `sarbench.build --split` writes)
+    hits = [s for s in SUBSETS if f"{split_file_stem(s, '')}".lower() in lowered]
     if not hits:
         return None
     return max(hits, key=lambda s: len(FILE_STEMS[s]))
+
+
+def split_file_stem(subset: str, split: str = "test") -> str:
+    """`SARChat_<...>_<split>`: the official stem with another split name."""
+    return FILE_STEMS[subset][: -len("test")] + split
+
+
+def official_file_names(split: str = "test") -> dict[str, str]:
+    """File name -> subset of the official files of a split (`.json`, or `.jsonl`)."""
+    return {f"{split_file_stem(s, split)}{suffix}": s for s in SUBSETS for suffix in (".json", ".jsonl")}
 
 
 TAG_PATTERN = re.compile(r"\[(count|grounding|identify|refer)\]", re.ASCII | re.IGNORECASE)

@@ -57,6 +57,9 @@ def test_subset_filter(data_dir):
     ("refer_multi.jsonl", "refer_multi"),
     ("my_SARChat_classify_grounding_multi_test.json", "grounding_multi"),
     ("SARChat_describe_test.jsonl", "describe"),
+    ("SARChat_classify_identify_single_val.json", "identify_single"),  # another split
+    ("SARChat_classify_val.json", "classify"),
+    ("SARChat_describe.json", None),
     ("whatever.json", None),
 ])
 def test_subset_from_filename(name, subset):

@@ -143,3 +143,13 @@ def test_a_run_where_every_sample_failed_exits_non_zero(tmp_path):
     done = subprocess.run(_cli(data, tmp_path / "run", "task=classify", "runner.retry_failed=true"),
                           cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_validation_split_is_evaluated_with_data_split(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    for path in data.glob("SARChat_*_test.json"):
+        path.rename(path.with_name(path.name.replace("_test.json", "_val.json")))
+    with pytest.raises(RunError, match="no SARChat test files"):
+        run(data, tmp_path / "run")
+    result = run(data, tmp_path / "run", "data.split=val")
+    assert result["n"] == {s: 2 for s in FILE_STEMS}  # identify_single and _multi stay apart

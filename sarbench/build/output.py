@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import IO
 
-from sarbench.subsets import FILE_STEMS, SUBSETS
+from sarbench.subsets import SUBSETS, split_file_stem
 
 LINK_MODES = ("copy", "hardlink", "symlink", "none")
 REPORT_NAME = "build_report.json"
@@ -26,8 +26,7 @@ class OutputError(ValueError):
 
 
 def subset_file_name(subset: str, split: str) -> str:
-    stem = FILE_STEMS[subset]
-    return (stem[: -len("_test")] + f"_{split}" if stem.endswith("_test") else stem) + ".json"
+    return split_file_stem(subset, split) + ".json"
 
 
 _string = json.encoder.encode_basestring  # the C encoder json.dumps(ensure_ascii=False) uses
