@@ -27,6 +27,10 @@ def main(cfg: DictConfig) -> None:
         logging.getLogger("sarbench").error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: the predictions written so far are kept; re-run the same command to "
+              "resume", file=sys.stderr)
+        sys.exit(130)
     failures, samples = sum(result.get("inference_failures", {}).values()), sum(result.get("n", {}).values())
     if samples and failures == samples:  # e.g. a server that never answered: not a model's score
         print(f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); "

@@ -21,6 +21,8 @@ __all__ = ["RunError", "run_from_config", "build_adapter", "load_run_data"]
 
 def data_root(data_cfg: dict[str, Any]) -> Path:
     root = data_cfg.get("root")
+    if root == "???":  # OmegaConf's unset marker, as resolved into a plain container
+        root = None
     if root is None:
         if data_cfg.get("name") != "sample":
             raise RunError("data.root is not set; e.g. data=sarchat data.root=/path/to/SARChat")
@@ -84,6 +86,8 @@ def run_from_config(cfg: DictConfig) -> dict:
     if unknown:
         raise RunError(f"task {config['task']['name']!r} names unknown subsets {unknown}")
     out = Path(config["out"])
+    if out.exists() and not out.is_dir():
+        raise RunError(f"out={out} is a file; give a folder for the run's results")
     dataset = load_run_data(config["data"], subsets)
     settings = RunnerSettings(**config["runner"])
     adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])

@@ -86,9 +86,21 @@ def describe_key_change(old: dict, new: dict) -> list[str]:
     return changes
 
 
+def session_history(previous: dict | None, current: dict) -> list[dict]:
+    """Every session that wrote predictions into this run folder, oldest first: a resumed run's
+    predictions may come from several package versions or commits, and each is recorded."""
+    history = list((previous or {}).get("sessions") or [])
+    if previous and not history and previous.get("started"):  # a manifest from before this field
+        history = [{k: previous.get(k) for k in SESSION_FIELDS}]
+    return history + [{k: current.get(k) for k in SESSION_FIELDS}]
+
+
+SESSION_FIELDS = ("started", "finished", "git", "packages", "samples_generated", "samples_resumed")
+
+
 def manifest(*, key: dict, config: dict, started: str, finished: str | None, stats: dict,
-             repo: Path) -> dict[str, Any]:
-    return {
+             repo: Path, previous: dict | None = None) -> dict[str, Any]:
+    document = {
         "sarbench_version": __version__,
         "protocol": PROTOCOL,
         "git": git_state(repo),
@@ -102,3 +114,5 @@ def manifest(*, key: dict, config: dict, started: str, finished: str | None, sta
         "finished": finished,
         **stats,
     }
+    document["sessions"] = session_history(previous, document)
+    return document

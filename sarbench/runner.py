@@ -166,7 +166,10 @@ class Runner:
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
         self.stats.repaired_bytes += store.repair()
-        records = store.read()
+        try:
+            records = store.read()
+        except DataError as exc:
+            raise RunError(str(exc)) from None
         if self.settings.retry_failed and any("error" in r for r in records):
             records = [r for r in records if "error" not in r]
             store.rewrite(records)
@@ -257,6 +260,12 @@ class Runner:
         _write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
         for stale in ("metrics.json", "details.jsonl"):  # an earlier session's, until this one scores
             (self.out / stale).unlink(missing_ok=True)
+        # This session is in the manifest from its start (finished: null until it ends), so a
+        # killed session's predictions still have their package versions and commit on record.
+        previous = _read_json(self.out / "manifest.json")
+        _write_json(self.out / "manifest.json", manifest(
+            key=key, config=self.config, started=started, finished=None,
+            stats={**self._stats(), "samples_generated": None}, repo=REPO, previous=previous))
         stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync)
                   for s in self.samples}
         todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
@@ -295,7 +304,8 @@ class Runner:
         _write_json(self.out / "metrics.json", result)
         _write_json(self.out / "manifest.json", manifest(
             key=key, config=self.config, started=started,
-            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO))
+            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO,
+            previous=previous))
         return result
 
     def _stats(self) -> dict:
@@ -332,6 +342,14 @@ class Runner:
                          "data": self.config.get("data", {}).get("name"),
                          "task": self.config.get("task", {}).get("name"), "limit": self.settings.limit}
         return result
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _append(store: PredictionFile, records: list[dict]) -> None:

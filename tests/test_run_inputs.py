@@ -98,6 +98,13 @@ def test_an_interrupted_run_leaves_no_earlier_metrics_behind(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         run(data, out, "task=classify")
     assert not (out / "metrics.json").exists() and not (out / "details.jsonl").exists()
+    monkeypatch.undo()
+    run(data, out, "task=classify")
+    # every session that wrote predictions is on record, the killed one unfinished
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert [s["finished"] is None for s in sessions] == [False, True, False]
+    assert [s["samples_generated"] for s in sessions] == [1, None, 0]  # the killed one's count is unknown
+    assert all(s["packages"] and s["started"] for s in sessions)
 
 
 def test_partial_runs_are_named_as_such_in_tables(tmp_path):
@@ -153,3 +160,27 @@ def test_a_validation_split_is_evaluated_with_data_split(tmp_path):
         run(data, tmp_path / "run")
     result = run(data, tmp_path / "run", "data.split=val")
     assert result["n"] == {s: 2 for s in FILE_STEMS}  # identify_single and _multi stay apart
+
+
+def test_unset_data_root_and_an_out_that_is_a_file_are_named(tmp_path):
+    from sarbench.app import run_from_config
+
+    from test_run import config
+
+    with pytest.raises(RunError, match="data.root is not set"):
+        run_from_config(config("data=sarchat", f"out={tmp_path / 'run'}"))
+    data = make_dataset(tmp_path / "data", per_subset=1)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(RunError, match="is a file"):
+        run(data, tmp_path / "a_file", "task=classify")
+
+
+def test_a_corrupt_prediction_line_is_a_run_error_naming_it(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=3)
+    out = tmp_path / "run"
+    run(data, out, "task=classify")
+    path = out / "predictions" / "classify.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "{broken", *lines[1:]]) + "\n")
+    with pytest.raises(RunError, match=r"classify.jsonl: corrupt prediction on line 2"):
+        run(data, out, "task=classify")
