@@ -24,42 +24,14 @@ from sarbench.data import Dataset, Sample, file_sha256
 from sarbench.images import ImageError, prefetched_batches
 from sarbench.prediction_store import PredictionFile
 from sarbench.predictions import Prediction
-from sarbench.provenance import describe_key_change, manifest, run_key, stable_hash
+from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
+from sarbench.run_key import check_run_key
+from sarbench.run_settings import RunError, RunnerSettings
 from sarbench.scoring import score_predictions
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]
-
-
-class RunError(RuntimeError):
-    """A run that cannot start or continue; the message says what to do."""
-
-
-@dataclass
-class RunnerSettings:
-    batch_size: int = 8
-    limit: int | None = None
-    overwrite: bool = False
-    retry_failed: bool = False
-    image_workers: int = 4
-    prefetch_batches: int = 4
-    max_consecutive_failures: int = 64
-    fsync: bool = True
-    progress: bool = True
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("batch_size", "image_workers", "prefetch_batches", "max_consecutive_failures"):
-            _check_count(f"runner.{name}", getattr(self, name))
-        if self.limit is not None:
-            _check_count("runner.limit", self.limit, "null for all samples")
-
-
-def _check_count(name: str, value, alternative: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RunError(f"{name} must be a whole number >= 1{' (or ' + alternative + ')' if alternative else ''}, "
-                       f"got {value!r}")
 
 
 @dataclass
@@ -78,43 +50,6 @@ def select_samples(dataset: Dataset, subsets: list[str], limit: int | None) -> d
         samples = dataset.samples.get(subset, [])
         chosen[subset] = samples[:limit] if limit is not None else samples
     return {k: v for k, v in chosen.items() if v}
-
-
-def check_run_key(out: Path, key: dict, overwrite: bool) -> dict:
-    """Compare with the key stored by earlier runs into `out`; return the merged key to store.
-
-    Model, prompts and protocol must be equal; per-subset generation settings and per-file data
-    checksums must be equal where both runs have them (a later run may add subsets).
-    """
-    path = out / "run_key.json"
-    if not path.exists():
-        return key
-    old = json.loads(path.read_text())
-    conflicts = []
-    for field_name in ("protocol", "model", "prompts_sha256"):
-        if old.get(field_name) != key.get(field_name):
-            conflicts += describe_key_change({field_name: old.get(field_name)},
-                                             {field_name: key.get(field_name)})
-    for field_name in ("generation", "data_sha256"):
-        mine, theirs = key[field_name], old.get(field_name, {})
-        for name in sorted(set(mine) & set(theirs)):
-            if mine[name] != theirs[name]:
-                conflicts.append(f"{field_name}[{name}]: {theirs[name]} -> {mine[name]}")
-    if conflicts and not overwrite:
-        raise RunError(
-            f"{out} holds predictions made under a different configuration:\n  "
-            + "\n  ".join(conflicts)
-            + "\nUse another out=DIR, or runner.overwrite=true to discard those predictions."
-        )
-    if conflicts:
-        for prediction_file in (out / "predictions").glob("*.jsonl"):
-            prediction_file.unlink()
-        log.warning("runner.overwrite=true: discarded earlier predictions in %s", out)
-        return key
-    merged = dict(old)
-    for field_name in ("generation", "data_sha256"):
-        merged[field_name] = {**old.get(field_name, {}), **key[field_name]}
-    return merged
 
 
 def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationRequest:
