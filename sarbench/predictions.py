@@ -26,6 +26,7 @@ class Prediction:
     image: str | None = None  # image path, resolved where the file exists
     question: str | None = None  # user text (for the asked-category breakdown)
     image_size: tuple[int, int] | None = None  # (width, height) when the record states it
+    no_response_field: bool = False  # scored as empty (PROTOCOL §3), but worth a note
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -128,6 +129,7 @@ def load_predictions(
                 sample_id, subset, response, reference, f"{path}:{index}", image,
                 question=message_text(record, "user"),
                 image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
+                no_response_field="response" not in record,
             ))
     return {k: v for k, v in by_subset.items() if v}, issues, used
 

@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    missing = {subset: n for subset, items in by_subset.items()
+               if (n := sum(p.no_response_field for p in items))}
+    if missing:
+        result["no_response_field"] = missing
     skipped = [str(p) for p in result_files(args.inputs) if p not in used]
     result["inputs"] = [str(p) for p in used]
     if skipped:
@@ -64,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print(format_metrics(result))
         for path in skipped:
             print(f"note: skipped {path} (a JSON object, not result records)")
+        if missing:
+            print(f"note: {sum(missing.values())} records have no 'response' field ({', '.join(missing)}); "
+                  "scored as empty answers: are these model outputs?")
     return 0
 
 

@@ -123,3 +123,14 @@ def test_a_sample_id_read_twice_is_refused(tmp_path):
     path.write_text(json.dumps(record) + "\n" + json.dumps(record) + "\n")
     with pytest.raises(DataError, match=r"classify.jsonl, record 1: sample id 'classify/0' again"):
         load_predictions([path])
+
+
+def test_records_without_a_response_field_are_scored_empty_and_counted(tmp_path, capsys):
+    path = tmp_path / "classify.jsonl"
+    path.write_text(json.dumps({"labels": "It is ship."}) + "\n"
+                    + json.dumps({"labels": "It is ship.", "response": None}) + "\n")
+    out = tmp_path / "m.json"
+    assert main([str(path), "--no-meteor", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["no_response_field"] == {"classify": 1} and result["metrics"]["classify.acc"] == 0
+    assert "1 records have no 'response' field" in capsys.readouterr().out
