@@ -52,6 +52,8 @@ class VLLMAdapter(ModelAdapter):
                    backend_cfg: dict[str, Any]) -> "VLLMAdapter":
         if not issubclass(family_cls, HFChatAdapter):
             raise use_hf_instead(f"{family_cls.__name__} has no prompt template for vLLM")
+        if not family_cls.tokenizer_specials:  # vLLM tokenizes prompts with the tokenizer's specials
+            raise use_hf_instead(f"{family_cls.__name__} keeps the tokenizer's special tokens out of its prompt")
         if importlib.util.find_spec("vllm") is None:
             raise run_error("backend=vllm needs the vllm package (GPU: pip install 'vllm>=0.32'; CPU: "
                             "bash scripts/setup_vllm_env.sh, then .venv-vllm/bin/python -m sarbench ...); "

@@ -11,7 +11,7 @@ from model_adapters import ADAPTERS, ModelAdapter
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.runner import RunError, Runner, RunnerSettings
-from sarbench.subsets import SUBSETS, official_file_names, split_file_stem
+from sarbench.subsets import SUBSETS, split_file_stem, subset_from_filename
 from sarbench.tables import format_metrics
 
 log = logging.getLogger("sarbench")
@@ -46,8 +46,7 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
-    official = official_file_names(split)
-    present = {official.get(path.name) for path in dataset.files}
+    present = {subset_from_filename(path.name) for path in dataset.files}
     missing = [s for s in subsets if s not in present]
     if missing:
         raise RunError(f"{root} has no {split} file for {', '.join(missing)} (expected "

@@ -56,17 +56,13 @@ def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
     if manifest_a is None or manifest_b is None:
         missing = path_a if manifest_a is None else path_b
         return f"no manifest.json in {missing}: checked sample ids and reference answers only"
-    differences = data_differences(manifest_a, manifest_b)
-    one_sided = [d for d in differences if d.endswith((" only in A", " only in B"))]
-    conflicts = [d for d in differences if d not in one_sided]
-    alone = "; ".join(
-        f"{len(names)} only in {side} ({', '.join(names)})" for side in "AB"
-        if (names := [d.removesuffix(f" only in {side}") for d in one_sided if d.endswith(f" only in {side}")]))
+    conflicts, only = data_differences(manifest_a, manifest_b)
+    alone = "; ".join(f"{len(names)} only in {side} ({', '.join(names)})" for side, names in only.items() if names)
     if common and not conflicts:
-        if one_sided:
+        if alone:
             return (f"same data_sha256 for the data files both runs read (files {alone}), same sample "
                     "ids and reference answers on the samples compared")
-    elif differences:
+    elif conflicts or alone:
         hint = "; --common compares the samples both scored" if not conflicts else ""
         listed = "; ".join(conflicts + ([f"files {alone}"] if alone else []))
         raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json "

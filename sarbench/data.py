@@ -133,7 +133,6 @@ def load_dataset(
         paths = [paths]
     paths = [Path(p) for p in paths]
     files = data_files(paths, split)
-    official = official_file_names(split)
     if root is None:
         root = paths[0] if paths[0].is_dir() else paths[0].parent
     root = Path(root)
@@ -142,7 +141,7 @@ def load_dataset(
     positions = {s: 0 for s in SUBSETS}  # records seen per subset, malformed ones included
     issues: list[RecordIssue] = []
     for path in files:
-        named_subset = official.get(path.name) or subset_from_filename(path.name)
+        named_subset = subset_from_filename(path.name)
         if named_subset is not None and named_subset not in wanted:
             continue
         if first_content_byte(path) == b"":

@@ -81,7 +81,7 @@ def subset_from_filename(name: str) -> str | None:
         return stem
     lowered = stem.lower()
     # "SARChat_classify_count_" also names other splits (`_val`, as `sarbench.build --split` writes)
-    hits = [s for s in SUBSETS if f"{split_file_stem(s, '')}".lower() in lowered]
+    hits = [s for s in SUBSETS if split_file_stem(s, "").lower() in lowered]
     if not hits:
         return None
     return max(hits, key=lambda s: len(FILE_STEMS[s]))

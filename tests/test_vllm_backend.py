@@ -350,3 +350,11 @@ def test_checkpoint_sampling_reads_repetition_penalty_and_refuses_what_vllm_cann
     (tmp_path / "generation_config.json").write_text(json.dumps({"no_repeat_ngram_size": 3}))
     with pytest.raises(RunError, match="sets no_repeat_ngram_size.*backend=hf"):
         checkpoint_sampling(str(tmp_path), None)
+
+
+def test_a_family_that_keeps_tokenizer_specials_out_is_refused_on_vllm(monkeypatch):
+    from model_adapters import ADAPTERS
+
+    monkeypatch.setattr(ADAPTERS.get("qwen2_vl"), "tokenizer_specials", False)
+    with pytest.raises(RunError, match="special tokens.*backend=hf"):
+        VLLMAdapter.for_family(ADAPTERS.get("qwen2_vl"), "q", {"backend": "vllm"}, {})

@@ -98,18 +98,13 @@ def read_manifest(run: Path) -> dict | None:
         return None
 
 
-def data_differences(manifest_a: dict, manifest_b: dict) -> list[str]:
-    """What differs between two runs' data_sha256 (file name -> checksum)."""
+def data_differences(manifest_a: dict, manifest_b: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """How two runs' data_sha256 (file name -> checksum) differ: the files both read with other
+    checksums (described), and the files only one read ({"A": [...], "B": [...]})."""
     files_a, files_b = manifest_a.get("data_sha256") or {}, manifest_b.get("data_sha256") or {}
-    problems = []
-    for name in sorted(set(files_a) | set(files_b)):
-        if name not in files_b:
-            problems.append(f"{name} only in A")
-        elif name not in files_a:
-            problems.append(f"{name} only in B")
-        elif files_a[name] != files_b[name]:
-            problems.append(f"{name}: sha256 {files_a[name][:12]}… (A) vs {files_b[name][:12]}… (B)")
-    return problems
+    conflicts = [f"{name}: sha256 {files_a[name][:12]}… (A) vs {files_b[name][:12]}… (B)"
+                 for name in sorted(set(files_a) & set(files_b)) if files_a[name] != files_b[name]]
+    return conflicts, {"A": sorted(set(files_a) - set(files_b)), "B": sorted(set(files_b) - set(files_a))}
 
 
 def common_samples(a: RunSamples, b: RunSamples) -> tuple[RunSamples, RunSamples, int, int]:
