@@ -102,6 +102,11 @@ class ModelAdapter(ABC):
         template, image placement). The questions themselves are covered by the data checksum."""
         return {}
 
+    def checkpoint_location(self) -> str | None:
+        """Where the weights come from: a local checkpoint folder or a hub id (None: no weights,
+        e.g. the oracle or a served model). The runner fingerprints it into the run key."""
+        return None
+
     def close(self) -> None:
         """Free model resources (GPU memory, worker processes)."""
 

@@ -157,6 +157,9 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
             raise ModelLoadError(f"model.path is not set for {self.name}; e.g. model.path=/local/checkpoint")
         return str(Path(path).expanduser()) if str(path).startswith(("/", "~", ".")) else str(path)
 
+    def checkpoint_location(self) -> str | None:
+        return self.checkpoint_path()
+
     def checkpoint_config(self, path: str) -> dict:
         from transformers.utils import cached_file
 

@@ -91,6 +91,9 @@ class VLLMAdapter(ModelAdapter):
         return {"adapter": type(self).__name__, "family": type(self.family).__name__, "name": self.name,
                 "settings": self.settings, "engine": engine}
 
+    def checkpoint_location(self) -> str | None:
+        return self.family.checkpoint_path()
+
     # -- engine -----------------------------------------------------------------------------
     def dtype(self) -> str:
         configured = self.engine_settings.get("dtype") or self.settings.get("dtype") or "auto"
