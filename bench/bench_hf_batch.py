@@ -58,13 +58,17 @@ def main() -> None:
     import torch
     import transformers
 
-    from model_adapters.qwen2_vl import Qwen2VLAdapter
+    from omegaconf import OmegaConf
+
+    from model_adapters import build_model
 
     torch.set_num_threads(args.threads)
     cache = Path(tempfile.mkdtemp(prefix="sarbench-bench-tiny-"))
-    adapter = Qwen2VLAdapter(name="tiny-qwen2vl", settings={
-        "tiny": {"builder": "qwen2_vl", "cache_dir": str(cache)}, "dtype": "float32", "device": "cpu",
-        "min_new_tokens": args.tokens})
+    base = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "model_base"
+                                                 / "checkpoint.yaml"))
+    adapter = build_model({**base, "name": "tiny-qwen2vl", "family": "qwen2_vl", "dtype": "float32", "device": "cpu",
+                           "tiny": {"builder": "qwen2_vl", "cache_dir": str(cache)},
+                           "min_new_tokens": args.tokens}, "hf")
     reqs = requests(args.samples, args.tokens)
     run(adapter, reqs[:8], 8)  # warm-up
     one, t1 = run(adapter, reqs, 1)

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -90,7 +91,9 @@ def main() -> None:
     import torch
     import transformers
 
-    from model_adapters.qwen2_vl import Qwen2VLAdapter
+    from omegaconf import OmegaConf
+
+    from model_adapters import build_model
 
     started = time.perf_counter()
     result = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__,
@@ -100,10 +103,13 @@ def main() -> None:
         result.update(build_checkpoint(folder))
         result["build_s"] = round(time.perf_counter() - started, 1)
         vocab = result["tokenizer_vocab"]
-        adapter = Qwen2VLAdapter(name="qwen2vl-2b-random", settings={
-            "path": folder, "dtype": "auto", "device": "auto", "min_new_tokens": args.tokens,
-            "generation": {"do_sample": False, "num_beams": 1,
-                           "suppress_tokens": list(range(vocab, QWEN2_VL_2B_TEXT["vocab_size"]))}})
+        base = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "model_base"
+                                                     / "checkpoint.yaml"))
+        adapter = build_model({**base, "name": "qwen2vl-2b-random", "family": "qwen2_vl", "path": folder,
+                               "min_new_tokens": args.tokens,
+                               "generation": {"do_sample": False, "num_beams": 1,
+                                              "suppress_tokens": list(range(vocab, QWEN2_VL_2B_TEXT["vocab_size"]))}},
+                              "hf")
         result["load_s"] = round(time.perf_counter() - started - result["build_s"], 1)
         reqs = requests(args.samples, args.tokens)
         timed(adapter, reqs[:16], 16)  # warm-up (kernels, allocator)

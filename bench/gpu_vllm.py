@@ -86,7 +86,7 @@ def main() -> None:
     backend = {**plain(config.backend), "sampling": {"allowed_token_ids": list(range(vocab))}}
     adapter = sarbench.app.build_adapter(plain(config.model), "vllm", backend)
     _, result["vllm_start_s"] = timed(adapter.load)
-    llm, tokenizer = adapter._llm, adapter._llm.get_tokenizer()
+    llm, tokenizer = adapter.engine, adapter.engine.get_tokenizer()
     requests = sample_requests(config, args.tokens)
     prompts = [adapter.engine_prompt(r) for r in requests]
     params = SamplingParams(temperature=0.0, max_tokens=args.tokens, min_tokens=args.tokens,

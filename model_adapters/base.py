@@ -1,16 +1,25 @@
-"""The model adapter interface: a batch of requests in, one response string per request out.
+"""The model interface the runner sees: a batch of requests in, one response string per request out.
 
-Adapters are looked up by name in ``ADAPTERS`` (a typed registry, no name-substring dispatch).
-A backend (oracle, hf, vllm, openai) decides how generation runs; an adapter owns everything
-family-specific: prompt/chat template, image handling, box codec.
+Each backend (oracle, hf, vllm, openai) implements `ModelAdapter` and is registered in `BACKENDS`
+with the packages it needs (checked before it is imported); a backend that runs checkpoints
+consumes a family declaration (model_adapters/family.py) for prompts, pixels and boxes.
+
+How to add a backend: one module with a `ModelAdapter` subclass and a `create(settings, family,
+backend_settings)` classmethod, one `BACKENDS.register` line in `model_adapters/__init__.py` naming
+its packages, a settings class in settings.py if it takes model settings of its own, and
+`conf/backend/<name>.yaml`.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sarbench.registry import Registry
+from model_adapters.errors import AdapterError
+from model_adapters.registry import Registry
+from model_adapters.settings import ModelSettings
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,6 @@ class InferenceFailure:
 @dataclass(frozen=True)
 class Capabilities:
     batch_safe: bool = True  # batched greedy output equals one-at-a-time output
-    backends: tuple[str, ...] = ("hf",)
     needs_image: bool = True
 
 
@@ -51,7 +59,7 @@ class ModelAdapter(ABC):
     """Subclasses declare ``capabilities`` and implement ``generate``."""
 
     name: str
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Any = None  # the typed model settings (model_adapters/settings.py)
     # Notable things that happened (e.g. "CUDA OOM at batch 16: halved"); saved in the manifest.
     events: list[str] = field(default_factory=list)
 
@@ -93,9 +101,18 @@ class ModelAdapter(ABC):
         """
         return response
 
+    def decodes_images(self) -> bool:
+        """Whether the runner decodes each sample's image for this adapter."""
+        return self.capabilities.needs_image
+
     def fingerprint(self) -> dict[str, Any]:
         """What, if changed, makes earlier predictions invalid (used by resume)."""
-        return {"adapter": type(self).__name__, "name": self.name, "settings": self.settings}
+        settings = self.settings
+        if hasattr(settings, "__dataclass_fields__"):
+            import dataclasses
+
+            settings = dataclasses.asdict(settings)
+        return {"adapter": type(self).__name__, "name": self.name, "settings": settings}
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         """How the adapter turns a sample's question into model input (system prompt, chat
@@ -111,4 +128,31 @@ class ModelAdapter(ABC):
         """Free model resources (GPU memory, worker processes)."""
 
 
-ADAPTERS: Registry[type[ModelAdapter]] = Registry("model adapter")
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend: its `ModelAdapter` class as `"module:Class"` (imported only when chosen) and the
+    packages it needs, checked first so that a missing one is named with how to install it."""
+
+    name: str
+    target: str
+    settings: type = ModelSettings  # the model settings it takes (model_adapters/settings.py)
+    requires: tuple[str, ...] = ()
+    install: str = ""
+
+    def missing(self) -> list[str]:
+        return [module for module in self.requires if importlib.util.find_spec(module) is None]
+
+    def load(self) -> type[ModelAdapter]:
+        missing = self.missing()
+        if missing:
+            raise AdapterError(f"backend={self.name} needs {', '.join(missing)}: {self.install}")
+        module, attribute = self.target.split(":", 1)
+        cls = getattr(importlib.import_module(module), attribute)
+        check = getattr(cls, "check_dependencies", None)
+        if check is not None:
+            check()
+        return cls
+
+
+BACKENDS: Registry[BackendSpec] = Registry("backend")

@@ -13,18 +13,15 @@ Native boxes: DeepSeek-VL documents no grounding format (model cards deepseek-ai
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-from model_adapters.base import ADAPTERS, Capabilities
 from model_adapters.generic_boxes import GENERIC_BOXES
-from model_adapters.hf_backend import HFChatAdapter, ModelLoadError
+from model_adapters.errors import ModelLoadError
+from model_adapters.family import Family
 
 
-@ADAPTERS.register("deepseek_vl")
-@dataclass
-class DeepSeekVLAdapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf",))
-    family = "deepseek_vl"
+class DeepSeekVL(Family):
+    backends = ("hf",)
+    name = "deepseek_vl"
     native_model_types = ("deepseek_vl", "deepseek_vl_hybrid")
     image_placeholder = "<image_placeholder>"
     native_codec = GENERIC_BOXES
@@ -33,8 +30,8 @@ class DeepSeekVLAdapter(HFChatAdapter):
         head = f"{system}\n\n" if system else ""
         return f"{head}User: {user}\n\nAssistant:"
 
-    def check_config(self, config: dict) -> None:
+    def check_config(self, config: dict, native: bool) -> None:
         if config.get("model_type") == "multi_modality":
             raise ModelLoadError("this is the released DeepSeek-VL layout (needs the deepseek_vl package); "
                                  "use the transformers conversion, e.g. deepseek-community/deepseek-vl-7b-chat")
-        super().check_config(config)
+        super().check_config(config, native)

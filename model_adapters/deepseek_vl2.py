@@ -14,12 +14,13 @@ huggingface.co/AskUI/PTA-1/discussions/2).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.base import GenerationRequest
 from model_adapters.box_codecs import NormalizedBoxCodec
-from model_adapters.hf_backend import HFChatAdapter, ModelLoadError
+from model_adapters.errors import ModelLoadError
+from model_adapters.family import Family
+from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
@@ -27,11 +28,10 @@ DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
     encode_wrapper=("<|det|>[", "]<|/det|>"), strip_tokens=("<|det|>", "<|/det|>", "<|ref|>", "<|/ref|>"))
 
 
-@ADAPTERS.register("deepseek_vl2")
-@dataclass
-class DeepSeekVL2Adapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf",))
-    family = "deepseek_vl2"
+class DeepSeekVL2(Family):
+    batch_safe = False
+    backends = ("hf",)
+    name = "deepseek_vl2"
     remote_model_types = ("deepseek_vl_v2",)
     image_placeholder = "<image>\n"
     native_codec = DEEPSEEK_VL2_BOXES
@@ -39,28 +39,28 @@ class DeepSeekVL2Adapter(HFChatAdapter):
     def chat(self, system: str | None, user: str) -> str:
         return f"{system or ''}<|User|>: {user}\n\n<|Assistant|>:"
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
+    def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         try:
             from deepseek_vl2.models import DeepseekVLV2ForCausalLM, DeepseekVLV2Processor
         except ImportError:
             raise ModelLoadError("DeepSeek-VL2 needs the deepseek_vl2 package: "
                                  "pip install git+https://github.com/deepseek-ai/DeepSeek-VL2") from None
         processor = DeepseekVLV2Processor.from_pretrained(path)
-        model = DeepseekVLV2ForCausalLM.from_pretrained(path, trust_remote_code=True, **self.model_kwargs())
-        return processor, self.place(model)
+        model = DeepseekVLV2ForCausalLM.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
+        return processor, hf.place(model)
 
-    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+    def generate_remote(self, hf: Any, request: GenerationRequest, max_new_tokens: int) -> str:
         import torch
 
-        image = to_rgb(self.image_of(request))
-        tokenizer = self._processor.tokenizer
-        inputs = self._processor(prompt=self.render_prompt(request.prompt, image.size), images=[image],
+        image = to_rgb(image_of(request))
+        tokenizer = hf.processor.tokenizer
+        inputs = hf.processor(prompt=self.render_prompt(request.prompt, image.size, hf.processor), images=[image],
                                  force_batchify=True, system_prompt="")
-        inputs = inputs.to(self.input_device(), dtype=self._model.dtype)
+        inputs = inputs.to(hf.input_device(), dtype=hf.model.dtype)
         with torch.inference_mode():
-            embeds = self._model.prepare_inputs_embeds(**inputs)
-            output = self._model.language.generate(
+            embeds = hf.model.prepare_inputs_embeds(**inputs)
+            output = hf.model.language.generate(
                 inputs_embeds=embeds, attention_mask=inputs.attention_mask, pad_token_id=tokenizer.eos_token_id,
                 bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, use_cache=True,
-                **self.generation_kwargs(max_new_tokens))
+                **hf.generation_kwargs(max_new_tokens))
         return tokenizer.decode(output[0].cpu().tolist(), skip_special_tokens=True).strip()

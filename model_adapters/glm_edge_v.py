@@ -21,52 +21,56 @@ paper, CVPR 2024).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.base import GenerationRequest
 from model_adapters.generic_boxes import GENERIC_BOXES
-from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.family import Family
+from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 IMAGE_TOKEN, IMAGE_TOKENS = "<|begin_of_image|>", 578
 
 
-@ADAPTERS.register("glm_edge_v")
-@dataclass
-class GLMEdgeVAdapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf",))
-    family = "glm_edge_v"
+class GLMEdgeV(Family):
+    batch_safe = False
+    backends = ("hf",)
+    name = "glm_edge_v"
     image_placeholder = IMAGE_TOKEN
     native_codec = GENERIC_BOXES
     stop_tokens = ("<|user|>",)
 
+    @property
+    def escaped_newlines(self) -> bool:
+        configured = self.settings.escaped_newlines
+        return True if configured is None else bool(configured)  # ms-swift 3.x wrote them escaped
+
     def chat(self, system: str | None, user: str) -> str:
-        nl = "\\n" if self.settings.get("escaped_newlines", True) else "\n"
+        nl = "\\n" if self.escaped_newlines else "\n"
         head = f"<|system|>{nl}{system}{nl}" if system is not None else ""
         return f"{head}<|user|>{nl}{user}{nl}<|assistant|>{nl}"
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
+    def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoImageProcessor, AutoModelForCausalLM, AutoTokenizer
 
-        revision = self.settings.get("revision")
+        revision = self.settings.revision
         processor = SimpleNamespace(
             tokenizer=AutoTokenizer.from_pretrained(path, trust_remote_code=True, revision=revision),
             image_processor=AutoImageProcessor.from_pretrained(path, trust_remote_code=True, revision=revision))
-        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **self.model_kwargs())
-        return processor, self.place(model)
+        model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
+        return processor, hf.place(model)
 
-    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+    def generate_remote(self, hf: Any, request: GenerationRequest, max_new_tokens: int) -> str:
         import numpy as np
         import torch
 
-        image = to_rgb(self.image_of(request))
-        text = self.render_prompt(request.prompt, image.size).replace(IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1)
-        encoded = self._processor.tokenizer(text, return_tensors="pt")
-        pixels = torch.tensor(np.array(self._processor.image_processor(image).pixel_values))
-        inputs = self.to_model({**encoded, "pixel_values": pixels})
+        image = to_rgb(image_of(request))
+        text = self.render_prompt(request.prompt, image.size, hf.processor).replace(IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1)
+        encoded = hf.processor.tokenizer(text, return_tensors="pt")
+        pixels = torch.tensor(np.array(hf.processor.image_processor(image).pixel_values))
+        inputs = hf.to_model({**encoded, "pixel_values": pixels})
         with torch.inference_mode():
-            output = self._model.generate(**inputs, **self.generation_kwargs(max_new_tokens))
+            output = hf.model.generate(**inputs, **hf.generation_kwargs(max_new_tokens))
         new_tokens = output[0][inputs["input_ids"].shape[1]:]
-        return self._processor.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return hf.processor.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()

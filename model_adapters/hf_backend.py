@@ -1,10 +1,11 @@
-"""`backend=hf`: batched greedy generation through transformers, shared by every family adapter.
+"""`backend=hf`: batched greedy generation through transformers, for any family declaration.
 
-A family module only declares its chat template, image placeholder and box codec (and, for
-families transformers does not support natively, a `trust_remote_code` loading path). This
-module owns loading (dtype/device/device_map from config), LEFT-padded batching grouped by
-`max_new_tokens`, the CUDA-OOM fallback (halve the batch, retry, record an event) and the
-`box_format` switch. torch/transformers are imported only when a model is loaded.
+The family (model_adapters/family.py and its modules) declares the chat template, image
+placeholder, image preparation, stop tokens and box codec (and, for families transformers does
+not support natively, a `trust_remote_code` loading path). This module owns loading
+(dtype/device/device_map from config), LEFT-padded batching grouped by `max_new_tokens`, the
+CUDA-OOM fallback (halve the batch, retry, record an event) and the `box_format` switch.
+torch/transformers are imported only when a model is loaded.
 """
 from __future__ import annotations
 
@@ -12,27 +13,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from model_adapters.base import Capabilities, GenerationRequest, ModelAdapter
-from model_adapters.box_codecs import IDENTITY, BoxCodec
-from model_adapters.hf_images import IMAGE_CONVERSION, image_size, to_rgb
-from model_adapters.stop_tokens import TemplateStops
+from model_adapters.errors import AdapterError, ModelLoadError
+from model_adapters.family import Family
+from model_adapters.hf_images import to_rgb
+from model_adapters.settings import CheckpointSettings
 
 log = logging.getLogger("sarbench")
-
-SYSTEM_PROMPT = "You are a helpful assistant."  # the SARChat authors' system prompt (PROTOCOL §1.2)
-BOX_FORMATS = ("sarchat", "native")
-
-
-class ModelLoadError(RuntimeError):
-    """The checkpoint cannot be loaded as configured; the message says what to change."""
-
-
-def run_error(message: str) -> Exception:
-    from sarbench.runner import RunError
-
-    return RunError(message)
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -60,126 +49,82 @@ def check_loading_info(path: str, loading: dict, events: list[str]) -> None:
                       f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''})")
 
 
-def chatml(system: str | None, user: str) -> str:
-    """ChatML as Qwen2-VL, Qwen2.5-VL, InternVL2.5 and mPLUG-Owl3 use it."""
-    head = f"<|im_start|>system\n{system}<|im_end|>\n" if system is not None else ""
-    return f"{head}<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+def checkpoint_path(settings: CheckpointSettings) -> str:
+    """The checkpoint folder or hub id (a tiny checkpoint is built on first use)."""
+    if settings.tiny:
+        from model_adapters.tiny import ensure_tiny_model
+
+        return str(ensure_tiny_model(settings.tiny["builder"], settings.tiny.get("cache_dir")))
+    path = settings.path
+    if not path:
+        raise ModelLoadError(f"model.path is not set for {settings.name}; e.g. model.path=/local/checkpoint")
+    return str(Path(path).expanduser()) if str(path).startswith(("/", "~", ".")) else str(path)
+
+
+def checkpoint_config(path: str, revision: str | None) -> dict:
+    from transformers.utils import cached_file
+
+    config_file = cached_file(path, "config.json", revision=revision)
+    return json.loads(Path(config_file).read_text())
+
+
+def is_native(config: dict) -> bool:
+    """Whether transformers loads this checkpoint without remote code."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    return config.get("model_type") in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
 
 @dataclass
-class HFChatAdapter(TemplateStops, ModelAdapter):
-    """Base class of the transformers-backed family adapters."""
+class HFBackend(ModelAdapter):
+    """One loaded transformers model running one family's prompts. Build with `create`."""
 
-    capabilities = Capabilities(batch_safe=True, backends=("hf",))
-    family: ClassVar[str] = ""
-    default_system: ClassVar[str | None] = SYSTEM_PROMPT
-    # Replaces the data's leading `<image>` tag (the question follows after "\n", as in the data).
-    image_placeholder: ClassVar[str] = "<image>"
-    native_codec: ClassVar[BoxCodec] = IDENTITY
-    # config.json model types this family runs natively / through its remote-code path.
-    native_model_types: ClassVar[tuple[str, ...]] = ()
-    remote_model_types: ClassVar[tuple[str, ...]] = ()
-    # False where the family's ms-swift template starts with no BOS and adds none (Yi-VL): the
-    # tokenizer is then kept from adding its special tokens to the prompt.
-    tokenizer_specials: ClassVar[bool] = True
+    family: Family | None = None
+
+    @classmethod
+    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> "HFBackend":
+        if family is None:
+            raise AdapterError(f"backend=hf needs a model family (model.family); {settings.name} has none")
+        backend = cls(name=settings.name, settings=settings, family=family)
+        backend.load()  # fail fast: a checkpoint that cannot load stops the run before any work
+        return backend
 
     def __post_init__(self) -> None:
-        box_format = self.settings.get("box_format", "sarchat")
-        if box_format not in BOX_FORMATS:
-            raise run_error(f"model.box_format must be one of {BOX_FORMATS}, got {box_format!r}")
         self._processor: Any = None
         self._model: Any = None
         self._remote = False
         self._max_batch: int | None = None
-        backend = self.settings.get("backend", "hf")
-        if backend not in ("hf", "vllm"):  # vllm: model_adapters/vllm_backend.py wraps this adapter
-            raise run_error(f"backend={backend} cannot run {self.family}; use backend=hf")
-        if backend == "hf" and self.settings.get("preload", True):
-            self.load()
-
-    # -- prompts ------------------------------------------------------------------------------
-    @property
-    def system(self) -> str | None:
-        """`model.system_prompt` (null: the family default; "": an empty system turn)."""
-        configured = self.settings.get("system_prompt")
-        return self.default_system if configured is None else str(configured)
+        self.capabilities = Capabilities(batch_safe=self.family.batch_safe)
 
     @property
-    def box_format(self) -> str:
-        return self.settings.get("box_format", "sarchat")
+    def processor(self) -> Any:
+        return self._processor
 
-    def chat(self, system: str | None, user: str) -> str:
-        """The full model input text for one user turn (family chat template)."""
-        raise NotImplementedError
+    @property
+    def model(self) -> Any:
+        return self._model
 
-    def box_codec(self) -> BoxCodec:
-        return self.native_codec
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self._processor, "tokenizer", self._processor)
 
-    def render_prompt(self, question: str, size: tuple[int, int] | None = None) -> str:
-        if self.box_format == "native" and size is not None:
-            question = self.box_codec().encode(question, *size)
-        return self.chat(self.system, f"{self.image_placeholder}\n{question}")
-
+    # -- what the runner asks -----------------------------------------------------------------
     def prompt_fingerprint(self) -> dict[str, Any]:
-        codec = self.box_codec().describe() if self.box_format == "native" else None
-        fingerprint = {"family": self.family,
-                       "template": self.chat(self.system, f"{self.image_placeholder}\n{{question}}"),
-                       "system": self.system, "image_placeholder": self.image_placeholder,
-                       "box_format": self.box_format, "codec": codec, "image_conversion": IMAGE_CONVERSION}
-        if self.stop_tokens:  # only where set, so other families' earlier runs still resume
-            fingerprint["stop_tokens"] = list(self.stop_tokens)
-        if not self.tokenizer_specials:
-            fingerprint["tokenizer_specials"] = False
-        return fingerprint
+        return self.family.prompt_fingerprint()
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {**super().fingerprint(), "family": type(self.family).__name__}
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
-        width, height = image_size(str(image_path))
-        return (width * height, len(request_prompt))
+        return self.family.batch_order_key(request_prompt, image_path)
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
-        if self.box_format != "native":
-            return response
-        return self.box_codec().decode(response, *self._size(request))
-
-    @staticmethod
-    def _size(request: GenerationRequest) -> tuple[int, int]:
-        return request.image.size if request.image is not None else image_size(str(request.image_path))
-
-    # -- loading ------------------------------------------------------------------------------
-    def checkpoint_path(self) -> str:
-        tiny = self.settings.get("tiny")
-        if tiny:
-            from model_adapters.tiny import ensure_tiny_model
-
-            return str(ensure_tiny_model(tiny["builder"], tiny.get("cache_dir")))
-        path = self.settings.get("path")
-        if not path:
-            raise ModelLoadError(f"model.path is not set for {self.name}; e.g. model.path=/local/checkpoint")
-        return str(Path(path).expanduser()) if str(path).startswith(("/", "~", ".")) else str(path)
+        return self.family.to_protocol(response, request_size(request), self._processor)
 
     def checkpoint_location(self) -> str | None:
-        return self.checkpoint_path()
+        return checkpoint_path(self.settings)
 
-    def checkpoint_config(self, path: str) -> dict:
-        from transformers.utils import cached_file
-
-        config_file = cached_file(path, "config.json", revision=self.settings.get("revision"))
-        return json.loads(Path(config_file).read_text())
-
-    def is_native(self, config: dict) -> bool:
-        """Whether transformers loads this checkpoint without remote code."""
-        from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-
-        return config.get("model_type") in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-
-    def check_config(self, config: dict) -> None:
-        """Refuse checkpoints this family cannot run correctly (raise ModelLoadError)."""
-        model_type = config.get("model_type")
-        expected = self.native_model_types if self.is_native(config) else self.remote_model_types
-        if expected and model_type not in expected:
-            raise ModelLoadError(f"the checkpoint is a {model_type!r} model; adapter {self.family} runs "
-                                 f"{', '.join(self.native_model_types + self.remote_model_types)}")
-
+    # -- loading ------------------------------------------------------------------------------
     def load(self) -> None:
         if self._model is not None:
             return
@@ -187,37 +132,40 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
             import torch  # noqa: F401
             import transformers  # noqa: F401
         except ImportError as exc:
-            raise run_error(f"backend=hf needs torch and transformers ({exc}); "
-                            "install them: pip install -e '.[hf]'") from None
+            raise AdapterError(f"backend=hf needs torch and transformers ({exc}); "
+                               "install them: pip install -e '.[hf]'") from None
         try:
-            path = self.checkpoint_path()
-            config = self.checkpoint_config(path)
-            self.check_config(config)
-            if self.is_native(config):
-                self._processor, self._model = self.load_native(path)
+            path = checkpoint_path(self.settings)
+            config = checkpoint_config(path, self.settings.revision)
+            native = is_native(config)
+            self.family.check_config(config, native)
+            if native:
+                self._processor, self._model = self.family.load_native(self, path)
             else:
-                if not self.settings.get("trust_remote_code", False):
+                if not self.settings.trust_remote_code:
                     raise ModelLoadError(
                         f"{path} ({config.get('model_type')}) needs the checkpoint's own modeling code. "
                         f"Review it, then opt in with model.trust_remote_code=true")
                 self._remote = True
-                self._processor, self._model = self.load_remote(path)
-        except (ModelLoadError, OSError, ValueError, ImportError) as exc:
-            raise run_error(f"cannot load model {self.name!r}: {exc}") from exc
-        self.stop_token_ids()  # a template stop token the tokenizer lacks is refused before any work
+                self._processor, self._model = self.family.load_remote(self, path)
+            self.family.stop_token_ids(self.tokenizer)  # a stop token the tokenizer lacks: refused now
+        except (OSError, ValueError, ImportError) as exc:
+            raise ModelLoadError(f"cannot load model {self.name!r}: {exc}") from exc
+        except ModelLoadError as exc:
+            raise ModelLoadError(f"cannot load model {self.name!r}: {exc}") from exc
         self.events.append(f"loaded {path} ({'remote code' if self._remote else 'transformers'}) "
                            f"dtype={self.dtype()} device={self.input_device()}")
 
     def device(self) -> str:
         import torch
 
-        device = self.settings.get("device", "auto") or "auto"
+        device = self.settings.device or "auto"
         return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else str(device)
 
     def dtype(self) -> Any:
         import torch
 
-        name = self.settings.get("dtype", "auto") or "auto"
+        name = self.settings.dtype or "auto"
         if name == "auto":
             if self.device().startswith("cuda"):
                 return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -231,41 +179,47 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
         return self._model.device if self._model is not None else self.device()
 
     def model_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"dtype": self.dtype(), "revision": self.settings.get("revision")}
-        if self.settings.get("device_map"):
-            kwargs["device_map"] = self.settings["device_map"]
-        if self.settings.get("attn_implementation"):
-            kwargs["attn_implementation"] = self.settings["attn_implementation"]
+        kwargs: dict[str, Any] = {"dtype": self.dtype(), "revision": self.settings.revision}
+        if self.settings.device_map:
+            kwargs["device_map"] = self.settings.device_map
+        if self.settings.attn_implementation:
+            kwargs["attn_implementation"] = self.settings.attn_implementation
         return kwargs
 
     def place(self, model: Any) -> Any:
-        model = model if self.settings.get("device_map") else model.to(self.device())
+        model = model if self.settings.device_map else model.to(self.device())
         return model.eval()
 
     def load_native(self, path: str) -> tuple[Any, Any]:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(path, revision=self.settings.get("revision"),
-                                                  **dict(self.settings.get("processor_kwargs") or {}))
+        processor = AutoProcessor.from_pretrained(path, revision=self.settings.revision,
+                                                  **dict(self.settings.processor_kwargs or {}))
         processor.tokenizer.padding_side = "left"  # right padding corrupts batched greedy output
         model, loading = AutoModelForImageTextToText.from_pretrained(path, output_loading_info=True,
                                                                      **self.model_kwargs())
         check_loading_info(path, loading, self.events)
         return processor, self.place(model)
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
-        raise ModelLoadError(f"{self.family} has no remote-code loading path; use a transformers-format "
-                             "checkpoint")
-
     # -- generation ---------------------------------------------------------------------------
+    def eos_token_ids(self) -> list[int] | None:
+        """The checkpoint's eos ids plus the family's stop tokens; None (the checkpoint's own) without any."""
+        if not self.family.stop_tokens:
+            return None
+        ids: list[int] = []
+        for value in (getattr(getattr(self._model, "generation_config", None), "eos_token_id", None),
+                      self.tokenizer.eos_token_id):
+            ids.extend(value if isinstance(value, (list, tuple)) else [] if value is None else [value])
+        return list(dict.fromkeys([*ids, *self.family.stop_token_ids(self.tokenizer)]))
+
     def generation_kwargs(self, max_new_tokens: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": False, "num_beams": 1}
         eos = self.eos_token_ids() if self._model is not None else None
         if eos:
             kwargs["eos_token_id"] = eos
-        kwargs.update(self.settings.get("generation") or {})
+        kwargs.update(self.settings.generation or {})
         kwargs["max_new_tokens"] = max_new_tokens
-        minimum = self.settings.get("min_new_tokens")
+        minimum = self.settings.min_new_tokens
         if minimum:
             kwargs["min_new_tokens"] = min(int(minimum), max_new_tokens)
         return kwargs
@@ -279,7 +233,7 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
         for max_new_tokens, indices in groups.items():
             texts = self._generate_halving_on_oom([requests[i] for i in indices], max_new_tokens)
             for index, text in zip(indices, texts):
-                responses[index] = self.strip_stop_text(text)
+                responses[index] = self.family.strip_stop_text(text)
         return [r or "" for r in responses]
 
     def _generate_halving_on_oom(self, requests: list[GenerationRequest], max_new_tokens: int) -> list[str]:
@@ -317,28 +271,12 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
         return self.generate_native([text for text, _ in inputs], [image for _, image in inputs], max_new_tokens)
 
     def native_inputs(self, request: GenerationRequest) -> tuple[str, Any]:
-        """(prompt text, image) as the processor takes them; backend=vllm hands the engine the same."""
-        original = to_rgb(self.image_of(request))
-        return self.render_prompt(request.prompt, original.size), self.prepare_image(original)
-
-    def prepare_image(self, image: Any) -> Any:
-        """Family-specific pixels before the processor (e.g. Yi-VL's pad to square)."""
-        return image
-
-    @staticmethod
-    def image_of(request: GenerationRequest) -> Any:
-        if request.image is not None:
-            return request.image
-        from PIL import Image
-
-        with Image.open(request.image_path) as image:
-            image.load()
-            return image.copy()
+        return native_inputs(self.family, request, self._processor)
 
     def generate_native(self, texts: list[str], images: list[Any], max_new_tokens: int) -> list[str]:
         import torch
 
-        specials = {} if self.tokenizer_specials else {"add_special_tokens": False}
+        specials = {} if self.family.tokenizer_specials else {"add_special_tokens": False}
         inputs = self._processor(text=texts, images=images, padding=True, return_tensors="pt", **specials)
         inputs = self.to_model(inputs)
         kwargs = {"pad_token_id": self._processor.tokenizer.pad_token_id, **self.generation_kwargs(max_new_tokens)}
@@ -353,7 +291,7 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
                 if hasattr(v, "to") else v for k, v in dict(inputs).items()}
 
     def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
-        raise NotImplementedError
+        return self.family.generate_remote(self, request, max_new_tokens)
 
     def close(self) -> None:
         self._model = None
@@ -362,3 +300,26 @@ class HFChatAdapter(TemplateStops, ModelAdapter):
             self._free_cuda_memory()
         except ImportError:
             pass
+
+
+def image_of(request: GenerationRequest) -> Any:
+    """The request's decoded image (read from its file where the runner did not decode it)."""
+    if request.image is not None:
+        return request.image
+    from PIL import Image
+
+    with Image.open(request.image_path) as image:
+        image.load()
+        return image.copy()
+
+
+def request_size(request: GenerationRequest) -> tuple[int, int]:
+    from model_adapters.hf_images import image_size
+
+    return request.image.size if request.image is not None else image_size(str(request.image_path))
+
+
+def native_inputs(family: Family, request: GenerationRequest, processor: Any) -> tuple[str, Any]:
+    """(prompt text, image) as a family's processor takes them; backend=vllm hands the engine the same."""
+    original = to_rgb(image_of(request))
+    return family.render_prompt(request.prompt, original.size, processor), family.prepare_image(original, processor)

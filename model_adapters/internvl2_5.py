@@ -17,12 +17,12 @@ OpenGVLab/InternVL#285 normalisation `int(x / width * 1000)`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.base import GenerationRequest
 from model_adapters.box_codecs import NormalizedBoxCodec
-from model_adapters.hf_backend import HFChatAdapter, chatml
+from model_adapters.family import Family, chatml
+from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 INTERNVL_BOXES = NormalizedBoxCodec(
@@ -61,11 +61,9 @@ def tiles(image: Any, max_num: int = 12, tile: int = TILE, thumbnail: bool = Tru
     return crops
 
 
-@ADAPTERS.register("internvl2_5")
-@dataclass
-class InternVL25Adapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
-    family = "internvl2_5"
+class InternVL25(Family):
+    backends = ("hf", "vllm")
+    name = "internvl2_5"
     native_model_types = ("internvl",)
     remote_model_types = ("internvl_chat",)
     image_placeholder = "<IMG_CONTEXT>\n"  # expanded to <img><IMG_CONTEXT>*n</img> by the processor
@@ -75,38 +73,38 @@ class InternVL25Adapter(HFChatAdapter):
     def chat(self, system: str | None, user: str) -> str:
         return chatml(system, user)
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
+    def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True, use_fast=False,
-                                                  revision=self.settings.get("revision"))
-        model = AutoModel.from_pretrained(path, trust_remote_code=True, **self.model_kwargs())
+                                                  revision=self.settings.revision)
+        model = AutoModel.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
         model.img_context_token_id = tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
-        return tokenizer, self.place(model)
+        return tokenizer, hf.place(model)
 
     def pixel_values(self, image: Any) -> Any:
         import numpy as np
         import torch
 
-        max_num = int((self.settings.get("processor_kwargs") or {}).get("max_patches", 12))
+        max_num = int((self.settings.processor_kwargs or {}).get("max_patches", 12))
         arrays = [np.asarray(t, dtype=np.float32) / 255.0 for t in tiles(image, max_num=max_num)]
         batch = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
         mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         return (batch - mean) / std
 
-    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+    def generate_remote(self, hf: Any, request: GenerationRequest, max_new_tokens: int) -> str:
         import torch
 
-        tokenizer, model = self._processor, self._model
-        image = to_rgb(self.image_of(request))
+        tokenizer, model = hf.processor, hf.model
+        image = to_rgb(image_of(request))
         pixels = self.pixel_values(image)
         context = "<img>" + "<IMG_CONTEXT>" * int(model.num_image_token) * len(pixels) + "</img>"
-        prompt = self.render_prompt(request.prompt, image.size).replace("<IMG_CONTEXT>", context, 1)
+        prompt = self.render_prompt(request.prompt, image.size, hf.processor).replace("<IMG_CONTEXT>", context, 1)
         encoded = tokenizer(prompt, return_tensors="pt")
-        device = self.input_device()
+        device = hf.input_device()
         with torch.inference_mode():
             output = model.generate(pixel_values=pixels.to(device=device, dtype=model.dtype),
                                     input_ids=encoded["input_ids"].to(device),
                                     attention_mask=encoded["attention_mask"].to(device),
-                                    **self.generation_kwargs(max_new_tokens))
+                                    **hf.generation_kwargs(max_new_tokens))
         return tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip()

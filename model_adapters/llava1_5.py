@@ -14,11 +14,12 @@ Original LLaVA layouts (`mm_vision_tower` in config.json) are refused: convert t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities
+
 from model_adapters.box_codecs import BoxCodec, NormalizedBoxCodec, SquareView
-from model_adapters.hf_backend import HFChatAdapter, ModelLoadError
+from model_adapters.errors import ModelLoadError
+from model_adapters.family import Family
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 
@@ -36,33 +37,31 @@ class LlavaLayout:
     default_pad = False
 
     def pads_to_square(self) -> bool:
-        configured = self.settings.get("pad_to_square")
+        configured = self.settings.pad_to_square
         return self.default_pad if configured is None else bool(configured)
 
-    def prepare_image(self, image):
+    def prepare_image(self, image: Any, processor: Any = None) -> Any:
         if not self.pads_to_square() or image.width == image.height:
             return image
         from PIL import Image
 
-        mean = getattr(getattr(self._processor, "image_processor", None), "image_mean", None) or CLIP_MEAN
+        mean = getattr(getattr(processor, "image_processor", None), "image_mean", None) or CLIP_MEAN
         side = max(image.size)
         square = Image.new(image.mode, (side, side), tuple(int(v * 255) for v in mean))
         square.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
         return square
 
-    def check_config(self, config: dict) -> None:
+    def check_config(self, config: dict, native: bool) -> None:
         if "mm_vision_tower" in config:
             raise ModelLoadError("this is an original LLaVA-style layout (separate vision tower, "
                                  f"{config.get('architectures')}); transformers cannot load it. Convert it "
                                  "to the llava-hf format (LlavaForConditionalGeneration) and set model.path")
-        super().check_config(config)
+        super().check_config(config, native)
 
 
-@ADAPTERS.register("llava1_5")
-@dataclass
-class Llava15Adapter(LlavaLayout, HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
-    family = "llava1_5"
+class Llava15(LlavaLayout, Family):
+    backends = ("hf", "vllm")
+    name = "llava1_5"
     native_model_types = ("llava",)
     default_system = None
     image_placeholder = "<image>\n"
@@ -71,5 +70,5 @@ class Llava15Adapter(LlavaLayout, HFChatAdapter):
         head = f"{system}\n\n" if system else ""
         return f"{head}USER: {user}\nASSISTANT:"
 
-    def box_codec(self) -> BoxCodec:
+    def box_codec(self, processor: Any = None) -> BoxCodec:
         return llava_boxes("pad_square" if self.pads_to_square() else "crop_square")

@@ -13,20 +13,19 @@ X-PLUG/mPLUG-Owl#199 says the family's boxes are [0, 1] fractions. The generic c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.base import GenerationRequest
 from model_adapters.generic_boxes import GENERIC_BOXES
-from model_adapters.hf_backend import HFChatAdapter, chatml
+from model_adapters.family import Family, chatml
+from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 
-@ADAPTERS.register("mplug_owl3")
-@dataclass
-class MPlugOwl3Adapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf",))
-    family = "mplug_owl3"
+class MPlugOwl3(Family):
+    batch_safe = False
+    backends = ("hf",)
+    name = "mplug_owl3"
     remote_model_types = ("mplugowl3",)
     image_placeholder = "<|image|>\n"
     native_codec = GENERIC_BOXES
@@ -42,22 +41,22 @@ class MPlugOwl3Adapter(HFChatAdapter):
         return system + [{"role": "user", "content": f"{self.image_placeholder}\n{question}"},
                          {"role": "assistant", "content": ""}]
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
+    def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
-        kwargs = self.model_kwargs()
+        kwargs = hf.model_kwargs()
         kwargs.setdefault("attn_implementation", "sdpa")
         model = AutoModel.from_pretrained(path, trust_remote_code=True, **kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(path, revision=self.settings.get("revision"))
-        return model.init_processor(tokenizer), self.place(model)
+        tokenizer = AutoTokenizer.from_pretrained(path, revision=self.settings.revision)
+        return model.init_processor(tokenizer), hf.place(model)
 
-    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+    def generate_remote(self, hf: Any, request: GenerationRequest, max_new_tokens: int) -> str:
         import torch
 
-        image = to_rgb(self.image_of(request))
-        inputs = self._processor(self.messages(request.prompt, image.size), images=[image], videos=None)
-        inputs.to(self.input_device())
-        inputs.update({"tokenizer": self._processor.tokenizer, "decode_text": True,
-                       **self.generation_kwargs(max_new_tokens)})
+        image = to_rgb(image_of(request))
+        inputs = hf.processor(self.messages(request.prompt, image.size), images=[image], videos=None)
+        inputs.to(hf.input_device())
+        inputs.update({"tokenizer": hf.processor.tokenizer, "decode_text": True,
+                       **hf.generation_kwargs(max_new_tokens)})
         with torch.inference_mode():
-            return str(self._model.generate(**inputs)[0]).strip()
+            return str(hf.model.generate(**inputs)[0]).strip()

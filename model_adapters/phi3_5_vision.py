@@ -14,20 +14,19 @@ Native boxes: Phi-3.5-Vision documents no grounding format (its model card); the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities, GenerationRequest
+from model_adapters.base import GenerationRequest
 from model_adapters.generic_boxes import GENERIC_BOXES
-from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.family import Family
+from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 
-@ADAPTERS.register("phi3_5_vision")
-@dataclass
-class Phi35VisionAdapter(HFChatAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf",))
-    family = "phi3_5_vision"
+class Phi35Vision(Family):
+    batch_safe = False
+    backends = ("hf",)
+    name = "phi3_5_vision"
     remote_model_types = ("phi3_v",)
     image_placeholder = "<|image_1|>\n"
     native_codec = GENERIC_BOXES
@@ -39,24 +38,24 @@ class Phi35VisionAdapter(HFChatAdapter):
         head = f"<|system|>\n{system}<|end|>\n" if system is not None else ""
         return f"{head}<|user|>\n{user}<|end|>\n<|assistant|>\n"
 
-    def load_remote(self, path: str) -> tuple[Any, Any]:
+    def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM, AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, revision=self.settings.get("revision"),
-                                                  **dict(self.settings.get("processor_kwargs") or {}))
-        kwargs = self.model_kwargs()
+        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, revision=self.settings.revision,
+                                                  **dict(self.settings.processor_kwargs or {}))
+        kwargs = hf.model_kwargs()
         kwargs.setdefault("attn_implementation", "eager")
         model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **kwargs)
-        return processor, self.place(model)
+        return processor, hf.place(model)
 
-    def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
+    def generate_remote(self, hf: Any, request: GenerationRequest, max_new_tokens: int) -> str:
         import torch
 
-        image = to_rgb(self.image_of(request))
-        inputs = self._processor(self.render_prompt(request.prompt, image.size), [image], return_tensors="pt")
-        inputs = self.to_model(inputs)
+        image = to_rgb(image_of(request))
+        inputs = hf.processor(self.render_prompt(request.prompt, image.size, hf.processor), [image], return_tensors="pt")
+        inputs = hf.to_model(inputs)
         with torch.inference_mode():
-            output = self._model.generate(**inputs, **self.generation_kwargs(max_new_tokens))
+            output = hf.model.generate(**inputs, **hf.generation_kwargs(max_new_tokens))
         new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        return self._processor.batch_decode(new_tokens, skip_special_tokens=True,
+        return hf.processor.batch_decode(new_tokens, skip_special_tokens=True,
                                             clean_up_tokenization_spaces=False)[0].strip()

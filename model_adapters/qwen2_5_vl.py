@@ -12,25 +12,23 @@ the pixel budget changes the mapping with it. Images are resized as for Qwen2-VL
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities
+
 from model_adapters.box_codecs import BoxCodec, ResizedPixelJsonCodec
-from model_adapters.hf_backend import HFChatAdapter, chatml
+from model_adapters.family import Family, chatml
 from model_adapters.qwen2_vl import QwenImages
 
 
-@ADAPTERS.register("qwen2_5_vl")
-@dataclass
-class Qwen25VLAdapter(QwenImages, HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
-    family = "qwen2_5_vl"
+class Qwen25VL(QwenImages, Family):
+    backends = ("hf", "vllm")
+    name = "qwen2_5_vl"
     native_model_types = ("qwen2_5_vl",)
     image_placeholder = "<|vision_start|><|image_pad|><|vision_end|>"
 
     def chat(self, system: str | None, user: str) -> str:
         return chatml(system, user)
 
-    def box_codec(self) -> BoxCodec:
-        factor, low, high = self.pixel_budget()
+    def box_codec(self, processor: Any = None) -> BoxCodec:
+        factor, low, high = self.pixel_budget(processor)
         return ResizedPixelJsonCodec(factor=factor, min_pixels=low, max_pixels=high)

@@ -17,11 +17,10 @@ does the PIL resize first, for backend=hf and backend=vllm alike.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities
 from model_adapters.box_codecs import NormalizedBoxCodec, smart_resize
-from model_adapters.hf_backend import HFChatAdapter, chatml
+from model_adapters.family import Family, chatml
 
 # Defaults of the released checkpoints' preprocessor_config.json (and of qwen-vl-utils).
 MIN_PIXELS, MAX_PIXELS, PATCH, MERGE = 56 * 56, 28 * 28 * 16384, 14, 2
@@ -35,12 +34,12 @@ QWEN2_VL_BOXES = NormalizedBoxCodec(
 class QwenImages:
     """Pixel budget and resize shared by Qwen2-VL and Qwen2.5-VL."""
 
-    def pixel_budget(self) -> tuple[int, int, int]:
-        """(factor, min_pixels, max_pixels) of the image processor in use."""
-        configured = dict(self.settings.get("processor_kwargs") or {})
+    def pixel_budget(self, processor: Any = None) -> tuple[int, int, int]:
+        """(factor, min_pixels, max_pixels) of the image processor in use (else as configured)."""
+        configured = dict(self.settings.processor_kwargs or {})
         low, high = configured.get("min_pixels", MIN_PIXELS), configured.get("max_pixels", MAX_PIXELS)
         factor = PATCH * MERGE
-        image_processor = getattr(self._processor, "image_processor", None)
+        image_processor = getattr(processor, "image_processor", None)
         if image_processor is not None:
             size = getattr(image_processor, "size", None) or {}
             low = size.get("shortest_edge", getattr(image_processor, "min_pixels", None) or low)
@@ -48,10 +47,10 @@ class QwenImages:
             factor = image_processor.patch_size * image_processor.merge_size
         return int(factor), int(low), int(high)
 
-    def prepare_image(self, image):
+    def prepare_image(self, image: Any, processor: Any = None) -> Any:
         from PIL import Image
 
-        factor, low, high = self.pixel_budget()
+        factor, low, high = self.pixel_budget(processor)
         height, width = smart_resize(image.height, image.width, factor, low, high)
         return image.resize((width, height), Image.BICUBIC)  # a no-op copy at the same size
 
@@ -59,11 +58,9 @@ class QwenImages:
         return {**super().prompt_fingerprint(), "image_resize": "PIL bicubic to smart_resize (qwen-vl-utils)"}
 
 
-@ADAPTERS.register("qwen2_vl")
-@dataclass
-class Qwen2VLAdapter(QwenImages, HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf", "vllm"))
-    family = "qwen2_vl"
+class Qwen2VL(QwenImages, Family):
+    backends = ("hf", "vllm")
+    name = "qwen2_vl"
     native_model_types = ("qwen2_vl",)
     image_placeholder = "<|vision_start|><|image_pad|><|vision_end|>"
     native_codec = QWEN2_VL_BOXES

@@ -13,20 +13,18 @@ starts.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
-from model_adapters.base import Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.engine_stream import stream_through_engine
-from model_adapters.hf_backend import HFChatAdapter, ModelLoadError, run_error
+from model_adapters.errors import AdapterError, ModelLoadError
+from model_adapters.family import Family
+from model_adapters.hf_backend import (checkpoint_config, checkpoint_path, is_native, native_inputs,
+                                       request_size)
+from model_adapters.settings import CheckpointSettings
 
-DEFAULTS: dict[str, Any] = {
-    "chunk_size": 2048, "submit_size": 64, "tensor_parallel_size": 1, "max_model_len": None,
-    "limit_mm_per_prompt": {"image": 1, "video": 0}, "gpu_memory_utilization": 0.9,
-    "enforce_eager": False, "dtype": None, "seed": 0, "kv_cache_memory_bytes": None, "engine": {},
-    "sampling": {}}
 # On CPU vLLM reserves gpu_memory_utilization x the NUMA node's RAM, which rarely is free beside
 # the runner; a fixed KV cache is used there instead unless configured.
 CPU_KV_CACHE_BYTES = 2 * 2**30
@@ -35,97 +33,118 @@ GREEDY_GENERATION = {"do_sample": False, "num_beams": 1}
 MIN_VLLM = (0, 32)
 
 
+INSTALL = ("GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh, then "
+           ".venv-vllm/bin/python -m sarbench ...; or use backend=hf")
+
+
 def use_hf_instead(reason: str) -> Exception:
-    return run_error(f"{reason}; run this model with backend=hf")
+    return AdapterError(f"{reason}; run this model with backend=hf")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """`conf/backend/vllm.yaml` (the one source of these values)."""
+
+    name: str
+    chunk_size: int
+    submit_size: int
+    tensor_parallel_size: int
+    max_model_len: int | None
+    limit_mm_per_prompt: dict
+    gpu_memory_utilization: float
+    kv_cache_memory_bytes: int | None
+    enforce_eager: bool
+    dtype: str | None
+    seed: int
+    engine: dict
+    sampling: dict
 
 
 @dataclass
-class VLLMAdapter(ModelAdapter):
-    """Wraps a family adapter; see the module docstring. Build with `for_family`."""
+class VLLMBackend(ModelAdapter):
+    """One vLLM engine running one family's prompts; see the module docstring. Build with `create`."""
 
-    capabilities = Capabilities(batch_safe=True, backends=("vllm",))
-    family: HFChatAdapter | None = None
-    engine_settings: dict[str, Any] = field(default_factory=dict)
+    family: Family | None = None
+    engine_settings: EngineSettings | None = None
 
     @classmethod
-    def for_family(cls, family_cls: type, name: str, settings: dict[str, Any],
-                   backend_cfg: dict[str, Any]) -> "VLLMAdapter":
-        if not issubclass(family_cls, HFChatAdapter):
-            raise use_hf_instead(f"{family_cls.__name__} has no prompt template for vLLM")
-        if not family_cls.tokenizer_specials:  # vLLM tokenizes prompts with the tokenizer's specials
-            raise use_hf_instead(f"{family_cls.__name__} keeps the tokenizer's special tokens out of its prompt")
-        if importlib.util.find_spec("vllm") is None:
-            raise run_error("backend=vllm needs the vllm package (GPU: pip install 'vllm>=0.32'; CPU: "
-                            "bash scripts/setup_vllm_env.sh, then .venv-vllm/bin/python -m sarbench ...); "
-                            "or use backend=hf")
+    def check_dependencies(cls) -> None:
         check_vllm_version(installed_vllm_version())
-        engine = {**DEFAULTS, **{k: v for k, v in backend_cfg.items() if k != "name"}}
-        check_greedy(settings.get("generation") or {})
-        family = family_cls(name=name, settings={**settings, "preload": False})
-        adapter = cls(name=name, settings=settings, family=family, engine_settings=engine)
+
+    @classmethod
+    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> "VLLMBackend":
+        from model_adapters.settings import parse_settings
+
+        if family is None:
+            raise use_hf_instead(f"{settings.name} has no model family, so no prompt template for vLLM")
+        if not family.tokenizer_specials:  # vLLM tokenizes prompts with the tokenizer's specials
+            raise use_hf_instead(f"{type(family).__name__} keeps the tokenizer's special tokens out of its prompt")
+        engine = parse_settings(EngineSettings, backend_settings, where="backend=vllm")
+        check_greedy(settings.generation or {})
         for key in ("chunk_size", "submit_size"):
-            if int(engine[key]) < 1:
-                raise run_error(f"backend.{key} must be >= 1")
-        return adapter
+            if int(getattr(engine, key)) < 1:
+                raise AdapterError(f"backend.{key} must be >= 1")
+        return cls(name=settings.name, settings=settings, family=family, engine_settings=engine)
 
     def __post_init__(self) -> None:
         self._llm: Any = None
+        self._processor: Any = None
         self._sampling: dict[tuple[int, int], Any] = {}
         self._checkpoint_sampling: dict[str, Any] = {}
 
     # -- what the runner asks ---------------------------------------------------------------
     def preferred_batch_size(self, configured: int) -> int:
-        return int(self.engine_settings["submit_size"])
+        return int(self.engine_settings.submit_size)
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
         return self.family.batch_order_key(request_prompt, image_path)
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
-        return self.family.to_protocol(response, request)
+        return self.family.to_protocol(response, request_size(request), self._processor)
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         return self.family.prompt_fingerprint()
 
     def fingerprint(self) -> dict[str, Any]:
-        engine = {k: self.engine_settings[k] for k in ("dtype", "max_model_len")}
+        engine = {"dtype": self.engine_settings.dtype, "max_model_len": self.engine_settings.max_model_len}
         return {"adapter": type(self).__name__, "family": type(self.family).__name__, "name": self.name,
                 "settings": self.settings, "engine": engine}
 
     def checkpoint_location(self) -> str | None:
-        return self.family.checkpoint_path()
+        return checkpoint_path(self.settings)
 
     # -- engine -----------------------------------------------------------------------------
     def dtype(self) -> str:
-        configured = self.engine_settings.get("dtype") or self.settings.get("dtype") or "auto"
+        configured = self.engine_settings.dtype or self.settings.dtype or "auto"
         return str(configured)
 
     def engine_kwargs(self, path: str) -> dict[str, Any]:
         s = self.engine_settings
         kwargs: dict[str, Any] = {
-            "model": path, "tokenizer": path, "revision": self.settings.get("revision"),
-            "dtype": self.dtype(), "seed": int(s["seed"]), "tensor_parallel_size": int(s["tensor_parallel_size"]),
-            "gpu_memory_utilization": float(s["gpu_memory_utilization"]),
-            "enforce_eager": bool(s["enforce_eager"]),
-            "limit_mm_per_prompt": dict(s["limit_mm_per_prompt"] or {}),
-            "trust_remote_code": bool(self.settings.get("trust_remote_code", False))}
-        if s.get("kv_cache_memory_bytes"):
-            kwargs["kv_cache_memory_bytes"] = int(s["kv_cache_memory_bytes"])
+            "model": path, "tokenizer": path, "revision": self.settings.revision,
+            "dtype": self.dtype(), "seed": int(s.seed), "tensor_parallel_size": int(s.tensor_parallel_size),
+            "gpu_memory_utilization": float(s.gpu_memory_utilization),
+            "enforce_eager": bool(s.enforce_eager),
+            "limit_mm_per_prompt": dict(s.limit_mm_per_prompt or {}),
+            "trust_remote_code": bool(self.settings.trust_remote_code)}
+        if s.kv_cache_memory_bytes:
+            kwargs["kv_cache_memory_bytes"] = int(s.kv_cache_memory_bytes)
         elif on_cpu() and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
             kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
-        if s.get("max_model_len"):
-            kwargs["max_model_len"] = int(s["max_model_len"])
-        if self.settings.get("processor_kwargs"):
-            kwargs["mm_processor_kwargs"] = dict(self.settings["processor_kwargs"])
-        kwargs.update(s.get("engine") or {})
+        if s.max_model_len:
+            kwargs["max_model_len"] = int(s.max_model_len)
+        if self.settings.processor_kwargs:
+            kwargs["mm_processor_kwargs"] = dict(self.settings.processor_kwargs)
+        kwargs.update(s.engine or {})
         return kwargs
 
     def check_checkpoint(self, path: str) -> None:
         """Refuse, before the slow engine start, checkpoints vLLM or the family cannot run."""
         from vllm import ModelRegistry
 
-        config = self.family.checkpoint_config(path)
-        self.family.check_config(config)
-        if not self.family.is_native(config):  # e.g. InternVL's internvl_chat wants `<image>` in vLLM
+        config = checkpoint_config(path, self.settings.revision)
+        self.family.check_config(config, is_native(config))
+        if not is_native(config):  # e.g. InternVL's internvl_chat wants `<image>` in vLLM
             raise use_hf_instead(f"{path} is a remote-code layout ({config.get('model_type')}); the family's "
                                  "prompt is verified against vLLM for transformers-format checkpoints only")
         architectures = config.get("architectures") or []
@@ -139,20 +158,20 @@ class VLLMAdapter(ModelAdapter):
         read it (e.g. Qwen2.5-VL's pixel budget), as they do with backend=hf."""
         from transformers import AutoProcessor
 
-        return AutoProcessor.from_pretrained(path, revision=self.settings.get("revision"),
-                                             **dict(self.settings.get("processor_kwargs") or {}))
+        return AutoProcessor.from_pretrained(path, revision=self.settings.revision,
+                                             **dict(self.settings.processor_kwargs or {}))
 
     def load(self) -> Any:
         if self._llm is not None:
             return self._llm
         try:
-            path = self.family.checkpoint_path()
+            path = checkpoint_path(self.settings)
             self.check_checkpoint(path)
-            self.family._processor = self.hf_processor(path)
-            self.family.stop_token_ids()  # a template stop token the tokenizer lacks: refused now
-            self._checkpoint_sampling = checkpoint_sampling(path, self.settings.get("revision"))
+            self._processor = self.hf_processor(path)
+            self.family.stop_token_ids(self.tokenizer)  # a template stop token the tokenizer lacks: refused now
+            self._checkpoint_sampling = checkpoint_sampling(path, self.settings.revision)
         except (ModelLoadError, OSError, ValueError, ImportError) as exc:
-            raise run_error(f"cannot load model {self.name!r}: {exc}") from exc
+            raise ModelLoadError(f"cannot load model {self.name!r}: {exc}") from exc
         # Fork would copy the runner's image-decoding threads mid-work into the engine process.
         os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         from vllm import LLM
@@ -161,18 +180,27 @@ class VLLMAdapter(ModelAdapter):
         self._llm = LLM(**kwargs)
         self.events.append(f"vLLM engine for {path}: dtype={kwargs['dtype']} "
                            f"tensor_parallel_size={kwargs['tensor_parallel_size']} "
-                           f"chunk_size={self.engine_settings['chunk_size']}")
+                           f"chunk_size={self.engine_settings.chunk_size}")
         return self._llm
+
+    @property
+    def engine(self) -> Any:
+        """The `vllm.LLM` (started on first use): for benchmarks that drive it directly."""
+        return self.load()
+
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self._processor, "tokenizer", self._processor)
 
     # -- generation -------------------------------------------------------------------------
     def sampling_params(self, max_new_tokens: int) -> Any:
-        minimum = int(self.settings.get("min_new_tokens") or 0)
+        minimum = int(self.settings.min_new_tokens or 0)
         key = (max_new_tokens, min(minimum, max_new_tokens))
         if key not in self._sampling:
             from vllm import SamplingParams
 
-            extra = {**self._checkpoint_sampling, **dict(self.engine_settings.get("sampling") or {})}
-            stops = self.family.stop_token_ids()
+            extra = {**self._checkpoint_sampling, **dict(self.engine_settings.sampling or {})}
+            stops = self.family.stop_token_ids(self.tokenizer)
             if stops:
                 extra["stop_token_ids"] = [*extra.get("stop_token_ids", ()), *stops]
             self._sampling[key] = SamplingParams(
@@ -181,7 +209,7 @@ class VLLMAdapter(ModelAdapter):
         return self._sampling[key]
 
     def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
-        text, image = self.family.native_inputs(request)
+        text, image = native_inputs(self.family, request, self._processor)
         return {"prompt": text, "multi_modal_data": {"image": image}}
 
     def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
@@ -193,7 +221,7 @@ class VLLMAdapter(ModelAdapter):
         answers = stream_through_engine(
             batches, submit=lambda request: self.enqueue(llm, request),
             collect=lambda block: finished_outputs(engine, block), busy=engine.has_unfinished_requests,
-            abort=self.abort, window=int(self.engine_settings["chunk_size"]))
+            abort=self.abort, window=int(self.engine_settings.chunk_size))
         try:
             for batch in answers:
                 yield [a if isinstance(a, InferenceFailure) else self.family.strip_stop_text(decode(tokenizer, a))
@@ -227,7 +255,7 @@ class VLLMAdapter(ModelAdapter):
         llm, self._llm = self._llm, None
         if llm is not None:
             llm.llm_engine.engine_core.shutdown()
-        self.family.close()
+        self._processor = None
 
 
 def finished_outputs(engine: Any, block: bool) -> dict[str, Any]:
@@ -260,8 +288,8 @@ def check_vllm_version(version: str | None) -> None:
     numbers = [int(part) for part in (version or "").split(".")[:2] if part.isdigit()]
     if version is not None and len(numbers) == 2 and tuple(numbers) < MIN_VLLM:
         wanted = ".".join(map(str, MIN_VLLM))
-        raise run_error(f"backend=vllm needs vllm >= {wanted} (found {version}): pip install "
-                        f"'vllm>={wanted}', or use backend=hf")
+        raise AdapterError(f"backend=vllm needs vllm >= {wanted} (found {version}): pip install "
+                           f"'vllm>={wanted}', or use backend=hf")
 
 
 def on_cpu() -> bool:
@@ -301,8 +329,8 @@ def check_greedy(generation: dict[str, Any]) -> None:
     """backend=vllm decodes greedily; other transformers `generate` options have no mapping here."""
     for key, value in generation.items():
         if key in GREEDY_GENERATION and value != GREEDY_GENERATION[key]:
-            raise run_error(f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not "
+            raise AdapterError(f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not "
                             "supported; use backend=hf")
         if key not in GREEDY_GENERATION:
-            raise run_error(f"model.generation.{key} is a transformers generate() option; with "
+            raise AdapterError(f"model.generation.{key} is a transformers generate() option; with "
                             "backend=vllm give SamplingParams fields in backend.sampling instead")

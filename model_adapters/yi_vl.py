@@ -21,19 +21,18 @@ two-decimal fractions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from model_adapters.base import ADAPTERS, Capabilities
+
 from model_adapters.box_codecs import BoxCodec
-from model_adapters.hf_backend import HFChatAdapter
+from model_adapters.family import Family
+from model_adapters.hf_backend import checkpoint_config
 from model_adapters.llava1_5 import LlavaLayout, llava_boxes
 
 
-@ADAPTERS.register("yi_vl")
-@dataclass
-class YiVLAdapter(LlavaLayout, HFChatAdapter):
-    capabilities = Capabilities(batch_safe=True, backends=("hf",))
-    family = "yi_vl"
+class YiVL(LlavaLayout, Family):
+    backends = ("hf",)
+    name = "yi_vl"
     native_model_types = ("llava",)
     image_placeholder = "<image>\n"
     default_pad = True
@@ -46,14 +45,14 @@ class YiVLAdapter(LlavaLayout, HFChatAdapter):
         head = f"{system}\n\n" if system else ""
         return f"{head}### Human: {user}\n### Assistant:"
 
-    def load_native(self, path: str):
-        if not self.checkpoint_config(path).get("is_yi_vl_derived_model"):
-            return super().load_native(path)
+    def load_native(self, hf: Any, path: str) -> tuple[Any, Any]:
+        if not checkpoint_config(path, self.settings.revision).get("is_yi_vl_derived_model"):
+            return super().load_native(hf, path)
         from model_adapters.yi_vl_model import yi_vl_projector
 
         with yi_vl_projector():
-            return super().load_native(path)
+            return super().load_native(hf, path)
 
-    def box_codec(self) -> BoxCodec:
+    def box_codec(self, processor: Any = None) -> BoxCodec:
         return llava_boxes("pad_square" if self.pads_to_square() else "crop_square", scale=999,
                            fractions_when_at_most_1=True, name="yi_vl_fractions_or_999")

@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from model_adapters import ADAPTERS, ModelAdapter
+from model_adapters import AdapterError, ModelAdapter, build_model
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.runner import RunError, Runner, RunnerSettings
@@ -60,22 +60,12 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
 
 def build_adapter(model_cfg: dict[str, Any], backend: str,
                   backend_cfg: dict[str, Any] | None = None) -> ModelAdapter:
-    adapter_cls = ADAPTERS.get(model_cfg["adapter"])
-    resolved = model_cfg.get("backend") if backend == "auto" else backend
-    supported = adapter_cls.capabilities.backends
-    if resolved not in supported:
-        raise RunError(f"model {model_cfg['name']!r} ({model_cfg['adapter']}) does not run on backend "
-                       f"{resolved!r}; supported: {', '.join(supported)} (e.g. backend={supported[0]})")
-    settings = {k: v for k, v in model_cfg.items() if k not in ("name", "adapter")}
-    settings["backend"] = resolved
-    if resolved == "vllm":
-        from model_adapters.vllm_backend import VLLMAdapter
-
-        return VLLMAdapter.for_family(adapter_cls, model_cfg["name"], settings, backend_cfg or {})
+    """The configured model on its backend; a setting or checkpoint problem is a RunError."""
+    settings = {k: v for k, v in (backend_cfg or {}).items()}
     try:
-        return adapter_cls(name=model_cfg["name"], settings=settings)
-    except ValueError as exc:
-        raise RunError(f"model {model_cfg['name']!r}: {exc}") from None
+        return build_model(model_cfg, backend, settings)
+    except AdapterError as exc:
+        raise RunError(str(exc)) from None
 
 
 def run_from_config(cfg: DictConfig) -> dict:

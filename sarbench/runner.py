@@ -88,7 +88,7 @@ class Runner:
             self.stats.events.append(f"adapter {adapter.name} is batch-unsafe: batch size forced to 1")
             log.warning(self.stats.events[-1])
             self.batch_size = 1
-        self.decode_images = bool(adapter.settings.get("load_images", adapter.capabilities.needs_image))
+        self.decode_images = adapter.decodes_images()
 
     # -- resume -------------------------------------------------------------------------
     def key(self) -> dict:

@@ -11,8 +11,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from model_adapters import ADAPTERS, Capabilities, GenerationRequest, ModelAdapter
-from model_adapters.hf_backend import HFChatAdapter
+from family_helpers import make_family, model_config
+from model_adapters import BACKENDS, FAMILIES, BackendSpec, Capabilities, GenerationRequest, ModelAdapter
+from model_adapters.settings import OracleSettings
 from model_adapters.hf_images import image_size, to_rgb
 from sarbench.__main__ import CONF_DIR
 from sarbench.app import build_adapter, run_from_config
@@ -35,21 +36,19 @@ def request(i=0, size=(64, 48), max_new_tokens=6, prompt="[count] Count the ship
 def test_package_imports_and_registers_without_torch():
     code = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
             "import model_adapters\n"
-            "assert {'qwen2_vl', 'internvl2_5', 'glm_edge_v'} <= set(model_adapters.ADAPTERS.names())\n"
-            "from sarbench.runner import RunError\n"
-            "cls = model_adapters.ADAPTERS.get('qwen2_vl')\n"
-            "try:\n    cls(name='x', settings={'path': 'nowhere'})\nexcept RunError as e:\n    print(e)\n")
+            "assert {'qwen2_vl', 'internvl2_5', 'glm_edge_v'} <= set(model_adapters.FAMILIES.names())\n"
+            "sys.path.insert(0, 'tests'); from family_helpers import model_config\n"
+            "try:\n    model_adapters.build_model(model_config('qwen2_vl', path='nowhere'), 'hf')\n"
+            "except model_adapters.AdapterError as e:\n    print(e)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert "needs torch and transformers" in result.stdout
+    assert "backend=hf needs torch, transformers" in result.stdout
 
 
 def test_native_box_format_rewrites_responses_and_sarchat_leaves_them():
-    qwen = ADAPTERS.get("qwen2_vl")
-    req = GenerationRequest("grounding_single/0", "grounding_single", "q", "", Image.new("L", (1000, 500)))
     raw = "There is a ship (100,200),(300,400)."
-    native = qwen(name="q", settings={"preload": False, "box_format": "native"})
-    assert native.to_protocol(raw, req) == "There is a ship {<100><100><300><200>}."
-    assert qwen(name="q", settings={"preload": False}).to_protocol(raw, req) == raw
+    native = make_family("qwen2_vl", box_format="native")
+    assert native.to_protocol(raw, (1000, 500)) == "There is a ship {<100><100><300><200>}."
+    assert make_family("qwen2_vl").to_protocol(raw, (1000, 500)) == raw
 
 
 def test_to_rgb_scales_16_bit_images_instead_of_clipping():
@@ -63,7 +62,7 @@ def test_to_rgb_scales_16_bit_images_instead_of_clipping():
 def test_batch_order_key_groups_by_image_area_then_prompt_length(tmp_path):
     for name, size in (("big", (512, 512)), ("small", (64, 64))):
         Image.new("L", size).save(tmp_path / f"{name}.png")
-    adapter = ADAPTERS.get("qwen2_vl")(name="q", settings={"preload": False})
+    adapter = make_family("qwen2_vl")
     keys = {k: adapter.batch_order_key(p, str(tmp_path / f"{k.split('-')[0]}.png"))
             for k, p in (("big-long", "x" * 50), ("small-long", "x" * 50), ("small-short", "x"))}
     assert sorted(keys, key=keys.get) == ["small-short", "small-long", "big-long"]
@@ -87,16 +86,19 @@ def test_every_paper_checkpoint_has_a_config():
     assert paper <= names
     for name in paper:
         cfg = compose_config(f"model={name}").model
-        assert cfg.name == name and cfg.backend == "hf" and cfg.adapter in ADAPTERS
+        assert cfg.name == name and cfg.backend == "hf" and cfg.family in FAMILIES
         assert cfg.trust_remote_code is False and cfg.box_format == "sarchat" and "/" in cfg.path
 
 
 # -- the batch-unsafe path through the runner -----------------------------------------------
-@ADAPTERS.register("test_batch_unsafe")
 @dataclass
 class BatchUnsafeAdapter(ModelAdapter):
-    capabilities = Capabilities(batch_safe=False, backends=("hf",), needs_image=False)
+    capabilities = Capabilities(batch_safe=False, needs_image=False)
     seen = []
+
+    @classmethod
+    def create(cls, settings, family, backend_settings):
+        return cls(name=settings.name, settings=settings)
 
     def generate(self, requests):
         BatchUnsafeAdapter.seen.append(len(requests))
@@ -107,9 +109,11 @@ def test_batch_unsafe_adapter_is_run_at_batch_1(tmp_path):
     from test_run import make_dataset
 
     data = make_dataset(tmp_path / "data", per_subset=3)
+    BACKENDS.register("test_batch_unsafe")(BackendSpec("test_batch_unsafe", "test_hf_backend:BatchUnsafeAdapter",
+                                                       OracleSettings))
     BatchUnsafeAdapter.seen.clear()
     run_from_config(compose_config("data=built", f"data.root={data}", f"out={tmp_path / 'run'}", "task=refer",
-                                   "model.adapter=test_batch_unsafe", "model.backend=hf", "runner.batch_size=8",
+                                   "model.backend=test_batch_unsafe", "runner.batch_size=8",
                                    "scoring.meteor=false", "runner.progress=false"))
     assert BatchUnsafeAdapter.seen and set(BatchUnsafeAdapter.seen) == {1}
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
@@ -119,7 +123,7 @@ def test_batch_unsafe_adapter_is_run_at_batch_1(tmp_path):
 
 def test_remote_only_families_declare_batch_1():
     for family in ("deepseek_vl2", "mplug_owl3", "phi3_5_vision", "glm_edge_v"):
-        assert not ADAPTERS.get(family).capabilities.batch_safe
+        assert not FAMILIES.get(family).batch_safe
 
 
 # -- loading guards (fake checkpoints: no weights needed) ------------------------------------
@@ -141,7 +145,7 @@ def transformers_installed():
 def test_remote_code_needs_an_explicit_opt_in(family, model_type, tmp_path, transformers_installed):
     path = fake_checkpoint(tmp_path / family, model_type=model_type, auto_map={"AutoModel": "x.Y"})
     with pytest.raises(RunError, match=r"model\.trust_remote_code=true"):
-        ADAPTERS.get(family)(name=family, settings={"path": str(path)})
+        build_adapter(model_config(family, path=str(path)), "hf")
 
 
 def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transformers_installed):
@@ -153,7 +157,7 @@ def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transfor
         pass
     path = fake_checkpoint(tmp_path / "dsv2", model_type="deepseek_vl_v2")
     with pytest.raises(RunError, match="pip install git\\+https://github.com/deepseek-ai/DeepSeek-VL2"):
-        ADAPTERS.get("deepseek_vl2")(name="d", settings={"path": str(path), "trust_remote_code": True})
+        build_adapter(model_config("deepseek_vl2", path=str(path), trust_remote_code=True), "hf")
 
 
 @pytest.mark.parametrize("family, config, message", [
@@ -161,27 +165,27 @@ def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transfor
     ("yi_vl", {"model_type": "llava", "mm_vision_tower": "./vit/clip"}, "llava-hf"),
     ("deepseek_vl", {"model_type": "multi_modality"}, "deepseek-community"),
     ("qwen2_vl", {"model_type": "something_else"}, "trust_remote_code"),
-    ("qwen2_vl", {"model_type": "llava"}, "is a 'llava' model; adapter qwen2_vl runs qwen2_vl"),
-    ("mplug_owl3", {"model_type": "phi3_v"}, "adapter mplug_owl3 runs mplugowl3"),
+    ("qwen2_vl", {"model_type": "llava"}, "is a 'llava' model; family qwen2_vl runs qwen2_vl"),
+    ("mplug_owl3", {"model_type": "phi3_v"}, "family mplug_owl3 runs mplugowl3"),
 ])
 def test_unloadable_layouts_are_refused_with_advice(family, config, message, tmp_path, transformers_installed):
     path = fake_checkpoint(tmp_path / family, **config)
     with pytest.raises(RunError, match=message):
-        ADAPTERS.get(family)(name=family, settings={"path": str(path)})
+        build_adapter(model_config(family, path=str(path)), "hf")
 
 
 def test_family_without_remote_path_refuses_even_with_opt_in(tmp_path, transformers_installed):
     path = fake_checkpoint(tmp_path / "q", model_type="something_else")
     with pytest.raises(RunError, match="no remote-code loading path"):
-        ADAPTERS.get("qwen2_vl")(name="q", settings={"path": str(path), "trust_remote_code": True})
+        build_adapter(model_config("qwen2_vl", path=str(path), trust_remote_code=True), "hf")
 
 
 def test_missing_path_and_unimplemented_backend_are_clear(transformers_installed):
     with pytest.raises(RunError, match="model.path is not set"):
-        ADAPTERS.get("qwen2_vl")(name="q", settings={"path": None})
+        build_adapter(model_config("qwen2_vl", path=None), "hf")
     cfg = dict(compose_config("model=qwen2vl-2b").model)
     if importlib.util.find_spec("vllm") is None:  # the vLLM tier: tests/test_vllm_backend.py
-        with pytest.raises(RunError, match="backend=vllm needs the vllm package"):
+        with pytest.raises(RunError, match="backend=vllm needs vllm"):
             build_adapter(cfg, "vllm")
     with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
         build_adapter(dict(compose_config("model=glm-edge-v-2b").model), "vllm")
@@ -190,10 +194,9 @@ def test_missing_path_and_unimplemented_backend_are_clear(transformers_installed
 def test_families_offered_on_vllm_have_a_transformers_format():
     """backend=vllm refuses remote-code layouts (vllm_backend.py: check_checkpoint), so a family
     whose checkpoints exist only in one must not offer vLLM."""
-    offered = {name for name in ADAPTERS.names()
-               if issubclass(ADAPTERS.get(name), HFChatAdapter) and "vllm" in ADAPTERS.get(name).capabilities.backends}
+    offered = {name for name in FAMILIES.names() if "vllm" in FAMILIES.get(name).backends}
     assert offered == {"qwen2_vl", "qwen2_5_vl", "internvl2_5", "llava1_5"}
-    assert all(ADAPTERS.get(name).native_model_types for name in offered)
+    assert all(FAMILIES.get(name).native_model_types for name in offered)
     for remote_only in ("deepseekvl2-tiny", "phi3_5v-4.2b"):
         with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
             build_adapter(dict(compose_config(f"model={remote_only}").model), "vllm")
@@ -268,8 +271,10 @@ def test_requests_are_grouped_by_max_new_tokens_and_returned_in_order(tiny_qwen,
 def test_generation_kwargs_are_greedy_with_config_overrides(tiny_qwen):
     kwargs = tiny_qwen.generation_kwargs(16)
     assert kwargs["do_sample"] is False and kwargs["num_beams"] == 1 and kwargs["max_new_tokens"] == 16
-    adapter = type(tiny_qwen)(name="q", settings={**tiny_qwen.settings, "preload": False, "min_new_tokens": 32,
-                                                  "generation": {"repetition_penalty": 1.05}})
+    import dataclasses
+
+    settings = dataclasses.replace(tiny_qwen.settings, min_new_tokens=32, generation={"repetition_penalty": 1.05})
+    adapter = type(tiny_qwen)(name="q", settings=settings, family=tiny_qwen.family)
     assert adapter.generation_kwargs(8) == {"do_sample": False, "num_beams": 1, "repetition_penalty": 1.05,
                                             "max_new_tokens": 8, "min_new_tokens": 8}
 
@@ -286,7 +291,9 @@ def test_min_new_tokens_fixes_the_generated_length(tiny_qwen, monkeypatch):
         return output
 
     monkeypatch.setattr(tiny_qwen._model, "generate", spy)
-    monkeypatch.setitem(tiny_qwen.settings, "min_new_tokens", 5)
+    import dataclasses
+
+    monkeypatch.setattr(tiny_qwen, "settings", dataclasses.replace(tiny_qwen.settings, min_new_tokens=5))
     with torch.inference_mode():
         tiny_qwen.generate([request(0, max_new_tokens=5), request(1, max_new_tokens=5)])
     assert lengths == [5]
@@ -296,7 +303,7 @@ def test_end_to_end_tiny_qwen2vl_all_tasks_writes_metrics(tmp_path, tiny_qwen):
     from test_run import make_dataset
 
     data = make_dataset(tmp_path / "data", per_subset=3)
-    cache = Path(tiny_qwen.settings["tiny"]["cache_dir"])
+    cache = Path(tiny_qwen.settings.tiny["cache_dir"])
     out = tmp_path / "run"
     result = run_from_config(compose_config(
         "model=tiny-qwen2vl", f"model.tiny.cache_dir={cache}", "data=built", f"data.root={data}", f"out={out}",
@@ -311,15 +318,15 @@ def test_end_to_end_tiny_qwen2vl_all_tasks_writes_metrics(tmp_path, tiny_qwen):
 
 
 def test_yi_vl_pads_to_a_square_and_reads_boxes_on_it():
-    yi = ADAPTERS.get("yi_vl")(name="y", settings={"preload": False})
+    yi = make_family("yi_vl")
     square = yi.prepare_image(Image.new("RGB", (100, 50), (0, 0, 0)))
     assert square.size == (100, 100)
     assert square.getpixel((0, 0)) == (122, 116, 104) and square.getpixel((50, 50)) == (0, 0, 0)
     assert yi.box_codec().describe()["view"] == "pad_square"
-    llava = ADAPTERS.get("llava1_5")(name="l", settings={"preload": False})
+    llava = make_family("llava1_5")
     assert llava.prepare_image(Image.new("RGB", (100, 50))).size == (100, 50)
     assert llava.box_codec().describe()["view"] == "crop_square"
-    padded = ADAPTERS.get("llava1_5")(name="l", settings={"preload": False, "pad_to_square": True})
+    padded = make_family("llava1_5", pad_to_square=True)
     assert padded.box_codec().describe()["view"] == "pad_square"
 
 
@@ -328,9 +335,9 @@ def test_qwen2_5_vl_codec_uses_the_processors_actual_resize(tmp_path_factory):
     pytest.importorskip("transformers")
     cache = tmp_path_factory.getbasetemp() / "tiny-models"
     adapter = build_adapter(dict(compose_config("model=tiny-qwen2_5vl", f"model.tiny.cache_dir={cache}").model), "auto")
-    codec = adapter.box_codec()
+    codec = adapter.family.box_codec(adapter.processor)
     for size in ((1000, 500), (97, 301), (64, 64)):
-        grid = adapter._processor.image_processor(images=[Image.new("RGB", size)], return_tensors="pt")["image_grid_thw"]
+        grid = adapter.processor.image_processor(images=[Image.new("RGB", size)], return_tensors="pt")["image_grid_thw"]
         _, rows, columns = grid[0].tolist()
         assert codec.resized_size(*size) == (columns * 14, rows * 14)
 
@@ -345,12 +352,12 @@ def test_qwen_pixels_are_those_of_ms_swifts_pil_resize(model, tmp_path_factory):
 
     cache = tmp_path_factory.getbasetemp() / "tiny-models"
     adapter = build_adapter(dict(compose_config(f"model={model}", f"model.tiny.cache_dir={cache}").model), "auto")
-    pil = AutoImageProcessor.from_pretrained(adapter.checkpoint_path(), backend="pil")
+    pil = AutoImageProcessor.from_pretrained(adapter.checkpoint_location(), backend="pil")
     noise = np.random.default_rng(0).random((150, 211)) ** 2 * 255
     original = Image.fromarray(noise.astype(np.uint8)).convert("RGB")
     _, prepared = adapter.native_inputs(GenerationRequest("count/0", "count", "q", "", original, 4))
-    ours = adapter._processor.image_processor(images=[prepared], return_tensors="pt")["pixel_values"]
+    ours = adapter.processor.image_processor(images=[prepared], return_tensors="pt")["pixel_values"]
     swift = pil(images=[original], return_tensors="pt")["pixel_values"]
-    direct = adapter._processor.image_processor(images=[original], return_tensors="pt")["pixel_values"]
+    direct = adapter.processor.image_processor(images=[original], return_tensors="pt")["pixel_values"]
     assert ours.shape == swift.shape and float(abs(ours - swift).max()) < 1e-5
     assert float(abs(direct - swift).max()) > 1e-3  # the torchvision resize alone is not it

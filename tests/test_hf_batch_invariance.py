@@ -8,6 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -37,8 +38,9 @@ def tiny_cache(tmp_path_factory):
 
 
 def tiny_adapter(model: str, cache, **overrides):
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "model" / f"{model}.yaml"))
-    cfg["tiny"]["cache_dir"] = str(cache)
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        composed = compose(config_name="config", overrides=[f"model={model}", f"model.tiny.cache_dir={cache}"])
+    cfg = OmegaConf.to_container(composed.model, resolve=True)
     cfg.update(overrides)
     return build_adapter(cfg, "auto")
 
@@ -73,7 +75,7 @@ def test_batch_8_equals_batch_1(model, tiny_cache):
 @pytest.mark.parametrize("model", TINY_MODELS)
 def test_tiny_checkpoint_is_small_and_built_once(model, tiny_cache):
     adapter = tiny_adapter(model, tiny_cache)
-    builder = adapter.settings["tiny"]["builder"]
+    builder = adapter.settings.tiny["builder"]
     start = time.perf_counter()
     path = ensure_tiny_model(builder, tiny_cache)
     assert time.perf_counter() - start < 0.5  # cached: no rebuild

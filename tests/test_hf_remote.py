@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model_adapters import ADAPTERS, GenerationRequest
+from family_helpers import make_family, model_config
+from model_adapters import GenerationRequest, build_model
 from model_adapters.internvl2_5 import TILE, tiles
-from model_adapters.mplug_owl3 import MPlugOwl3Adapter
 
 QUESTION = "[refer] Identify 2 ship."
 
@@ -31,7 +31,7 @@ def test_internvl_tiles_follow_dynamic_preprocess():
 
 def test_internvl_remote_pixel_values_are_normalised_tiles():
     pytest.importorskip("torch")
-    adapter = ADAPTERS.get("internvl2_5")(name="i", settings={"preload": False, "processor_kwargs": {"max_patches": 6}})
+    adapter = make_family("internvl2_5", processor_kwargs={"max_patches": 6})
     pixels = adapter.pixel_values(Image.new("RGB", (1344, 448), (124, 116, 104)))
     assert tuple(pixels.shape) == (4, 3, TILE, TILE)  # 3x1 grid + thumbnail
     assert float(pixels.abs().max()) < 0.05  # the ImageNet mean colour normalises to ~0
@@ -54,7 +54,7 @@ def build_text_qwen(messages):
 
 @pytest.mark.parametrize("settings", [{}, {"system_prompt": ""}, {"box_format": "native"}])
 def test_mplug_owl3_messages_render_exactly_the_snapshotted_prompt(settings):
-    adapter = MPlugOwl3Adapter(name="m", settings={"preload": False, **settings})
+    adapter = make_family("mplug_owl3", **settings)
     question = "What is at {<10><20><30><40>}?"
     assert build_text_qwen(adapter.messages(question, (100, 100))) == adapter.render_prompt(question, (100, 100))
 
@@ -80,7 +80,7 @@ def test_local_checkpoint_loads_and_answers(variable):
         pytest.skip(f"set {variable}=/path/to/checkpoint to run")
     pytest.importorskip("torch")
     family, settings = LOCAL[variable]
-    adapter = ADAPTERS.get(family)(name=family, settings={"path": path, **settings})
+    adapter = build_model(model_config(family, path=path, **settings), "hf")
     picture = Image.new("RGB", (512, 384), (40, 40, 40))
     requests = [GenerationRequest(f"refer_multi/{i}", "refer_multi", QUESTION + " " * i, "", picture, 32)
                 for i in range(2)]
@@ -89,5 +89,5 @@ def test_local_checkpoint_loads_and_answers(variable):
     if adapter.capabilities.batch_safe:
         assert adapter.generate(requests) == singles
     assert re.search(r"\{<\d+><\d+><\d+><\d+>\}", adapter.to_protocol("[[1, 2, 3, 4]]", requests[0])) or \
-        adapter.box_format == "sarchat"
+        adapter.family.box_format == "sarchat"
     adapter.close()

@@ -7,12 +7,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from model_adapters.base import GenerationRequest, InferenceFailure
-from model_adapters.openai_api import OpenAIAdapter
+from omegaconf import OmegaConf
+
+from family_helpers import REPO
+from model_adapters import build_model
+
+OPENAI_YAML = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / "openai.yaml"))
 
 from test_data import REFERENCES
 from test_run import make_dataset, run
 
 ANSWERS = {question: answer for question, answer in REFERENCES.values()}
+CONTENT = {"number": 42, "object": {"text": "x"}, "parts": [{"type": "text", "text": "{<1><2>"},
+                                                             {"type": "text", "text": "<3><4>}"}],
+           "image_part": [{"type": "image_url", "image_url": {"url": "data:,"}}], "null": None,
+           "surrogate": "ship \ud800 {<1><2><3><4>}"}
 
 
 class Server:
@@ -41,6 +50,21 @@ class Server:
                     return self.reply(500 if server.mode == "error" else status, {"error": "busy"})
                 if server.mode == "bad":
                     return self.reply(400, {"error": "bad request"})
+                if server.mode in CONTENT:
+                    return self.reply(200, {"choices": [{"message": {"content": CONTENT[server.mode]}}]})
+                if server.mode == "trickle":  # headers at once, then a byte every 0.2 s
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    try:
+                        for _ in range(100000):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                if server.mode == "hang":
+                    time.sleep(30)
                 text = body["messages"][-1]["content"][1]["text"]
                 self.reply(200, {"choices": [{"message": {"role": "assistant",
                                                           "content": ANSWERS.get(text, "no idea")}}]})
@@ -57,6 +81,7 @@ class Server:
                     pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads, self.httpd.block_on_close = True, False  # hung handlers end with the test
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -70,8 +95,10 @@ class Server:
 
 
 def adapter(url, **settings):
-    return OpenAIAdapter(name="api", settings={"base_url": url, "served_model": "tiny", "backoff_s": 0.01,
-                                               "max_retries": 3, "timeout_s": 5, **settings})
+    """The adapter as model=openai configures it (conf/model/openai.yaml), with test overrides."""
+    config = {**OPENAI_YAML, "name": "api", "base_url": url, "served_model": "tiny", "backoff_s": 0.01,
+              "max_retries": 3, "timeout_s": 5, **settings}
+    return build_model(config, "openai")
 
 
 @pytest.fixture
@@ -155,3 +182,63 @@ def test_served_model_is_required(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=1)
     with pytest.raises(RunError, match="served_model"):
         run(data, tmp_path / "run", "model=openai", "task=refer")
+
+
+@pytest.mark.parametrize("mode", ["number", "object", "image_part"])
+def test_non_text_content_is_a_counted_failure_naming_it(image, mode):
+    with Server(mode=mode) as server:
+        (out,) = adapter(server.url).generate([request(image)])
+    assert isinstance(out, InferenceFailure) and "neither text nor a list of text parts" in out.message
+    assert len(server.requests) == 1  # not retried: the server answered
+
+
+def test_text_parts_are_joined_and_null_is_empty(image):
+    with Server(mode="parts") as server:
+        assert adapter(server.url).generate([request(image)]) == ["{<1><2><3><4>}"]
+    with Server(mode="null") as server:
+        assert adapter(server.url).generate([request(image)]) == [""]
+
+
+def test_lone_surrogates_in_answers_and_prompts_are_stored_and_scored(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    with Server(mode="surrogate") as server:
+        result = run(data, tmp_path / "run", "model=openai", "model.served_model=tiny",
+                     f"model.base_url={server.url}", "task=refer")
+    assert sum(result["inference_failures"].values()) == 0
+    lines = (tmp_path / "run" / "predictions" / "refer_single.jsonl").read_text().splitlines()
+    assert all("ship" in json.loads(line)["response"] for line in lines)
+    with Server() as server:
+        (out,) = adapter(server.url).generate([request(str(tmp_path / "data" / "images" / "a.png"), "bad \udc80")])
+    assert out == "no idea"  # the prompt was sent (escaped), the server answered
+
+
+def test_a_trickling_server_is_cut_at_the_deadline(image):
+    with Server(mode="trickle") as server:
+        start = time.monotonic()
+        (out,) = adapter(server.url, timeout_s=1.0, max_retries=0).generate([request(image)])
+    assert isinstance(out, InferenceFailure) and "within timeout_s=1" in out.message
+    assert time.monotonic() - start < 4
+
+
+def test_ctrl_c_stops_within_seconds_while_requests_hang(image, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    with Server(mode="hang") as server:
+        script = tmp_path / "client.py"
+        script.write_text(
+            "import sys; sys.path[:0] = [%r, %r]\n"
+            "from test_openai_adapter import adapter, request\n"
+            "print('started', flush=True)\n"
+            "adapter(%r, timeout_s=60, concurrency=4).generate([request(%r)] * 4)\n"
+            % (str(REPO / "tests"), str(REPO), server.url, image))
+        process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=REPO)
+        assert process.stdout.readline().strip() == "started"
+        time.sleep(1.0)
+        start = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert time.monotonic() - start < 5
+    assert "KeyboardInterrupt" in err

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from model_adapters import ADAPTERS
-from model_adapters.hf_backend import HFChatAdapter
+from family_helpers import make_family
+from model_adapters import FAMILIES as REGISTRY
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "prompts"
-FAMILIES = sorted(name for name in ADAPTERS.names() if issubclass(ADAPTERS.get(name), HFChatAdapter))
+FAMILIES = REGISTRY.names()
 QUESTION = "[identify] What can you identify within these coordinates: {<294><358><329><427>}?"
 IMAGE_SIZE = (512, 512)
 
 
 def adapter(family, **settings):
-    return ADAPTERS.get(family)(name=family, settings={"preload": False, **settings})
+    return make_family(family, **settings)
 
 
 def rendered(family: str) -> str:
@@ -70,7 +70,7 @@ def test_prompt_fingerprint_tracks_template_system_and_box_format(family, monkey
     assert base["template"].count("{question}") == 1
     assert adapter(family, system_prompt="Other.").prompt_fingerprint() != base
     assert adapter(family, box_format="native").prompt_fingerprint() != base
-    cls = ADAPTERS.get(family)
+    cls = REGISTRY.get(family)
     monkeypatch.setattr(cls, "chat", lambda self, system, user: f"changed {user}")
     assert adapter(family).prompt_fingerprint() != base
 
@@ -83,9 +83,9 @@ def test_native_question_boxes_are_rewritten_only_in_native_mode():
 
 
 def test_unknown_box_format_is_refused():
-    from sarbench.runner import RunError
+    from model_adapters import AdapterError
 
-    with pytest.raises(RunError, match="box_format"):
+    with pytest.raises(AdapterError, match="box_format"):
         adapter("qwen2_vl", box_format="pixels")
 
 
@@ -103,5 +103,5 @@ def test_stop_tokens_are_part_of_the_fingerprint_where_a_family_has_them(monkeyp
     assert adapter("yi_vl").prompt_fingerprint()["stop_tokens"] == ["###"]
     assert "stop_tokens" not in adapter("qwen2_vl").prompt_fingerprint()
     before = adapter("phi3_5_vision").prompt_fingerprint()
-    monkeypatch.setattr(ADAPTERS.get("phi3_5_vision"), "stop_tokens", ("<|end|>", "<|endoftext|>"))
+    monkeypatch.setattr(REGISTRY.get("phi3_5_vision"), "stop_tokens", ("<|end|>", "<|endoftext|>"))
     assert adapter("phi3_5_vision").prompt_fingerprint() != before

@@ -18,9 +18,10 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 import sarbench.app
-from model_adapters import GenerationRequest, InferenceFailure
-from model_adapters.oracle import OracleAdapter
-from model_adapters.vllm_backend import VLLMAdapter
+from model_adapters import AdapterError, GenerationRequest, InferenceFailure
+from model_adapters.oracle import OracleBackend
+from model_adapters.settings import OracleSettings
+from model_adapters.vllm_backend import VLLMBackend
 from sarbench.__main__ import CONF_DIR
 from sarbench.app import build_adapter, run_from_config
 from sarbench.runner import RunError
@@ -48,6 +49,11 @@ def tiny_cache(tmp_path_factory):
     return tmp_path_factory.getbasetemp() / "tiny-models"
 
 
+def vllm_settings(*overrides) -> dict:
+    """The `backend:` group of backend=vllm (conf/backend/vllm.yaml) with `overrides`."""
+    return group("backend=vllm", *overrides, name="backend")
+
+
 def model_overrides(cache, *extra):
     return ("model=tiny-qwen2vl", f"model.tiny.cache_dir={cache}", *extra)
 
@@ -56,7 +62,7 @@ def model_overrides(cache, *extra):
 def engine(tiny_cache):
     overrides = (*model_overrides(tiny_cache), "backend=vllm", "backend.enforce_eager=true")
     adapter = build_adapter(group(*overrides), "vllm", group(*overrides, name="backend"))
-    assert isinstance(adapter, VLLMAdapter)
+    assert isinstance(adapter, VLLMBackend)
     adapter.load()
     yield adapter
     adapter.close()
@@ -166,8 +172,10 @@ def test_the_checkpoints_repetition_penalty_applies_as_with_transformers(tiny_ca
 
 @needs_vllm
 def test_requests_of_different_lengths_in_one_chunk_match_transformers(engine, reference, monkeypatch):
-    monkeypatch.setitem(engine.settings, "min_new_tokens", 64)  # fixed lengths: max_new_tokens wins
-    monkeypatch.setitem(reference.settings, "min_new_tokens", 64)
+    import dataclasses
+
+    for adapter in (engine, reference):  # fixed lengths: max_new_tokens wins
+        monkeypatch.setattr(adapter, "settings", dataclasses.replace(adapter.settings, min_new_tokens=64))
     requests = [GenerationRequest(f"count/{i}", "count", f"[count] Count the ship.{' x' * i}", "",
                                   Image.new("L", (60 + 9 * i, 90), 40 * i), max_new_tokens=n)
                 for i, n in enumerate((3, 17, 8, 1, 17))]
@@ -190,21 +198,23 @@ def test_a_request_the_engine_refuses_fails_alone(engine, reference):
 @needs_vllm
 def test_native_boxes_use_the_family_codec_and_prompt(tiny_cache):
     cfg = group(*model_overrides(tiny_cache), "model.box_format=native")
-    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    adapter = build_adapter(cfg, "vllm", vllm_settings())
     request = GenerationRequest("grounding_single/0", "grounding_single", "q", "", Image.new("L", (1000, 500)))
     assert adapter.to_protocol("a ship (100,200),(300,400)", request) == "a ship {<100><100><300><200>}"
-    hf_family = build_adapter({**cfg, "preload": False}, "hf")
-    assert adapter.prompt_fingerprint() == hf_family.prompt_fingerprint()
-    assert adapter.engine_prompt(request)["prompt"] == hf_family.render_prompt("q", (1000, 500))
+    hf = build_adapter(cfg, "hf")
+    assert adapter.prompt_fingerprint() == hf.prompt_fingerprint()
+    assert adapter.engine_prompt(request)["prompt"] == hf.family.render_prompt("q", (1000, 500))
 
 
 @needs_vllm
 def test_an_interrupted_run_resumes_batch_by_batch(engine, tiny_cache, tmp_path, monkeypatch):
     overrides = (*model_overrides(tiny_cache), "backend=vllm", "task=count", "task.max_new_tokens=8")
-    monkeypatch.setitem(engine.engine_settings, "submit_size", 100)
+    import dataclasses
+
+    monkeypatch.setattr(engine, "engine_settings", dataclasses.replace(engine.engine_settings, submit_size=100))
     whole = run_with(engine, tmp_path / "whole", *overrides)  # the 71 count samples in one batch
-    monkeypatch.setitem(engine.engine_settings, "submit_size", 20)
-    monkeypatch.setitem(engine.engine_settings, "chunk_size", 40)
+    monkeypatch.setattr(engine, "engine_settings", dataclasses.replace(engine.engine_settings, submit_size=20,
+                                                                       chunk_size=40))
     answered, killed = [], []
     stream = engine.generate_stream
 
@@ -233,7 +243,7 @@ def test_an_interrupted_run_resumes_batch_by_batch(engine, tiny_cache, tmp_path,
 @needs_vllm
 def test_a_family_without_vllm_support_fails_fast_naming_hf(tiny_cache):
     with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
-        build_adapter(group("model=glm-edge-v-2b"), "vllm", {"name": "vllm"})
+        build_adapter(group("model=glm-edge-v-2b"), "vllm", vllm_settings())
 
 
 @pytest.mark.parametrize("version, refused", [("0.10.2", True), ("0.31.9", True), ("0.32.0", False),
@@ -242,7 +252,7 @@ def test_a_vllm_older_than_the_api_used_is_refused_up_front(version, refused):
     from model_adapters.vllm_backend import check_vllm_version
 
     if refused:
-        with pytest.raises(RunError, match=rf"needs vllm >= 0.32 \(found {version}\).*backend=hf"):
+        with pytest.raises(AdapterError, match=rf"needs vllm >= 0.32 \(found {version}\).*backend=hf"):
             check_vllm_version(version)
     else:
         check_vllm_version(version)
@@ -260,7 +270,7 @@ def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
     checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "qwen2_vl",
                                                              "architectures": ["Qwen2VLNotInVLLM"]})
     cfg = group("model=qwen2vl-2b", f"model.path={checkpoint}")
-    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    adapter = build_adapter(cfg, "vllm", vllm_settings())
     with pytest.raises(RunError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
         adapter.generate([GenerationRequest("count/0", "count", "q", "", Image.new("L", (64, 64)))])
 
@@ -270,7 +280,7 @@ def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
     checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "internvl_chat",
                                                              "architectures": ["InternVLChatModel"]})
     cfg = group("model=internvl2_5-1b", f"model.path={checkpoint}", "model.trust_remote_code=true")
-    adapter = build_adapter(cfg, "vllm", {"name": "vllm"})
+    adapter = build_adapter(cfg, "vllm", vllm_settings())
     with pytest.raises(RunError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
         adapter.load()
 
@@ -282,12 +292,12 @@ def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
 def test_non_greedy_or_transformers_only_generation_settings_are_refused(generation, message):
     cfg = group("model=qwen2vl-2b")
     with pytest.raises(RunError, match=message):
-        build_adapter({**cfg, "generation": generation}, "vllm", {"name": "vllm"})
+        build_adapter({**cfg, "generation": generation}, "vllm", vllm_settings())
 
 
 # -- the runner's chunk stream (no vLLM needed) ------------------------------------------------
 @dataclass
-class ChunkedOracle(OracleAdapter):
+class ChunkedOracle(OracleBackend):
     """The oracle with an engine's interface: its own chunk size, answers as a stream."""
 
     chunks: list = None
@@ -308,12 +318,15 @@ class ChunkedOracle(OracleAdapter):
             self.closed = True
 
 
+ORACLE = OracleSettings(name="oracle", backend="oracle", family=None, load_images=False, delay_s=0.0)
+
+
 def oracle_run(tmp_path, adapter, *overrides):
     return run_with(adapter, tmp_path / "run", "model=oracle", "task=all", *overrides)
 
 
 def test_chunks_run_across_subsets_and_land_in_each_subsets_file(tmp_path):
-    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[])
+    adapter = ChunkedOracle(name="oracle", settings=ORACLE, chunks=[])
     result = oracle_run(tmp_path, adapter)
     assert len(adapter.chunks) == 9 and any(len(subsets) > 1 for subsets in adapter.chunks)  # 425 = 8 x 50 + 25
     assert result["metrics"]["avg"] == 100 and sum(result["n"].values()) == 425
@@ -322,7 +335,7 @@ def test_chunks_run_across_subsets_and_land_in_each_subsets_file(tmp_path):
 
 
 def test_a_failing_stream_goes_on_batch_by_batch(tmp_path):
-    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[], fail_at_chunk=3)
+    adapter = ChunkedOracle(name="oracle", settings=ORACLE, chunks=[], fail_at_chunk=3)
     result = oracle_run(tmp_path, adapter)
     assert result["metrics"]["avg"] == 100 and sum(result["inference_failures"].values()) == 0
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
@@ -330,7 +343,7 @@ def test_a_failing_stream_goes_on_batch_by_batch(tmp_path):
 
 
 def test_a_run_that_stops_early_closes_the_stream(tmp_path, monkeypatch):
-    adapter = ChunkedOracle(name="oracle", settings={"load_images": False}, chunks=[])
+    adapter = ChunkedOracle(name="oracle", settings=ORACLE, chunks=[])
     monkeypatch.setattr(adapter, "generate", lambda requests: [InferenceFailure("down")] * len(requests))
     with pytest.raises(RunError, match="failed in a row"):
         oracle_run(tmp_path, adapter, "runner.max_consecutive_failures=60")
@@ -348,13 +361,14 @@ def test_checkpoint_sampling_reads_repetition_penalty_and_refuses_what_vllm_cann
     (tmp_path / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.0}))
     assert checkpoint_sampling(str(tmp_path), None) == {}
     (tmp_path / "generation_config.json").write_text(json.dumps({"no_repeat_ngram_size": 3}))
-    with pytest.raises(RunError, match="sets no_repeat_ngram_size.*backend=hf"):
+    with pytest.raises(AdapterError, match="sets no_repeat_ngram_size.*backend=hf"):
         checkpoint_sampling(str(tmp_path), None)
 
 
 def test_a_family_that_keeps_tokenizer_specials_out_is_refused_on_vllm(monkeypatch):
-    from model_adapters import ADAPTERS
+    from family_helpers import make_family
 
-    monkeypatch.setattr(ADAPTERS.get("qwen2_vl"), "tokenizer_specials", False)
-    with pytest.raises(RunError, match="special tokens.*backend=hf"):
-        VLLMAdapter.for_family(ADAPTERS.get("qwen2_vl"), "q", {"backend": "vllm"}, {})
+    family = make_family("qwen2_vl")
+    monkeypatch.setattr(type(family), "tokenizer_specials", False)
+    with pytest.raises(AdapterError, match="special tokens.*backend=hf"):
+        VLLMBackend.create(family.settings, family, vllm_settings())

@@ -47,7 +47,7 @@ def test_yi_vl_loads_every_projector_weight_into_its_layernorm_projector(tiny_ca
 
     original = modeling_llava.LlavaMultiModalProjector
     adapter = adapter_for("model=tiny-yivl", f"model.tiny.cache_dir={tiny_cache}")
-    projector = adapter._model.model.multi_modal_projector
+    projector = adapter.model.model.multi_modal_projector
     assert isinstance(projector, YiVLProjector)
     assert modeling_llava.LlavaMultiModalProjector is original  # the swap does not outlive the load
     saved = load_file(ensure_tiny_model("yi_vl", tiny_cache) / "model.safetensors")
@@ -65,12 +65,12 @@ def test_yi_vl_loads_every_projector_weight_into_its_layernorm_projector(tiny_ca
 def test_an_unflagged_llava_checkpoint_loads_as_plain_llava_under_the_yi_vl_adapter(tiny_cache, monkeypatch):
     from transformers.models.llava.modeling_llava import LlavaMultiModalProjector
 
-    from model_adapters.yi_vl import YiVLAdapter
+    from model_adapters.yi_vl import YiVL
 
-    monkeypatch.setattr(YiVLAdapter, "stop_tokens", ())  # the tiny LLaVA's tokenizer has no "###"
+    monkeypatch.setattr(YiVL, "stop_tokens", ())  # the tiny LLaVA's tokenizer has no "###"
     llava = ensure_tiny_model("llava", tiny_cache)
     adapter = adapter_for("model=yi-vl-6b", f"model.path={llava}", "model.device=cpu", "model.dtype=float32")
-    assert isinstance(adapter._model.model.multi_modal_projector, LlavaMultiModalProjector)
+    assert isinstance(adapter.model.model.multi_modal_projector, LlavaMultiModalProjector)
 
 
 def test_a_checkpoint_missing_weights_is_refused_naming_them(tiny_cache, tmp_path):
@@ -109,25 +109,25 @@ def test_yi_vl_stops_at_its_template_turn_end_and_cuts_it(tiny_cache, monkeypatc
     hash_id = tokenizer.convert_tokens_to_ids("###")
     assert adapter.eos_token_ids() == [tokenizer.eos_token_id, hash_id]
     assert adapter.generation_kwargs(10)["eos_token_id"] == [tokenizer.eos_token_id, hash_id]
-    assert adapter.strip_stop_text("{<1><2><3><4>} (top left)\n###") == "{<1><2><3><4>} (top left)"
-    assert adapter.strip_stop_text("### Human: hi") == "### Human: hi"  # only a final one is cut
+    assert adapter.family.strip_stop_text("{<1><2><3><4>} (top left)\n###") == "{<1><2><3><4>} (top left)"
+    assert adapter.family.strip_stop_text("### Human: hi") == "### Human: hi"  # only a final one is cut
     # generation stops at a stop token: make the 3rd token of an unstopped answer one
-    monkeypatch.setattr(type(adapter), "stop_tokens", ())
+    monkeypatch.setattr(type(adapter.family), "stop_tokens", ())
     text, image = adapter.native_inputs(yi_request())
-    inputs = adapter.to_model(adapter._processor(text=[text], images=[image], return_tensors="pt"))
-    full = adapter._model.generate(**inputs, do_sample=False, max_new_tokens=10, min_new_tokens=10)
+    inputs = adapter.to_model(adapter.processor(text=[text], images=[image], return_tensors="pt"))
+    full = adapter.model.generate(**inputs, do_sample=False, max_new_tokens=10, min_new_tokens=10)
     new = full[0, inputs["input_ids"].shape[1]:].tolist()
     stop = tokenizer.convert_ids_to_tokens(new[2])
     assert new.index(new[2]) == 2, "pick a request whose 3rd token is new"
-    monkeypatch.setattr(type(adapter), "stop_tokens", (stop,))
+    monkeypatch.setattr(type(adapter.family), "stop_tokens", (stop,))
     [answer] = adapter.generate([yi_request()])
     assert answer == tokenizer.decode(new[:3], skip_special_tokens=True).strip()
 
 
 def test_a_stop_token_missing_from_the_tokenizer_is_refused_at_load(tiny_cache, monkeypatch):
-    from model_adapters.yi_vl import YiVLAdapter
+    from model_adapters.yi_vl import YiVL
 
-    monkeypatch.setattr(YiVLAdapter, "stop_tokens", ("<|no such turn end|>",))
+    monkeypatch.setattr(YiVL, "stop_tokens", ("<|no such turn end|>",))
     with pytest.raises(RunError, match="stop token '<\\|no such turn end\\|>' .* not one token"):
         adapter_for("model=tiny-yivl", f"model.tiny.cache_dir={tiny_cache}")
 
