@@ -131,7 +131,8 @@ def _classify(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     present = sorted((c for c, _ in groups), key=OPTION_ORDER.index)
     question = rng.choice(tpl.CLASSIFY_QUESTIONS).format(options=OPTIONS_TEXT)
     answer = rng.choice(tpl.CLASSIFY_ANSWERS).format(categories=join_categories(present))
-    yield Generated(subset_for("classify", len(present)), record(question, answer, image.path), tuple(present))
+    yield Generated(subset_for("classify", len(present)), record(question, answer, image.path),
+                    tuple(present))
 
 
 def describable_objects(image: PreparedImage) -> list[tuple[str, Box]]:
