@@ -20,21 +20,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from metrics.benchmark import SUBSET_TABLE, TASK_TABLE, subset  # noqa: E402
 from sarbench.compare import compare_runs  # noqa: E402
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap  # noqa: E402
 from sarbench.reports.details import align, cluster_index, load_samples  # noqa: E402
 
+def _even_split(total: int, parts: int) -> list[int]:
+    """`total` in `parts` near-equal sizes, the larger ones last (11,703 -> 5,851 + 5,852)."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if i >= parts - extra else 0) for i in range(parts)]
+
+
 # Paper test sizes (PROTOCOL §1.1); single/multi splits are unpublished, so halves.
-SIZES = {"classify": 10_024, "describe": 6_032, "count": 11_704, "grounding_single": 5_804,
-         "grounding_multi": 5_804, "identify_single": 87_782, "identify_multi": 87_783,
-         "refer_single": 5_851, "refer_multi": 5_852}
-METRICS = {"classify": ["classify.acc"], "describe": ["describe.acc"],
-           "count": ["count.iou25", "count.iou50"],
-           "grounding_single": ["grounding.single", "grounding.abstract"],
-           "grounding_multi": ["grounding.multi", "grounding.abstract"],
-           "identify_single": ["identify.single"], "identify_multi": ["identify.multi"],
-           "refer_single": ["refer.single.iou25", "refer.single.iou50"],
-           "refer_multi": ["refer.multi.iou25", "refer.multi.iou50"]}
+SIZES = {name: size for t in TASK_TABLE
+         for name, size in zip(t.subsets, _even_split(t.paper_test_size, len(t.subsets)))}
+METRICS = {s.name: list(s.metrics) for s in SUBSET_TABLE}
 RESPONSE = "There are 4 instances. {<294><358><329><427>}{<61><448><122><503>}{<27><199><78><261>}"
 
 
@@ -42,23 +42,23 @@ def write_run(folder: Path, skill: float, n_images: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True)
     lines = []
-    for subset, size in SIZES.items():
+    for name, size in SIZES.items():
         images = rng.integers(0, n_images, size)
         for index in range(size):
             counts = {}
-            for metric in METRICS[subset]:
-                if metric == "grounding.abstract" and index % 3:
+            for metric in METRICS[name]:
+                if metric == subset(name).relation_metric and index % 3:
                     continue
                 reference = int(rng.integers(1, 5))
                 tp = int(rng.binomial(reference, skill))
                 counts[metric] = {"tp": tp, "fp": int(rng.integers(0, 2)), "fn": reference - tp}
-            row = {"id": f"{subset}/{index}", "subset": subset, "parse_fail": bool(rng.random() < 0.02),
+            row = {"id": f"{name}/{index}", "subset": name, "parse_fail": bool(rng.random() < 0.02),
                    "counts": counts,
                    "prediction": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 3, "count": 4},
                    "reference": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 4, "count": 4},
-                   "response": RESPONSE, "labels": f"reference {subset} {index}",
+                   "response": RESPONSE, "labels": f"reference {name} {index}",
                    "image": f"/data/sarchat/images/test/{images[index]:06d}.png"}
-            if subset == "count":
+            if subset(name).states_count:
                 error = int(rng.poisson(1 - skill))
                 row["count_error"], row["count_exact"] = error, error == 0
             lines.append(json.dumps(row))

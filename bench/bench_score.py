@@ -17,9 +17,21 @@ import tempfile
 import time
 from pathlib import Path
 
-SIZES = {"classify": 10_024, "describe": 6_032, "count": 11_704, "grounding_single": 4_643,
-         "grounding_multi": 6_965, "identify_single": 17_557, "identify_multi": 158_008,
-         "refer_single": 5_852, "refer_multi": 5_851}
+from metrics.benchmark import SUBSET_TABLE, Subset, subset, task
+
+# Paper test sizes per task (PROTOCOL §1.1); the single shares are estimates (unpublished).
+SINGLE_SIZES = {"grounding": 4_643, "identify": 17_557, "refer": 5_852}
+
+
+def _subset_size(entry: Subset) -> int:
+    paper = task(entry.task).paper_test_size
+    if entry.arity is None:
+        return paper
+    single = SINGLE_SIZES[entry.task]
+    return single if entry.arity == "single" else paper - single
+
+
+SIZES = {s.name: _subset_size(s) for s in SUBSET_TABLE}
 CATEGORIES = ["ship", "aircraft", "car", "tank", "bridge", "harbor"]
 CELLS = [f"{r} {c}" for r in ("top", "middle", "bottom") for c in ("left", "center", "right")]
 SIZE_WORDS = ["very small", "small", "medium-sized", "large", "very large"]
@@ -46,31 +58,33 @@ def noisy_boxes(rng, boxes):
     return out
 
 
-def make_pair(rng: random.Random, subset: str) -> tuple[str, str]:
+def make_pair(rng: random.Random, subset_name: str) -> tuple[str, str]:
     cat = rng.choice(CATEGORIES)
-    boxes = [random_box(rng) for _ in range(1 if subset.endswith("single") else rng.randint(2, 6))]
-    if subset == "classify":
+    entry = subset(subset_name)
+    boxes = [random_box(rng) for _ in range(1 if entry.arity == "single" else rng.randint(2, 6))]
+    kind = entry.task
+    if kind == "classify":
         ref = f"It is {cat}."
         return (ref if rng.random() < 0.9 else f"It is {rng.choice(CATEGORIES)}."), ref
-    if subset == "describe":
+    if kind == "describe":
         sentences = [f"A {rng.choice(SIZE_WORDS)} {cat} is visible in the {rng.choice(CELLS)} portion of the image"
                      for _ in range(rng.randint(1, 4))]
         ref = "In this satellite image, we can observe the following: " + " ".join(sentences) + "."
         pred = "In this satellite image, we can observe the following: " + " ".join(
             sentences[: rng.randint(1, len(sentences))]) + "."
         return pred, ref
-    if subset == "count":
+    if kind == "count":
         ref = f"There are {len(boxes)} instances. " + "".join(fmt(b) for b in boxes)
         pred_boxes = noisy_boxes(rng, boxes)
         return f"There are {len(pred_boxes)} instances. " + "".join(fmt(b) for b in pred_boxes), ref
-    if subset.startswith("grounding"):
+    if kind == "grounding":
         def text(bs):
             parts = ", ".join(f"one in the {rng.choice(CELLS)} portion {fmt(b)}" for b in bs)
             rel = f" The {cat} is far from the {rng.choice(CATEGORIES)}." if rng.random() < 0.3 else ""
             return (f"In this SAR image, I can identify several objects and their locations: There are "
                     f"{len(bs)} {cat}s: {parts}.{rel}")
         return text(noisy_boxes(rng, boxes)), text(boxes)
-    if subset.startswith("identify"):
+    if kind == "identify":
         ref = (f"This is a {rng.choice(SIZE_WORDS)} {cat} located in the {rng.choice(CELLS)} portion "
                f"of the image. It appears to be {rng.choice(SHAPES)} in shape.")
         pred = ref if rng.random() < 0.95 else ref.replace(cat, rng.choice(CATEGORIES))

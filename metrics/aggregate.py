@@ -4,29 +4,18 @@ from __future__ import annotations
 import math
 from typing import Iterable, Mapping
 
-from metrics.sample_scores import METRICS_OF_SUBSET, SampleScore
-from sarbench.subsets import PAPER_TASK_SIZES, SUBSETS, SUBSETS_OF_TASK, TASKS
+import numpy as np
 
-CAPTION_METRICS = ("bleu1", "bleu2", "bleu3", "bleu4", "cider", "rouge_l", "meteor")
-
-# Subtask columns of each task score (paper Eq. 4).
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "classify": ("classify.acc",),
-    "describe": ("describe.acc",),
-    "count": ("count.only", "count.iou25", "count.iou50"),
-    "grounding": ("grounding.abstract", "grounding.multi", "grounding.single"),
-    "identify": ("identify.multi", "identify.single"),
-    "refer": ("refer.multi.iou25", "refer.multi.iou50", "refer.single.iou25", "refer.single.iou50"),
-}
-
-# The 15 columns of the paper's Table 3 after Avg, in the paper's order.
-TABLE3_COLUMNS: tuple[str, ...] = (
-    "count.only", "count.iou25", "count.iou50",
-    "grounding.abstract", "grounding.multi", "grounding.single",
-    "identify.multi", "identify.single",
-    "refer.multi.iou25", "refer.multi.iou50", "refer.single.iou25", "refer.single.iou50",
-    "describe.acc", "classify.acc",
-)  # with "avg" in front: 15 columns
+from metrics import benchmark
+from metrics.benchmark import (  # noqa: F401 - CAPTION_METRICS, TABLE3_COLUMNS: re-exported
+    CAPTION_METRICS,
+    COUNT_ERROR_METRICS,
+    EXACT_COUNT_METRIC,
+    SUBSET_TABLE,
+    TABLE3_COLUMNS,
+    TASK_TABLE,
+)
+from metrics.sample_scores import SampleScore
 
 
 def accuracy(tp: int, fp: int, fn: int) -> float:
@@ -77,11 +66,12 @@ def _count_metrics(samples: list[SampleScore]) -> dict[str, float]:
     n = len(samples)
     errors = [s.count_error for s in samples]
     floats = [_as_float(e) for e in errors]
+    mae, rmse, within1 = COUNT_ERROR_METRICS
     return {
-        "count.only": 100.0 * sum(1 for s in samples if s.count_exact) / n,
-        "count.mae": sum(floats) / n,
-        "count.rmse": _rms(floats),
-        "count.within1": 100.0 * sum(1 for e in errors if e <= 1) / n,
+        EXACT_COUNT_METRIC: 100.0 * sum(1 for s in samples if s.count_exact) / n,
+        mae: sum(floats) / n,
+        rmse: _rms(floats),
+        within1: 100.0 * sum(1 for e in errors if e <= 1) / n,
     }
 
 
@@ -95,52 +85,83 @@ def aggregate(
     undefined values (grounding.abstract with no reference relation, METEOR without Java)
     are None.
     """
-    present = [s for s in SUBSETS if by_subset.get(s)]
+    present = [s for s in SUBSET_TABLE if by_subset.get(s.name)]
     metrics: dict[str, float | None] = {}
     totals: dict[str, dict] = {}
     metric_ids: list[str] = []
     for subset in present:
-        for metric in METRICS_OF_SUBSET[subset]:
+        for metric in subset.metrics:
             if metric not in metric_ids:
                 metric_ids.append(metric)
     for metric in metric_ids:
-        samples = [s for subset in present if metric in METRICS_OF_SUBSET[subset]
-                   for s in by_subset[subset]]
+        samples = [s for subset in present if metric in subset.metrics
+                   for s in by_subset[subset.name]]
         result = pooled(samples, metric)
         if result is None:
-            metrics[metric] = None  # only grounding.abstract can be present but undefined
+            metrics[metric] = None  # only a relation metric can be present but undefined
             continue
         metrics[metric] = result["acc"]
         metrics[f"{metric}.sample_mean"] = result["sample_mean"]
         totals[metric] = {k: result[k] for k in ("tp", "fp", "fn", "n")}
-    if "count" in present:
-        metrics.update(_count_metrics(by_subset["count"]))
-    if "describe" in present and caption_scores is not None:
-        for name in CAPTION_METRICS:
-            metrics[f"describe.{name}"] = caption_scores.get(name)
+    counted = [s for subset in present if subset.states_count for s in by_subset[subset.name]]
+    if counted:
+        metrics.update(_count_metrics(counted))
     for subset in present:
-        samples = by_subset[subset]
-        metrics[f"{subset}.parse_fail"] = 100.0 * sum(s.parse_fail for s in samples) / len(samples)
-    metrics.update(task_scores(metrics, {s: len(by_subset[s]) for s in present}))
+        if subset.captioned and caption_scores is not None:
+            for name in CAPTION_METRICS:
+                metrics[f"{subset.task}.{name}"] = caption_scores.get(name)
+    for subset in present:
+        samples = by_subset[subset.name]
+        metrics[f"{subset.name}.parse_fail"] = 100.0 * sum(s.parse_fail for s in samples) / len(samples)
+    metrics.update(task_scores(metrics, {s.name: len(by_subset[s.name]) for s in present}))
     return metrics, totals
 
 
 def task_scores(metrics: Mapping[str, float | None], n: Mapping[str, int]) -> dict[str, float]:
     """task.<task> (mean of present columns), avg (weighted by samples) and avg_paper."""
-    scores: dict[str, float] = {}
-    weights: dict[str, int] = {}
-    for task in TASKS:
-        columns = [metrics[c] for c in TASK_COLUMNS[task] if metrics.get(c) is not None]
+    columns = {c: np.array([np.nan if metrics[c] is None else metrics[c]], dtype=np.float64)
+               for task in TASK_TABLE for c in task.columns if c in metrics}
+    sizes = {subset: np.array([count], dtype=np.float64) for subset, count in n.items()}
+    scores = task_score_arrays(columns, sizes)
+    return {name: float(value[0]) for name, value in scores.items() if not np.isnan(value[0])}
+
+
+def task_score_arrays(values: Mapping[str, np.ndarray],
+                      n: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """task.<task>, avg and avg_paper elementwise (one value, or one per bootstrap replicate).
+
+    `values`: metric id -> score array, NaN where undefined; a task none of whose columns is a
+    key gets no score. `n`: subset -> sample counts (a missing subset weighs 0). A task score
+    is the mean of its defined columns; avg weighs the defined task scores by their samples,
+    avg_paper by the paper's test sizes. The sums run in column and task order, so the scalar
+    path and the bootstrap give bit-identical numbers.
+    """
+    scores: dict[str, np.ndarray] = {}
+    weights: dict[str, np.ndarray] = {}
+    for task in TASK_TABLE:
+        columns = [values[c] for c in task.columns if c in values]
         if not columns:
             continue
-        scores[f"task.{task}"] = sum(columns) / len(columns)
-        weights[task] = sum(n.get(s, 0) for s in SUBSETS_OF_TASK[task])
+        total = np.zeros(np.shape(columns[0]))
+        defined = np.zeros(np.shape(columns[0]))
+        for column in columns:
+            total = total + np.where(np.isnan(column), 0.0, column)
+            defined = defined + ~np.isnan(column)
+        scores[f"task.{task.name}"] = np.where(defined > 0, total / np.maximum(defined, 1), np.nan)
+        weights[task.name] = sum(n[s] for s in task.subsets if s in n)
     if scores:
-        tasks = [t for t in TASKS if f"task.{t}" in scores]
-        total = sum(weights[t] for t in tasks)
-        scores["avg"] = sum(scores[f"task.{t}"] * weights[t] for t in tasks) / total
-        paper_total = sum(PAPER_TASK_SIZES[t] for t in tasks)
-        scores["avg_paper"] = sum(
-            scores[f"task.{t}"] * PAPER_TASK_SIZES[t] for t in tasks
-        ) / paper_total
+        scores["avg"] = _weighted(scores, weights)
+        paper_sizes = {t: float(benchmark.task(t).paper_test_size) for t in weights}
+        scores["avg_paper"] = _weighted(scores, paper_sizes)
     return scores
+
+
+def _weighted(scores: dict[str, np.ndarray], weights: Mapping[str, object]) -> np.ndarray:
+    """Mean of the defined task scores weighted by `weights`; NaN where none is defined."""
+    numerator = denominator = 0.0
+    for task, weight in weights.items():
+        value = scores[f"task.{task}"]
+        defined = ~np.isnan(value)
+        numerator = numerator + np.where(defined, value, 0.0) * weight
+        denominator = denominator + np.where(defined, weight, 0.0)
+    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from metrics import benchmark
 from metrics.aggregate import accuracy
+from metrics.benchmark import EXACT_COUNT_METRIC, SUBSET_TABLE, Subset
 from metrics.boxes import match_pairs
 from metrics.lexicon import CATEGORY_RE, category_of
 from metrics.parsing import Parsed
 
 SIZE_WORDS = ("very small", "small", "medium", "large", "very large")
-BOX_METRICS = {
-    "count": (("count.iou25", 0.25), ("count.iou50", 0.5)),
-    "grounding_single": (("grounding.single", 0.5),),
-    "grounding_multi": (("grounding.multi", 0.5),),
-    "refer_single": (("refer.single.iou25", 0.25), ("refer.single.iou50", 0.5)),
-    "refer_multi": (("refer.multi.iou25", 0.25), ("refer.multi.iou50", 0.5)),
-}
+# Subset id -> (metric id, IoU threshold) of the subsets whose answers are boxes.
+BOX_METRICS = {s.name: s.box_metrics for s in SUBSET_TABLE if s.box_metrics}
 
 
 def size_word(box, width: float, height: float) -> str:
@@ -65,50 +62,57 @@ class Breakdown:
         cell[1] += fp
         cell[2] += fn
 
-    def add(self, subset: str, predicted: Parsed, reference: Parsed, counts: dict,
+    def add(self, subset_name: str, predicted: Parsed, reference: Parsed, counts: dict,
             question: str | None, image_size: tuple[int, int] | None,
             count_exact: bool | None = None) -> None:
-        if subset == "classify":
+        subset = benchmark.subset(subset_name)
+        if subset.category_source == "reference":
             for category in reference.categories:
-                self._add("category", category, "classify.acc", *counts["classify.acc"])
+                self._add("category", category, subset.answer_metric, *counts[subset.answer_metric])
                 self.samples[("category", category)] += 1
             return
-        if subset not in BOX_METRICS:
+        if not subset.box_metrics:
             return
         self.box_samples += 1
-        if subset.startswith("grounding"):
-            self._grounding_categories(subset, predicted, reference)
-        else:
-            category = asked_category(question)
-            if category is not None:
-                self.samples[("category", category)] += 1
-                for metric, _ in BOX_METRICS[subset]:
-                    self._add("category", category, metric, *counts[metric])
-                if subset == "count":
-                    self.exact[category][0] += int(bool(count_exact))
-                    self.exact[category][1] += 1
+        if subset.category_source == "boxes":
+            self._box_label_categories(subset, predicted, reference)
+        elif subset.category_source == "question":
+            self._asked_category(subset, counts, question, count_exact)
         if image_size is not None:
             self.sized += 1
             self._sizes(subset, predicted, reference, image_size)
 
-    def _grounding_categories(self, subset: str, predicted: Parsed, reference: Parsed) -> None:
-        metric = BOX_METRICS[subset][0][0]
+    def _asked_category(self, subset: Subset, counts: dict, question: str | None,
+                        count_exact: bool | None) -> None:
+        category = asked_category(question)
+        if category is None:
+            return
+        self.samples[("category", category)] += 1
+        for metric, _ in subset.box_metrics:
+            self._add("category", category, metric, *counts[metric])
+        if subset.states_count:
+            self.exact[category][0] += int(bool(count_exact))
+            self.exact[category][1] += 1
+
+    def _box_label_categories(self, subset: Subset, predicted: Parsed, reference: Parsed) -> None:
+        """Each labelled category scored on the boxes of that label (the buckets add up)."""
         for category in set(reference.box_categories) | set(predicted.box_categories):
             if category == "none":
                 continue
             pred = [b for b, c in zip(predicted.boxes, predicted.box_categories) if c == category]
             ref = [b for b, c in zip(reference.boxes, reference.box_categories) if c == category]
-            tp = len(match_pairs(pred, ref, 0.5))
-            self._add("category", category, metric, tp, len(pred) - tp, len(ref) - tp)
+            for metric, threshold in subset.box_metrics:
+                tp = len(match_pairs(pred, ref, threshold))
+                self._add("category", category, metric, tp, len(pred) - tp, len(ref) - tp)
             if ref:
                 self.samples[("category", category)] += 1
 
-    def _sizes(self, subset: str, predicted: Parsed, reference: Parsed, image_size) -> None:
+    def _sizes(self, subset: Subset, predicted: Parsed, reference: Parsed, image_size) -> None:
         width, height = image_size
         ref_bins = [size_word(b, width, height) for b in reference.boxes]
         pred_bins = [size_word(b, width, height) for b in predicted.boxes]
-        labelled = subset.startswith("grounding")
-        for metric, threshold in BOX_METRICS[subset]:
+        labelled = subset.labelled_boxes
+        for metric, threshold in subset.box_metrics:
             pairs = match_pairs(predicted.boxes, reference.boxes, threshold,
                                 predicted.box_categories if labelled else None,
                                 reference.box_categories if labelled else None)
@@ -130,7 +134,7 @@ class Breakdown:
         for (kind, bucket, metric), (tp, fp, fn) in sorted(self.counts.items()):
             out[kind].setdefault(bucket, {})[metric] = accuracy(tp, fp, fn)
         for category, (exact, n) in self.exact.items():
-            out["category"].setdefault(category, {})["count.only"] = 100.0 * exact / n
+            out["category"].setdefault(category, {})[EXACT_COUNT_METRIC] = 100.0 * exact / n
         for (kind, bucket), n in self.samples.items():
             out[kind].setdefault(bucket, {})["n"] = n
         out["size"] = {w: out["size"][w] for w in SIZE_WORDS if w in out["size"]}

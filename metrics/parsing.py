@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
+from metrics import benchmark
 from metrics.lexicon import (
     ATTRIBUTE_OF_PHRASE,
     ATTRIBUTE_RE,
@@ -162,26 +163,23 @@ def parse_refer(text: str, subset: str = "refer") -> Parsed:
     return Parsed(subset, boxes=boxes, failed=not boxes)
 
 
-_PARSERS = {
-    "classify": lambda t: parse_classify(t),
-    "describe": lambda t: parse_describe(t),
-    "count": lambda t: parse_count(t),
-    "grounding_single": lambda t: parse_grounding(t, "grounding_single"),
-    "grounding_multi": lambda t: parse_grounding(t, "grounding_multi"),
-    "identify_single": lambda t: parse_identify(t, "identify_single"),
-    "identify_multi": lambda t: parse_identify(t, "identify_multi"),
-    "refer_single": lambda t: parse_refer(t, "refer_single"),
-    "refer_multi": lambda t: parse_refer(t, "refer_multi"),
+# Parser of each task (metrics.benchmark), called with the lowered text and the subset id.
+_PARSERS_OF_TASK = {
+    "classify": lambda text, _subset: parse_classify(text),
+    "describe": lambda text, _subset: parse_describe(text),
+    "count": lambda text, _subset: parse_count(text),
+    "grounding": parse_grounding,
+    "identify": parse_identify,
+    "refer": parse_refer,
 }
 
 
 @lru_cache(maxsize=1 << 17)
 def _parse_lowered(subset: str, lowered: str) -> Parsed:
-    return _PARSERS[subset](lowered)
+    return _PARSERS_OF_TASK[benchmark.subset(subset).task](lowered, subset)
 
 
 def parse_answer(subset: str, text: str | None) -> Parsed:
     """Parse a reference or a response of `subset` (a missing/None text is the empty string)."""
-    if subset not in _PARSERS:
-        raise KeyError(f"unknown subset {subset!r}; expected one of {sorted(_PARSERS)}")
+    benchmark.subset(subset)  # KeyError naming the known subsets
     return _parse_lowered(subset, _text(text))

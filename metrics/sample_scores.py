@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from metrics import benchmark
+from metrics.benchmark import Subset
 from metrics.boxes import match_count
 from metrics.parsing import Multiset, Parsed
 
@@ -32,75 +34,44 @@ def set_counts(predicted: frozenset, reference: frozenset) -> Counts:
     return tp, len(predicted) - tp, len(reference) - tp
 
 
-def _classify(p: Parsed, r: Parsed) -> dict[str, Counts]:
-    return {"classify.acc": set_counts(p.categories, r.categories)}
+def _box_counts(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
+    labels = (p.box_categories, r.box_categories) if subset.labelled_boxes else (None, None)
+    return {metric: match_count(p.boxes, r.boxes, threshold, *labels)
+            for metric, threshold in subset.box_metrics}
 
 
-def _describe(p: Parsed, r: Parsed) -> dict[str, Counts]:
-    return {"describe.acc": multiset_counts(p.mentions, r.mentions)}
+def _classify(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
+    return {subset.answer_metric: set_counts(p.categories, r.categories)}
 
 
-def _count(p: Parsed, r: Parsed) -> dict[str, Counts]:
-    return {
-        "count.iou25": match_count(p.boxes, r.boxes, 0.25),
-        "count.iou50": match_count(p.boxes, r.boxes, 0.5),
-    }
+def _mentions(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
+    return {subset.answer_metric: multiset_counts(p.mentions, r.mentions)}
 
 
-def _grounding(metric: str):
-    def score(p: Parsed, r: Parsed) -> dict[str, Counts]:
-        counts = {
-            metric: match_count(p.boxes, r.boxes, 0.5, p.box_categories, r.box_categories)
-        }
-        if r.relations:
-            counts["grounding.abstract"] = multiset_counts(p.relations, r.relations)
-        return counts
-
-    return score
+def _grounding(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
+    counts = _box_counts(subset, p, r)
+    if r.relations:
+        counts[subset.relation_metric] = multiset_counts(p.relations, r.relations)
+    return counts
 
 
-def _identify(metric: str):
-    return lambda p, r: {metric: multiset_counts(p.mentions, r.mentions)}
-
-
-def _refer(prefix: str):
-    return lambda p, r: {
-        f"{prefix}.iou25": match_count(p.boxes, r.boxes, 0.25),
-        f"{prefix}.iou50": match_count(p.boxes, r.boxes, 0.5),
-    }
-
-
-SCORERS = {
+# Scorer of each task (metrics.benchmark); the subset's table entry names its metric ids.
+SCORERS_OF_TASK = {
     "classify": _classify,
-    "describe": _describe,
-    "count": _count,
-    "grounding_single": _grounding("grounding.single"),
-    "grounding_multi": _grounding("grounding.multi"),
-    "identify_single": _identify("identify.single"),
-    "identify_multi": _identify("identify.multi"),
-    "refer_single": _refer("refer.single"),
-    "refer_multi": _refer("refer.multi"),
-}
-
-# Metric ids each subset contributes to (grounding.abstract only where a reference has relations).
-METRICS_OF_SUBSET: dict[str, tuple[str, ...]] = {
-    "classify": ("classify.acc",),
-    "describe": ("describe.acc",),
-    "count": ("count.iou25", "count.iou50"),
-    "grounding_single": ("grounding.single", "grounding.abstract"),
-    "grounding_multi": ("grounding.multi", "grounding.abstract"),
-    "identify_single": ("identify.single",),
-    "identify_multi": ("identify.multi",),
-    "refer_single": ("refer.single.iou25", "refer.single.iou50"),
-    "refer_multi": ("refer.multi.iou25", "refer.multi.iou50"),
+    "describe": _mentions,
+    "count": _box_counts,
+    "grounding": _grounding,
+    "identify": _mentions,
+    "refer": _box_counts,
 }
 
 
-def score_sample(subset: str, predicted: Parsed, reference: Parsed) -> SampleScore:
-    counts = SCORERS[subset](predicted, reference)
-    if subset != "count":
-        return SampleScore(subset, counts, predicted.failed)
+def score_sample(subset_name: str, predicted: Parsed, reference: Parsed) -> SampleScore:
+    entry = benchmark.subset(subset_name)
+    counts = SCORERS_OF_TASK[entry.task](entry, predicted, reference)
+    if not entry.states_count:
+        return SampleScore(subset_name, counts, predicted.failed)
     response_count = predicted.count if predicted.count is not None else 0
     error = abs(response_count - reference.count)
     exact = predicted.count is not None and predicted.count == reference.count
-    return SampleScore(subset, counts, predicted.failed, count_error=error, count_exact=exact)
+    return SampleScore(subset_name, counts, predicted.failed, count_error=error, count_exact=exact)

@@ -16,13 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from metrics.benchmark import TASK_TABLE, TASKS  # noqa: E402
 from sarbench.leaderboard import sort_by_avg  # noqa: E402
 from sarbench.reports.columns import TABLE3, column  # noqa: E402
 from sarbench.reports.runs import Run, load_runs  # noqa: E402
-from sarbench.subsets import TASKS  # noqa: E402
 
-TASK_LABELS = {"classify": "Classification", "describe": "Description", "count": "Counting",
-               "grounding": "Spatial grounding", "identify": "Cross-modal ID", "refer": "Referring"}
+TASK_LABELS = {t.name: t.label for t in TASK_TABLE}
 
 
 def _value(run: Run, metric: str) -> float:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from sarbench.subsets import TAG_PATTERN
+from metrics.benchmark import PROMPT_TAG_PATTERN, TASK_TABLE, Task, subset, task_of_tag
 
 
 class DataError(ValueError):
@@ -129,14 +129,20 @@ def route_by_content(question: str | None, reference: str) -> str:
     from metrics.lexicon import BOX_RE, CATEGORY_RE, category_of
 
     question = question or ""
-    tag = TAG_PATTERN.search(question)
-    n_boxes = len(BOX_RE.findall(reference.lower()))
+    tag = PROMPT_TAG_PATTERN.search(question)
     if tag is not None:
-        task = tag.group(1).lower()
-        if task == "count":
-            return "count"
-        if task == "identify":
-            return "identify_multi"
-        return f"{task}_single" if n_boxes <= 1 else f"{task}_multi"
+        return _tagged_subset(task_of_tag(tag.group(1)), reference, BOX_RE)
     categories = {category_of(m.group()) for m in CATEGORY_RE.finditer(question.lower())}
-    return "classify" if len(categories) >= 3 else "describe"
+    lists_options = len(categories) >= 3
+    untagged = [t for t in TASK_TABLE if t.prompt_tag is None and t.lists_options == lists_options]
+    return untagged[0].subsets[0]
+
+
+def _tagged_subset(tagged: Task, reference: str, box_re) -> str:
+    """One of a tagged task's subsets: single vs multi by the reference's box count."""
+    if len(tagged.subsets) == 1:
+        return tagged.subsets[0]
+    if tagged.unsplit_subset is not None:
+        return tagged.unsplit_subset
+    arity = "single" if len(box_re.findall(reference.lower())) <= 1 else "multi"
+    return next(name for name in tagged.subsets if subset(name).arity == arity)

@@ -1,61 +1,18 @@
-"""The 9 SARChat test subsets, their files, and the 6 tasks they belong to (PROTOCOL §1.1)."""
+"""Which SARChat subset a data or result file holds, from its name (PROTOCOL §1.1).
+
+The subsets themselves are defined once, in `metrics.benchmark`.
+"""
 from __future__ import annotations
 
-import re
 from pathlib import PurePath
 
-SUBSETS: tuple[str, ...] = (
-    "classify",
-    "describe",
-    "count",
-    "grounding_single",
-    "grounding_multi",
-    "identify_single",
-    "identify_multi",
-    "refer_single",
-    "refer_multi",
-)
+from metrics.benchmark import SUBSET_TABLE, SUBSETS, TASKS
 
-# Official test-file stem of each subset.
-FILE_STEMS: dict[str, str] = {
-    "classify": "SARChat_classify_test",
-    "describe": "SARChat_describe_test",
-    "count": "SARChat_classify_count_test",
-    "grounding_single": "SARChat_classify_grounding_single_test",
-    "grounding_multi": "SARChat_classify_grounding_multi_test",
-    "identify_single": "SARChat_classify_identify_single_test",
-    "identify_multi": "SARChat_classify_identify_multi_test",
-    "refer_single": "SARChat_classify_refer_single_test",
-    "refer_multi": "SARChat_classify_refer_multi_test",
-}
+__all__ = ["FILE_STEMS", "SUBSETS", "TASKS", "official_file_names", "split_file_stem",
+           "subset_from_filename"]
 
-TASK_OF_SUBSET: dict[str, str] = {
-    "classify": "classify",
-    "describe": "describe",
-    "count": "count",
-    "grounding_single": "grounding",
-    "grounding_multi": "grounding",
-    "identify_single": "identify",
-    "identify_multi": "identify",
-    "refer_single": "refer",
-    "refer_multi": "refer",
-}
-
-TASKS: tuple[str, ...] = ("classify", "describe", "count", "grounding", "identify", "refer")
-
-SUBSETS_OF_TASK: dict[str, tuple[str, ...]] = {
-    task: tuple(s for s in SUBSETS if TASK_OF_SUBSET[s] == task) for task in TASKS
-}
-
-# Paper test sizes per task (PROTOCOL §1.1): the weights of `avg_paper`.
-PAPER_TASK_SIZES: dict[str, int] = {
-    "classify": 10_024,
-    "describe": 6_032,
-    "count": 11_704,
-    "grounding": 11_608,
-    "identify": 175_565,
-    "refer": 11_703,
-}
+# Official test-file stem of each subset (from the benchmark table).
+FILE_STEMS: dict[str, str] = {s.name: s.file_stem for s in SUBSET_TABLE}
 
 _RESULT_SUFFIXES = (".jsonl", ".json")
 
@@ -96,5 +53,3 @@ def official_file_names(split: str = "test") -> dict[str, str]:
     """File name -> subset of the official files of a split (`.json`, or `.jsonl`)."""
     return {f"{split_file_stem(s, split)}{suffix}": s for s in SUBSETS for suffix in (".json", ".jsonl")}
 
-
-TAG_PATTERN = re.compile(r"\[(count|grounding|identify|refer)\]", re.ASCII | re.IGNORECASE)

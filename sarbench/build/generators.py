@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence, TypeVar
 
+from metrics import benchmark
 from sarbench.build import geometry as geo
 from sarbench.build import templates as tpl
 from sarbench.build.categories import OPTION_ORDER, SARCHAT_CATEGORIES
@@ -106,6 +107,15 @@ def groups_of(objects: list[tuple[str, Box]]) -> list[tuple[str, list[Box]]]:
     return [(c, by_category[c]) for c in SARCHAT_CATEGORIES if c in by_category]
 
 
+def subset_for(task: str, n_objects: int) -> str:
+    """The subset of `task` for a record about n objects (its arity where the task splits)."""
+    names = benchmark.task(task).subsets
+    if len(names) == 1:
+        return names[0]
+    arity = "single" if n_objects == 1 else "multi"
+    return next(name for name in names if benchmark.subset(name).arity == arity)
+
+
 def generate(image: PreparedImage, seed: int) -> Iterator[Generated]:
     groups = groups_of(image.objects)
     yield from _classify(image, groups, seed)
@@ -121,7 +131,8 @@ def _classify(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     present = sorted((c for c, _ in groups), key=OPTION_ORDER.index)
     question = rng.choice(tpl.CLASSIFY_QUESTIONS).format(options=OPTIONS_TEXT)
     answer = rng.choice(tpl.CLASSIFY_ANSWERS).format(categories=join_categories(present))
-    yield Generated("classify", record(question, answer, image.path), tuple(present))
+    yield Generated(subset_for("classify", len(present)), record(question, answer, image.path),
+                    tuple(present))
 
 
 def describable_objects(image: PreparedImage) -> list[tuple[str, Box]]:
@@ -144,7 +155,8 @@ def _describe(image: PreparedImage, seed: int) -> Iterator[Generated]:
         ))
     # The paper joins the sentences without periods and ends the answer with one.
     answer = sentences[0] + " " + " ".join(sentences[1:]) + "."
-    yield Generated("describe", record(question, answer, image.path), tuple(sorted({c for c, _ in objects})))
+    yield Generated(subset_for("describe", len(objects)), record(question, answer, image.path),
+                    tuple(sorted({c for c, _ in objects})))
 
 
 def count_answer(boxes: list[Box]) -> str:
@@ -156,7 +168,8 @@ def _count(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     rng = task_rng(seed, image.key, "count")
     for category, boxes in groups:
         question = rng.choice(tpl.COUNT_QUESTIONS).format(category=category)
-        yield Generated("count", record(question, count_answer(boxes), image.path), (category,))
+        yield Generated(subset_for("count", len(boxes)), record(question, count_answer(boxes), image.path),
+                        (category,))
 
 
 def grounding_answer(image: PreparedImage, groups, rng: Chooser) -> str:
@@ -183,7 +196,7 @@ def grounding_answer(image: PreparedImage, groups, rng: Chooser) -> str:
 
 def _grounding(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     rng = task_rng(seed, image.key, "grounding")
-    subset = "grounding_single" if len(image.objects) == 1 else "grounding_multi"
+    subset = subset_for("grounding", len(image.objects))
     question = rng.choice(tpl.GROUNDING_QUESTIONS)
     answer = grounding_answer(image, groups, rng)
     yield Generated(subset, record(question, answer, image.path), tuple(c for c, _ in groups))
@@ -202,7 +215,7 @@ def identify_answer(category: str, box: Box, width: int, height: int, template: 
 
 def _identify(image: PreparedImage, seed: int) -> Iterator[Generated]:
     rng = task_rng(seed, image.key, "identify")
-    subset = "identify_single" if len(image.objects) == 1 else "identify_multi"
+    subset = subset_for("identify", len(image.objects))
     for category, box in image.objects:
         question = rng.choice(tpl.IDENTIFY_QUESTIONS).format(box=geo.box_text(box))
         answer = identify_answer(category, box, image.width, image.height, rng.choice(tpl.IDENTIFY_ANSWERS))
@@ -216,7 +229,7 @@ def refer_answer(boxes: list[Box], width: int, height: int) -> str:
 def _refer(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     rng = task_rng(seed, image.key, "refer")
     for category, boxes in groups:
-        subset = "refer_single" if len(boxes) == 1 else "refer_multi"
+        subset = subset_for("refer", len(boxes))
         question = rng.choice(tpl.REFER_QUESTIONS).format(n=len(boxes), category=category)
         answer = refer_answer(boxes, image.width, image.height)
         yield Generated(subset, record(question, answer, image.path), (category,))

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrics.aggregate import TASK_COLUMNS
+from metrics.aggregate import task_score_arrays
+from metrics.benchmark import COUNT_ERROR_METRICS, EXACT_COUNT_METRIC, SUBSET_TABLE
 from sarbench.reports.details import RunSamples
-from sarbench.subsets import PAPER_TASK_SIZES, SUBSETS, SUBSETS_OF_TASK, TASKS
 
 RUNS = ("A", "B")
 _CELLS_PER_CHUNK = 4_000_000  # replicates x images per multiplicity matrix (~32 MB)
@@ -45,20 +45,34 @@ def cluster_sums(a: RunSamples, b: RunSamples, clusters: np.ndarray, n_clusters:
             counts = samples.counts[metric]
             sums.add(f"tp|{run}|{metric}", counts[:, 0])
             sums.add(f"den|{run}|{metric}", counts.sum(axis=1))
-    for subset in SUBSETS:
-        in_subset = a.subsets == subset
+    for subset in SUBSET_TABLE:
+        in_subset = a.subsets == subset.name
         if not in_subset.any():
             continue
-        sums.add(f"n|{subset}", in_subset)
+        sums.add(f"n|{subset.name}", in_subset)
         for run, samples in zip(RUNS, (a, b)):
-            sums.add(f"pf|{run}|{subset}", samples.parse_fail & in_subset)
-            if subset == "count":
+            sums.add(f"pf|{run}|{subset.name}", samples.parse_fail & in_subset)
+            if subset.states_count:
                 error = np.where(in_subset, samples.count_error, 0.0)
-                sums.add(f"exact|{run}", samples.count_exact & in_subset)
-                sums.add(f"err|{run}", error)
-                sums.add(f"err2|{run}", error * error)
-                sums.add(f"within1|{run}", in_subset & (error <= 1))
+                sums.add(f"exact|{run}|{subset.name}", samples.count_exact & in_subset)
+                sums.add(f"err|{run}|{subset.name}", error)
+                sums.add(f"err2|{run}|{subset.name}", error * error)
+                sums.add(f"within1|{run}|{subset.name}", in_subset & (error <= 1))
     return sums
+
+
+def _count_scores(sums: dict[str, np.ndarray], run: str, counted: list[str]) -> dict[str, np.ndarray]:
+    """count.only and the count errors over the subsets whose answers state a number."""
+    def total(kind: str) -> np.ndarray:
+        return sum(sums[f"{kind}|{run}|{name}"] for name in counted)
+
+    n = sum(sums[f"n|{name}"] for name in counted)
+    safe = np.where(n > 0, n, 1.0)
+    mae, rmse, within1 = COUNT_ERROR_METRICS
+    return {EXACT_COUNT_METRIC: _ratio(total("exact"), n, n),
+            mae: np.where(n > 0, total("err") / safe, np.nan),
+            rmse: np.sqrt(np.where(n > 0, total("err2") / safe, np.nan)),
+            within1: _ratio(total("within1"), n, n)}
 
 
 def _ratio(numerator, denominator, n, empty_value=100.0):
@@ -75,47 +89,14 @@ def scores(sums: dict[str, np.ndarray], run: str) -> dict[str, np.ndarray]:
         if name.startswith(f"tp|{run}|"):
             metric = name.split("|", 2)[2]
             out[metric] = _ratio(sums[name], sums[f"den|{run}|{metric}"], sums[f"n|{metric}"])
-    if "n|count" in sums:
-        n = sums["n|count"]
-        safe = np.where(n > 0, n, 1.0)
-        out["count.only"] = _ratio(sums[f"exact|{run}"], n, n)
-        out["count.mae"] = np.where(n > 0, sums[f"err|{run}"] / safe, np.nan)
-        out["count.rmse"] = np.sqrt(np.where(n > 0, sums[f"err2|{run}"] / safe, np.nan))
-        out["count.within1"] = _ratio(sums[f"within1|{run}"], n, n)
-    for subset in SUBSETS:
-        if f"n|{subset}" in sums:
-            n = sums[f"n|{subset}"]
-            out[f"{subset}.parse_fail"] = _ratio(sums[f"pf|{run}|{subset}"], n, n)
-    out.update(_task_scores(out, sums))
+    sizes = {s.name: sums[f"n|{s.name}"] for s in SUBSET_TABLE if f"n|{s.name}" in sums}
+    counted = [s.name for s in SUBSET_TABLE if s.states_count and s.name in sizes]
+    if counted:
+        out.update(_count_scores(sums, run, counted))
+    for name, n in sizes.items():
+        out[f"{name}.parse_fail"] = _ratio(sums[f"pf|{run}|{name}"], n, n)
+    out.update(task_score_arrays(out, sizes))
     return out
-
-
-def _task_scores(values: dict[str, np.ndarray], sums: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    weights: dict[str, np.ndarray] = {}
-    for task in TASKS:
-        columns = [values[c] for c in TASK_COLUMNS[task] if c in values]
-        if not columns:
-            continue
-        stacked = np.vstack(columns)
-        present = (~np.isnan(stacked)).sum(axis=0)
-        total = np.nansum(stacked, axis=0)
-        out[f"task.{task}"] = np.where(present > 0, total / np.maximum(present, 1), np.nan)
-        weights[task] = sum(sums[f"n|{s}"] for s in SUBSETS_OF_TASK[task] if f"n|{s}" in sums)
-    if out:
-        out["avg"] = _weighted(out, weights)
-        out["avg_paper"] = _weighted(out, {t: float(PAPER_TASK_SIZES[t]) for t in weights})
-    return out
-
-
-def _weighted(task_values: dict[str, np.ndarray], weights: dict) -> np.ndarray:
-    numerator = denominator = 0.0
-    for task, weight in weights.items():
-        value = task_values[f"task.{task}"]
-        present = ~np.isnan(value)
-        numerator = numerator + np.where(present, value, 0.0) * weight
-        denominator = denominator + np.where(present, weight, 0.0)
-    return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
 @dataclass

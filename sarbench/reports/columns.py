@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
-from sarbench.subsets import SUBSETS, TASKS
+from metrics.benchmark import (CAPTION_METRICS, COUNT_ERROR_METRICS, SUBSET_TABLE, SUBSETS,
+                               TABLE3_COLUMNS, TASKS)
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,6 @@ class Column:
     lower_is_better: bool = False
 
 
-_SUBSET_LABELS = {
-    "classify": "classify", "describe": "describe", "count": "count",
-    "grounding_single": "ground. single", "grounding_multi": "ground. multi",
-    "identify_single": "ident. single", "identify_multi": "ident. multi",
-    "refer_single": "refer single", "refer_multi": "refer multi",
-}
 _CAPTION_LABELS = {"bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
                    "cider": "CIDEr", "rouge_l": "ROUGE-L", "meteor": "METEOR"}
 
@@ -54,16 +48,16 @@ def _known_columns() -> dict[str, Column]:
         columns[f"task.{task}"] = Column(f"task.{task}", "Task scores", task, f"task {task}")
     for name, label in _CAPTION_LABELS.items():
         columns[f"describe.{name}"] = Column(f"describe.{name}", "Captions", label, label)
-    for subset in SUBSETS:
-        key = f"{subset}.parse_fail"
-        columns[key] = Column(key, "Parse failures", _SUBSET_LABELS[subset],
-                              f"PF {_SUBSET_LABELS[subset]}", lower_is_better=True)
+    for subset in SUBSET_TABLE:
+        key = f"{subset.name}.parse_fail"
+        columns[key] = Column(key, "Parse failures", subset.label, f"PF {subset.label}",
+                              lower_is_better=True)
     return columns
 
 
 KNOWN_COLUMNS = _known_columns()
 TABLE3 = ("avg",) + TABLE3_COLUMNS
-EXTRA = (("count.mae", "count.rmse", "count.within1")
+EXTRA = (COUNT_ERROR_METRICS
          + tuple(f"describe.{m}" for m in CAPTION_METRICS)
          + tuple(f"{s}.parse_fail" for s in SUBSETS))
 
