@@ -6,6 +6,7 @@ folder and its `sarbench.log` are made here, after the config has been checked, 
 command line gets the project's message and exit status 2 instead of a Hydra error, and a run
 refused before any work leaves no empty `out` behind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,10 @@ def find_conf_dir() -> Path:
     except ModuleNotFoundError:
         installed = None
     if installed is None or not (installed / "config.yaml").is_file():
-        raise SystemExit(f"error: sarbench's configs (conf/config.yaml) are neither in {checkout / 'conf'} nor "
-                         "installed as the package sarbench.conf; reinstall sarbench")
+        raise SystemExit(
+            f"error: sarbench's configs (conf/config.yaml) are neither in {checkout / 'conf'} nor "
+            "installed as the package sarbench.conf; reinstall sarbench"
+        )
     return installed
 
 
@@ -102,8 +105,11 @@ def close_out_folder(created: list[Path], handler: logging.Handler, refused: boo
 def exit_on_all_failed(result: dict) -> None:
     failures, samples = sum(result.get("inference_failures", {}).values()), sum(result.get("n", {}).values())
     if samples and failures == samples:  # e.g. a server that never answered: not a model's score
-        print(f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); "
-              "fix the cause and re-run with runner.retry_failed=true", file=sys.stderr)
+        print(
+            f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); "
+            "fix the cause and re-run with runner.retry_failed=true",
+            file=sys.stderr,
+        )
         sys.exit(3)
 
 
@@ -124,8 +130,9 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted: the predictions written so far are kept; re-run the same command to "
-              "resume", file=sys.stderr)
+        print(
+            "interrupted: the predictions written so far are kept; re-run the same command to resume", file=sys.stderr
+        )
         sys.exit(130)
     finally:
         close_out_folder(created, handler, refused)

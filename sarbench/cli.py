@@ -3,6 +3,7 @@
 Each verb hands the rest of the command line to the module that implements it (`sarbench score X`
 is `python -m sarbench.score X`); `sarbench run` takes Hydra overrides like `python -m sarbench`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,7 +19,7 @@ class Verb(NamedTuple):
 
 
 VERBS: dict[str, Verb] = {
-    "run": Verb("sarbench.__main__", "evaluate a model: sarbench run model=<model> task=<task> data=<data> [key=value ...]"),
+    "run": Verb("sarbench.__main__", "evaluate a model: sarbench run model=<model> task=<task> [key=value ...]"),
     "score": Verb("sarbench.score", "score result files (swift infer JSONL/JSON or sarbench predictions)"),
     "build": Verb("sarbench.build.__main__", "build a SARChat-format test set from detection annotations"),
     "leaderboard": Verb("sarbench.leaderboard", "table of the runs below folders (md, csv, latex, html)"),
@@ -29,9 +30,13 @@ VERBS: dict[str, Verb] = {
 
 def usage() -> str:
     width = max(map(len, VERBS))
-    lines = [f"usage: sarbench <verb> [arguments]   (sarbench {__version__})", "",
-             "Evaluate vision-language models on SARChat-format SAR test sets (protocol sarchat-v1).", "",
-             "verbs:"]
+    lines = [
+        f"usage: sarbench <verb> [arguments]   (sarbench {__version__})",
+        "",
+        "Evaluate vision-language models on SARChat-format SAR test sets (protocol sarchat-v1).",
+        "",
+        "verbs:",
+    ]
     lines += [f"  {name:<{width}}  {verb.summary}" for name, verb in VERBS.items()]
     lines += ["", "`sarbench <verb> --help` describes a verb; `sarbench run --help` lists the config groups."]
     return "\n".join(lines)
