@@ -103,3 +103,5 @@ def test_oracle_run_and_console_script_from_an_empty_directory(installed, tmp_pa
     scored = run_installed(installed, tmp_path, str(script), "score", *score)
     assert scored.returncode == 0, scored.stderr
     assert json.loads((tmp_path / "scored.json").read_text())["metrics"]["avg"] == 100.0
+    legacy = run_installed(installed, tmp_path, str(installed / "bin" / "sarbench-score"), "--help")
+    assert legacy.returncode == 0 and "usage:" in legacy.stdout
