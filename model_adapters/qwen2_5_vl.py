@@ -4,7 +4,7 @@ Prompt: identical to Qwen2-VL (ChatML, `<|vision_start|><|image_pad|><|vision_en
 ms-swift template `qwen2_5_vl`).
 
 Native boxes: JSON `{"bbox_2d": [x1, y1, x2, y2], "label": "..."}` in absolute pixels of the
-*smart-resized* model input (shared/PROTOCOL.md §6; peers.md §2.2 citing QwenLM/Qwen3-VL#1721,
+*smart-resized* model input (docs/PROTOCOL.md §6; peers.md §2.2 citing QwenLM/Qwen3-VL#1721,
 #991 and om-ai-lab/VLM-R1#6; resize rule `smart_resize` in qwen-vl-utils, as in transformers'
 Qwen2VLImageProcessor, against which it is tested). The codec maps them back with the
 loaded image processor's own min/max pixels, so a checkpoint or `processor_kwargs` that changes

@@ -5,7 +5,7 @@ Prompt: ChatML with the SARChat system prompt; the data's `<image>` tag becomes
 swift/llm/template/template/qwen.py), so the user turn is `<vision>\\n{question}`.
 
 Native boxes (`box_format: native`): `<|object_ref_start|>label<|object_ref_end|>
-<|box_start|>(x1,y1),(x2,y2)<|box_end|>`, integers in [0, 1000) of the image (shared/PROTOCOL.md §6;
+<|box_start|>(x1,y1),(x2,y2)<|box_end|>`, integers in [0, 1000) of the image (docs/PROTOCOL.md §6;
 shared/reference/peers.md §2.2, which cites QwenLM/Qwen3-VL#1721 and #991). Responses are decoded
 with special tokens skipped, which leaves `(x1,y1),(x2,y2)` for the codec; question boxes are
 written the same way, wrapped in the box tokens.
