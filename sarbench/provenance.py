@@ -56,14 +56,16 @@ def hardware() -> dict[str, Any]:
 
 
 def run_key(model_fingerprint: dict, prompts_hash: str, generation: dict,
-            data_checksums: dict[str, str]) -> dict[str, Any]:
-    """Everything that, if changed, makes earlier predictions invalid."""
+            data_checksums: dict[str, str], checkpoint: dict | None = None) -> dict[str, Any]:
+    """Everything that, if changed, makes earlier predictions invalid (sarbench.run_folder.RunKey;
+    the images' bytes are checked per prediction line instead)."""
     return {
         "protocol": PROTOCOL,
         "model": model_fingerprint,
         "prompts_sha256": prompts_hash,
         "generation": generation,
         "data_sha256": data_checksums,
+        "checkpoint": checkpoint,
     }
 
 
