@@ -200,10 +200,10 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
                 try:
                     record = json.loads(line)
                 except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
-                    raise RunFolderError(f"{path} line {number} is corrupt ({exc}); {fix}") from None
+                    raise RunFolderError(f"{path}: corrupt prediction on line {number} ({exc}); {fix}") from None
                 problem = _line_problem(record)
                 if problem is not None:
-                    raise RunFolderError(f"{path} line {number} is {problem}; {fix}")
+                    raise RunFolderError(f"{path}: corrupt prediction on line {number}: {problem}; {fix}")
                 records.append(record)
     except OSError as exc:
         raise RunFolderError(f"cannot read {path}: {exc}") from None
