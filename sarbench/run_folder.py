@@ -189,6 +189,8 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
     """Every record of a predictions file; a line that is not a record names the file and line."""
     if not path.exists():
         return []
+    if not path.is_file():  # a device or pipe would be read forever
+        raise RunFolderError(f"{path} is not a regular file; move it aside")
     fix = (f"delete that line (its sample is generated again), or move {path.name} aside, or "
            "re-run with runner.overwrite=true to discard this file's predictions")
     records = []
