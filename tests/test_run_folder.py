@@ -322,3 +322,53 @@ def test_read_only_folders_as_an_unprivileged_user(tmp_path):
         assert again.returncode == 0, again.stderr
     finally:
         shutil.rmtree(base)
+
+
+def _hypothesis_lines():
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                               lambda inner: st.lists(inner, max_size=3)
+                               | st.dictionaries(st.sampled_from(["id", "response", "error", "x"]), inner, max_size=3),
+                               max_leaves=6)
+    as_json = json_values.map(lambda v: json.dumps(v).encode())
+    return st.one_of(as_json, st.binary(max_size=30))
+
+
+def test_any_predictions_line_resumes_or_stops_with_a_message(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+
+    base = tmp_path_factory.mktemp("fuzz")
+    data = make_dataset(base / "data", per_subset=3)
+    clean = base / "clean"
+    run(data, clean, "task=count", "runner.limit=2")
+    original = (clean / "predictions" / "count.jsonl").read_bytes()
+    untouched = [json.loads(l) for l in original.splitlines()]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(line=_hypothesis_lines(), position=st_integers())
+    def check(line, position):
+        out = base / "case"
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(clean, out)
+        kept = original.splitlines(keepends=True)
+        kept.insert(position % (len(kept) + 1), line + b"\n")
+        (out / "predictions" / "count.jsonl").write_bytes(b"".join(kept))
+        try:
+            run(data, out, "task=count")
+        except RunError as exc:
+            assert "count.jsonl" in str(exc)
+            return
+        details = {row["id"]: row for row in map(json.loads, (out / "details.jsonl").read_text().splitlines())}
+        for record in untouched:  # untouched samples keep their answer and score
+            if record["id"] in details:
+                assert details[record["id"]]["response"] == record["response"]
+                assert details[record["id"]]["parse_fail"] is False
+
+    check()
+
+
+def st_integers():
+    from hypothesis import strategies as st
+
+    return st.integers(min_value=0, max_value=3)
