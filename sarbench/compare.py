@@ -25,7 +25,7 @@ from sarbench.reports.details import (CompareError, RunSamples, align, cluster_i
                                       load_samples, read_manifest)
 from sarbench.reports.paired import disagreements, mcnemar_tests
 from sarbench.reports.runs import run_name
-from sarbench.run_folder import RunFolderError, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import TASKS
 
 BETTER, WORSE, SAME = "better", "worse", "no significant difference"
@@ -49,7 +49,7 @@ def _metrics_json(folder: Path) -> dict:
     try:
         return read_metrics(folder / "metrics.json")
     except RunFolderError as exc:
-        if "newer sarbench" in str(exc):
+        if isinstance(exc, NewerSchemaError):
             raise CompareError(str(exc)) from None
         return {}
 

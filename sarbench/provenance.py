@@ -34,7 +34,9 @@ def package_versions() -> dict[str, str | None]:
 def git_state(path: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10)
+            # no optional locks: `git status` of a run must never write (or leave) the repo's index.lock
+            done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10,
+                                  env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None

@@ -40,6 +40,10 @@ class RunFolderError(RunError):
     """A run-folder file that cannot be read or written; the message names it and the fix."""
 
 
+class NewerSchemaError(RunFolderError):
+    """A file written by a newer sarbench: never discarded or skipped, only refused."""
+
+
 class RunKey(TypedDict):
     schema_version: NotRequired[int]
     protocol: str
@@ -89,7 +93,7 @@ def schema_version(document: dict, path: Path) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise RunFolderError(f"{path}: schema_version must be a whole number, got {version!r}; {MOVE_ASIDE}")
     if version > SCHEMA_VERSION:
-        raise RunFolderError(f"{path} was written by a newer sarbench (schema {version}, this one reads "
+        raise NewerSchemaError(f"{path} was written by a newer sarbench (schema {version}, this one reads "
                              f"{SCHEMA_VERSION}): upgrade sarbench, or use another out= folder")
     return version
 
@@ -139,9 +143,9 @@ def keep_corrupt_manifest(path: Path, stamp: str) -> tuple[dict | None, str | No
     `manifest.json.corrupt-<stamp>`: the manifest is append-only history, never silently replaced."""
     try:
         return read_manifest(path), None
+    except NewerSchemaError:
+        raise
     except RunFolderError as exc:
-        if "newer sarbench" in str(exc):
-            raise
         kept = path.with_name(f"{path.name}.corrupt-{stamp}")
         try:
             path.replace(kept)

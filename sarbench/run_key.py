@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sarbench.identity import checkpoint_changes
 from sarbench.provenance import describe_key_change
-from sarbench.run_folder import RunFolderError, predictions_present, read_run_key
+from sarbench.run_folder import NewerSchemaError, RunFolderError, predictions_present, read_run_key
 from sarbench.run_settings import RunError
 
 log = logging.getLogger("sarbench")
@@ -24,7 +24,7 @@ def check_run_key(out: Path, key: dict, overwrite: bool) -> dict:
     try:
         old = read_run_key(out / "run_key.json")
     except RunFolderError as exc:
-        if "newer sarbench" in str(exc) or not overwrite:
+        if isinstance(exc, NewerSchemaError) or not overwrite:
             raise
         return _discard(out, key, f"unreadable run key ({exc})")
     if old is None:

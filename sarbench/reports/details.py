@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sarbench.run_folder import RunFolderError, detail_problem, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, detail_problem, read_metrics
 from sarbench.run_folder import read_manifest as read_manifest_document
 
 
@@ -63,7 +63,7 @@ def _check_folder_version(folder: Path) -> None:
         try:
             read_metrics(folder / "metrics.json")
         except RunFolderError as exc:
-            if "newer sarbench" in str(exc):
+            if isinstance(exc, NewerSchemaError):
                 raise CompareError(str(exc)) from None
 
 

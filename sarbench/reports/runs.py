@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sarbench import PROTOCOL
-from sarbench.run_folder import RunFolderError, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
 
 
@@ -76,7 +76,7 @@ def load_runs(paths: list[Path]) -> list[Run]:
         try:
             result = read_metrics(metrics_path)
         except RunFolderError as exc:
-            if "newer sarbench" in str(exc):  # leaving it out would silently change the table
+            if isinstance(exc, NewerSchemaError):  # leaving it out would silently change the table
                 raise SystemExit(f"error: {exc}") from None
             print(f"note: skipped {metrics_path}: {exc}", file=sys.stderr)
             continue
