@@ -124,6 +124,10 @@ class ModelAdapter(ABC):
         e.g. the oracle or a served model). The runner fingerprints it into the run key."""
         return None
 
+    def checkpoint_revision(self) -> str | None:
+        """The hub revision asked for (None: the default branch, or no hub checkpoint)."""
+        return getattr(self.settings, "revision", None)
+
     def close(self) -> None:
         """Free model resources (GPU memory, worker processes)."""
 

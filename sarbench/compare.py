@@ -10,7 +10,6 @@ with --common, runs over different subsets or limits are compared on the samples
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ from sarbench.reports.details import (CompareError, RunSamples, align, cluster_i
                                       load_samples, read_manifest)
 from sarbench.reports.paired import disagreements, mcnemar_tests
 from sarbench.reports.runs import run_name
+from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import TASKS
 
 BETTER, WORSE, SAME = "better", "worse", "no significant difference"
@@ -45,9 +45,12 @@ def verdict(low: float, high: float, lower_is_better: bool) -> str:
 
 
 def _metrics_json(folder: Path) -> dict:
+    """The run's metrics.json, or {} when absent or unreadable (it only cross-checks details)."""
     try:
-        return json.loads((folder / "metrics.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        return read_metrics(folder / "metrics.json")
+    except RunFolderError as exc:
+        if isinstance(exc, NewerSchemaError):
+            raise CompareError(str(exc)) from None
         return {}
 
 

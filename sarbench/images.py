@@ -1,8 +1,12 @@
 """Decoding images in a background thread pool so the model never waits on disk."""
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from PIL import Image
@@ -14,29 +18,53 @@ class ImageError(Exception):
     """An image that cannot be read; the sample becomes an inference failure."""
 
 
+@dataclass(frozen=True)
+class ImageFile:
+    """The bytes an image was decoded from (for the prediction line; see sarbench.identity)."""
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
 def load_image(path: str):
+    return read_image(path)[0]
+
+
+def read_image(path: str) -> tuple:
+    """(image or ImageError, ImageFile of the bytes read or None). The file is read once: the
+    hash is of exactly the bytes that were decoded."""
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image.copy() if image.mode in ("L", "RGB", "RGBA", "I;16", "I", "F") else image.convert("RGB")
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
     except FileNotFoundError:
-        return ImageError(f"image not found: {path}")
+        return ImageError(f"image not found: {path}"), None
+    except OSError as exc:
+        return ImageError(f"cannot read image {path}: {type(exc).__name__}: {exc}"), None
+    buffer = io.BytesIO(data)
+    try:
+        with Image.open(buffer) as image:
+            image.load()
+            decoded = image.copy() if image.mode in ("L", "RGB", "RGBA", "I;16", "I", "F") else image.convert("RGB")
     except Exception as exc:  # PIL raises many types for corrupt files
-        return ImageError(f"cannot read image {path}: {type(exc).__name__}: {exc}")
+        problem = str(exc).replace(repr(buffer), repr(path))  # PIL names the buffer it was given
+        return ImageError(f"cannot read image {path}: {type(exc).__name__}: {problem}"), None
+    return decoded, ImageFile(hashlib.sha256(data).hexdigest(), stat.st_size, stat.st_mtime_ns)
 
 
 def _load_batch(batch: Sequence[Sample], decode: bool) -> list:
     if not decode:
-        return [None] * len(batch)
-    return [load_image(s.image) for s in batch]
+        return [(None, None)] * len(batch)
+    return [read_image(s.image) for s in batch]
 
 
 def prefetched_batches(
     batches: Sequence[Sequence[Sample]], decode: bool, workers: int, ahead: int
 ) -> Iterator[tuple[Sequence[Sample], list]]:
-    """Yield (batch, images) in order; images are PIL images or ImageError, decoded ahead.
+    """Yield (batch, loaded) in order, decoded ahead; loaded holds per sample a `read_image`
+    pair: (PIL image or ImageError, ImageFile or None).
 
-    With decode=False the images are None (adapters that need no pixels, e.g. the oracle).
+    With decode=False the pairs are (None, None) (adapters that need no pixels).
     """
     if not decode or workers <= 0:
         for batch in batches:
@@ -49,7 +77,7 @@ def prefetched_batches(
         def submit_next() -> None:
             batch = next(iterator, None)
             if batch is not None:
-                pending.append((batch, [pool.submit(load_image, s.image) for s in batch]))
+                pending.append((batch, [pool.submit(read_image, s.image) for s in batch]))
 
         for _ in range(max(1, ahead)):
             submit_next()

@@ -34,7 +34,9 @@ def package_versions() -> dict[str, str | None]:
 def git_state(path: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10)
+            # no optional locks: `git status` of a run must never write (or leave) the repo's index.lock
+            done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10,
+                                  env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -56,14 +58,16 @@ def hardware() -> dict[str, Any]:
 
 
 def run_key(model_fingerprint: dict, prompts_hash: str, generation: dict,
-            data_checksums: dict[str, str]) -> dict[str, Any]:
-    """Everything that, if changed, makes earlier predictions invalid."""
+            data_checksums: dict[str, str], checkpoint: dict | None = None) -> dict[str, Any]:
+    """Everything that, if changed, makes earlier predictions invalid (sarbench.run_folder.RunKey;
+    the images' bytes are checked per prediction line instead)."""
     return {
         "protocol": PROTOCOL,
         "model": model_fingerprint,
         "prompts_sha256": prompts_hash,
         "generation": generation,
         "data_sha256": data_checksums,
+        "checkpoint": checkpoint,
     }
 
 

@@ -6,7 +6,6 @@ earlier predictions invalid is refused unless `runner.overwrite=true`.
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -21,12 +20,15 @@ from omegaconf import OmegaConf
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from sarbench.data import Dataset, Sample, file_sha256
-from sarbench.images import ImageError, prefetched_batches
+from sarbench.identity import changed_images, checkpoint_identity
+from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
 from sarbench.predictions import Prediction
 from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
+from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
 from sarbench.run_key import check_run_key
+from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError, RunnerSettings
 from sarbench.scoring import score_predictions
 
@@ -59,12 +61,15 @@ def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationReque
 
 
 def _record(sample: Sample, response: str | None, latency: float, batch_size: int,
-            error: str | None = None) -> dict:
+            error: str | None = None, image_file: ImageFile | None = None) -> dict:
     record = {"id": sample.id, "response": response, "labels": sample.reference,
               "messages": sample.record.get("messages"), "images": sample.record.get("images"),
               "latency_s": round(latency, 6), "batch_size": batch_size}
     if error is not None:
         record["error"] = error
+    if image_file is not None:  # the bytes this prediction saw (checked on resume)
+        record["image_sha256"] = image_file.sha256
+        record["image_stat"] = [image_file.size, image_file.mtime_ns]
     return record
 
 
@@ -89,6 +94,7 @@ class Runner:
             log.warning(self.stats.events[-1])
             self.batch_size = 1
         self.decode_images = adapter.decodes_images()
+        self._image_files: dict[str, ImageFile | None] = {}  # sample id -> bytes read, until recorded
 
     # -- resume -------------------------------------------------------------------------
     def key(self) -> dict:
@@ -96,41 +102,78 @@ class Runner:
         prompts = stable_hash(self.adapter.prompt_fingerprint())
         generation = {subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"}
                       for subset in self.samples}
+        checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
         return run_key(self.adapter.fingerprint(), prompts, generation,
-                       {Path(f).name: file_sha256(f) for f in files})
+                       {Path(f).name: file_sha256(f) for f in files}, checkpoint)
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
-        self.stats.repaired_bytes += store.repair()
-        try:
-            records = store.read()
-        except DataError as exc:
-            raise RunError(str(exc)) from None
+        records = self._done(store)
         if self.settings.retry_failed and any("error" in r for r in records):
             records = [r for r in records if "error" not in r]
             store.rewrite(records)
-        done = {r.get("id") for r in records}
+        done = {r["id"] for r in records}
         if len(done) != len(records):
             raise RunError(f"{store.path} lists a sample twice; delete the duplicate lines or "
                            "re-run with runner.overwrite=true")
+        records = self._unchanged_images(subset, store, records)
+        done = {r["id"] for r in records}
         todo = [s for s in self.samples[subset] if s.id not in done]
         self.stats.resumed += len(self.samples[subset]) - len(todo)
         if todo and self.adapter.batch_order_key(todo[0].prompt, todo[0].image) is not None:
             todo.sort(key=lambda s: self.adapter.batch_order_key(s.prompt, s.image))
         return todo
 
+    def _done(self, store: PredictionFile) -> list[dict]:
+        """The file's records; with runner.overwrite=true an unreadable file is discarded."""
+        try:
+            self.stats.repaired_bytes += store.repair()
+            return store.read()
+        except RunFolderError as exc:
+            if not self.settings.overwrite:
+                raise
+            store.path.unlink()
+            self._event(f"runner.overwrite=true: discarded {store.path} ({exc})")
+            return []
+
+    def _unchanged_images(self, subset: str, store: PredictionFile, records: list[dict]) -> list[dict]:
+        """Done records whose image bytes are still those they were made from; a changed image
+        is refused (or, with runner.overwrite=true, its predictions are made again)."""
+        image_of = {s.id: s.image for s in self.samples[subset]}
+        changed = changed_images(records, image_of)
+        if not changed:
+            return records
+        listed = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        if not self.settings.overwrite:
+            raise RunError(f"{len(changed)} image(s) of done {subset} predictions changed since they were "
+                           f"made: {listed}. Use runner.overwrite=true to predict those samples again, "
+                           "or another out=DIR.")
+        stale = set(changed)
+        kept = [r for r in records if image_of.get(r["id"]) not in stale or "image_sha256" not in r]
+        store.rewrite(kept)
+        self._event(f"runner.overwrite=true: {len(records) - len(kept)} {subset} predictions made "
+                    f"again, their images changed ({listed})")
+        return kept
+
+    def _event(self, message: str) -> None:
+        self.stats.events.append(message)
+        log.warning(message)
+
     # -- generation ---------------------------------------------------------------------
-    def _prepare(self, batch: list[Sample], images: list) -> tuple[list[Sample], dict, list[GenerationRequest]]:
+    def _prepare(self, batch: list[Sample], loaded: list) -> tuple[list[Sample], dict, list[GenerationRequest]]:
         """(samples with an image, records of those without, their requests)."""
-        ready = [(s, img) for s, img in zip(batch, images) if not isinstance(img, ImageError)]
+        ready = [(s, img, file) for s, (img, file) in zip(batch, loaded) if not isinstance(img, ImageError)]
         failed = {s.id: _record(s, None, 0.0, len(batch), str(img))
-                  for s, img in zip(batch, images) if isinstance(img, ImageError)}
-        return [s for s, _ in ready], failed, [_request(s, img, self.max_new_tokens[s.subset]) for s, img in ready]
+                  for s, (img, _) in zip(batch, loaded) if isinstance(img, ImageError)}
+        self._image_files.update((s.id, file) for s, _, file in ready)
+        return ([s for s, *_ in ready], failed,
+                [_request(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready])
 
     def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
         samples, records, requests = prepared
         for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
             response = raw if raw is None else self.adapter.to_protocol(raw, request)
-            records[sample.id] = _record(sample, response, latency, len(requests), error)
+            records[sample.id] = _record(sample, response, latency, len(requests), error,
+                                         self._image_files.pop(sample.id, None))
             if response != raw:
                 records[sample.id]["raw_response"] = raw
         return [records[s.id] for s in batch]
@@ -187,33 +230,53 @@ class Runner:
                 for r in responses]
 
     def run(self) -> dict:
+        """Generate what is missing into `out`, score it; one process at a time per folder."""
         random.seed(self.settings.seed)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot write {self.out}: {exc}") from None
+        with RunLock(self.out):
+            return self._run_locked()
+
+    def _run_locked(self) -> dict:
         started = datetime.now(timezone.utc).isoformat()
-        self.out.mkdir(parents=True, exist_ok=True)
         key = check_run_key(self.out, self.key(), self.settings.overwrite)
-        _write_json(self.out / "run_key.json", key)
-        _write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
+        # Read before anything is written: a newer sarbench's folder is refused untouched.
+        previous, note = keep_corrupt_manifest(self.out / "manifest.json", _file_stamp(started))
+        if note:
+            self._event(note)
+        write_document(self.out / "run_key.json", key)
+        write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
         for stale in ("metrics.json", "details.jsonl"):  # an earlier session's, until this one scores
             (self.out / stale).unlink(missing_ok=True)
         # This session is in the manifest from its start (finished: null until it ends), so a
         # killed session's predictions still have their package versions and commit on record.
-        previous = _read_json(self.out / "manifest.json")
-        _write_json(self.out / "manifest.json", manifest(
+        write_document(self.out / "manifest.json", manifest(
             key=key, config=self.config, started=started, finished=None,
             stats={**self._stats(), "samples_generated": None}, repo=REPO, previous=previous))
         stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync)
                   for s in self.samples}
         todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
-        total = sum(len(t) for _, t in todo)
+        self._generate_all(stores, [sample for _, samples in todo for sample in samples])
+        result = self.score(stores)
+        write_document(self.out / "metrics.json", result)
+        write_document(self.out / "manifest.json", manifest(
+            key=key, config=self.config, started=started,
+            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO,
+            previous=previous))
+        return result
+
+    def _generate_all(self, stores: dict[str, PredictionFile], queue: list[Sample]) -> None:
         if self.stats.resumed:
-            log.info("resuming: %d samples already done, %d to go", self.stats.resumed, total)
+            log.info("resuming: %d samples already done, %d to go", self.stats.resumed, len(queue))
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
-        queue = [sample for _, samples in todo for sample in samples]
         batches = [queue[i:i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
-        progress = _progress(total, self.settings.progress)
+        progress = _progress(len(queue), self.settings.progress)
         start = time.perf_counter()
         consecutive = 0
+        finished = False
         generated = self._generated(prefetched_batches(batches, self.decode_images,
                                                        self.settings.image_workers, self.settings.prefetch_batches))
         try:
@@ -229,19 +292,12 @@ class Runner:
                                    f"{records[-1]['error']}. Predictions so far are saved; fix the "
                                    "cause and re-run with runner.retry_failed=true.")
                 progress.update(len(records))
+            finished = True
         finally:
             generated.close()  # a run stopped early: the adapter drops work it has queued
             progress.close()
-            for store in stores.values():
-                store.close()
+            _close_all(stores.values(), report=finished)
             self.stats.seconds = time.perf_counter() - start
-        result = self.score(stores)
-        _write_json(self.out / "metrics.json", result)
-        _write_json(self.out / "manifest.json", manifest(
-            key=key, config=self.config, started=started,
-            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO,
-            previous=previous))
-        return result
 
     def _stats(self) -> dict:
         s = self.stats
@@ -272,6 +328,8 @@ class Runner:
                                        details=self.out / "details.jsonl")
         except DataError as exc:
             raise RunError(str(exc)) from None
+        except OSError as exc:
+            raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
         result["run"] = {"model": self.config.get("model", {}).get("name"),
                          "data": self.config.get("data", {}).get("name"),
@@ -279,12 +337,9 @@ class Runner:
         return result
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) else None
+def _file_stamp(iso_time: str) -> str:
+    """An ISO time usable in a file name on every system (no colons)."""
+    return iso_time.replace(":", "").replace("+0000", "Z")
 
 
 def _append(store: PredictionFile, records: list[dict]) -> None:
@@ -293,20 +348,20 @@ def _append(store: PredictionFile, records: list[dict]) -> None:
     except OSError as exc:
         raise RunError(f"cannot write predictions to {store.path}: {exc}. Predictions written "
                        "before this batch are intact; fix the cause and re-run the same command "
-                       "to resume.") from exc
+                       "to resume.") from None
 
 
-def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as exc:
-        raise RunError(f"cannot write {path}: {exc}") from exc
+def _close_all(stores, report: bool) -> None:
+    """Close every file. A close error (NFS reports deferred write errors there) is raised after
+    all are closed when `report`; otherwise the error that stopped the run is the one shown."""
+    failure = None
+    for store in stores:
+        try:
+            store.close()
+        except OSError as exc:
+            failure = failure or RunError(f"cannot write predictions to {store.path}: {exc}")
+    if failure is not None and report:
+        raise failure
 
 
 class _NoProgress:

@@ -1,7 +1,6 @@
 """Scoring predictions into the `metrics.json` of PROTOCOL §4 (shared by `sarbench.score` and runs)."""
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +13,7 @@ from metrics.sample_scores import SampleScore, score_sample
 from sarbench import PROTOCOL, __version__
 from sarbench.predictions import Prediction
 from sarbench.records import DataError, RecordIssue
+from sarbench.run_folder import json_line
 from sarbench.subsets import SUBSETS
 
 
@@ -105,7 +105,7 @@ def score_predictions(
     metrics, totals = aggregate(scored, caption)
     if details is not None:
         details.parent.mkdir(parents=True, exist_ok=True)
-        details.write_text("".join(detail_lines))
+        details.write_text("".join(detail_lines), encoding="utf-8")
     return {
         "protocol": PROTOCOL,
         "metrics": metrics,
@@ -179,4 +179,4 @@ def _detail_line(prediction: Prediction, parsed: Parsed, reference: Parsed, samp
         row["count_exact"] = sample.count_exact
     if prediction.image is not None:
         row["image"] = prediction.image
-    return json.dumps(row, ensure_ascii=False) + "\n"
+    return json_line(row)  # a run_folder.DetailLine

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sarbench.run_folder import NewerSchemaError, RunFolderError, detail_problem, read_metrics
+from sarbench.run_folder import read_manifest as read_manifest_document
+
 
 class CompareError(SystemExit):
     """Two runs that cannot be compared; the message names what differs."""
@@ -54,26 +57,55 @@ def details_path(run: Path) -> Path:
     return path
 
 
+def _check_folder_version(folder: Path) -> None:
+    """details.jsonl has no version of its own: its folder's metrics.json carries it."""
+    if (folder / "metrics.json").is_file():
+        try:
+            read_metrics(folder / "metrics.json")
+        except RunFolderError as exc:
+            if isinstance(exc, NewerSchemaError):
+                raise CompareError(str(exc)) from None
+
+
+def _detail_rows(path: Path):
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise CompareError(f"{path} line {number} is corrupt ({exc}); re-score the run "
+                                       "(re-run the same command) to write it again") from None
+                problem = detail_problem(row)
+                if problem is not None:
+                    raise CompareError(f"{path} line {number} is {problem}; re-score the run "
+                                       "(re-run the same command) to write it again")
+                yield row
+    except OSError as exc:
+        raise CompareError(f"cannot read {path}: {exc}") from None
+
+
 def load_samples(run: Path) -> RunSamples:
     path = details_path(run)
+    _check_folder_version(path.parent)
     ids, subsets, images, labels, responses, parse_fail, errors, exact = ([] for _ in range(8))
     metric_rows: dict[str, list[int]] = {}
     metric_counts: dict[str, list[tuple[int, int, int]]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for index, line in enumerate(handle):
-            row = json.loads(line)
-            ids.append(row["id"])
-            subsets.append(row["subset"])
-            images.append(row.get("image"))
-            labels.append(row.get("labels"))
-            responses.append(row.get("response"))
-            parse_fail.append(bool(row.get("parse_fail")))
-            error = row.get("count_error")
-            errors.append(np.nan if error is None else float(error))
-            exact.append(bool(row.get("count_exact")))
-            for metric, c in row["counts"].items():
-                metric_rows.setdefault(metric, []).append(index)
-                metric_counts.setdefault(metric, []).append((c["tp"], c["fp"], c["fn"]))
+    for index, row in enumerate(_detail_rows(path)):
+        ids.append(row["id"])
+        subsets.append(row["subset"])
+        images.append(row.get("image"))
+        labels.append(row.get("labels"))
+        responses.append(row.get("response"))
+        parse_fail.append(bool(row.get("parse_fail")))
+        error = row.get("count_error")
+        errors.append(np.nan if error is None else float(error))
+        exact.append(bool(row.get("count_exact")))
+        for metric, c in row["counts"].items():
+            metric_rows.setdefault(metric, []).append(index)
+            metric_counts.setdefault(metric, []).append((c["tp"], c["fp"], c["fn"]))
     n = len(ids)
     if n == 0:
         raise CompareError(f"{path} holds no samples")
@@ -91,11 +123,13 @@ def load_samples(run: Path) -> RunSamples:
 
 
 def read_manifest(run: Path) -> dict | None:
+    """The run's manifest; None when absent. An unreadable one is an error naming it (compare
+    would otherwise skip the same-data check without saying why)."""
     path = (run.parent if run.name == "details.jsonl" else run) / "manifest.json"
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
+        return read_manifest_document(path)
+    except RunFolderError as exc:
+        raise CompareError(str(exc)) from None
 
 
 def data_differences(manifest_a: dict, manifest_b: dict) -> tuple[list[str], dict[str, list[str]]]:

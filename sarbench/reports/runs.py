@@ -1,12 +1,12 @@
 """Finding run folders (every metrics.json below a path) and naming them for tables."""
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from sarbench import PROTOCOL
+from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
 
 
@@ -74,8 +74,10 @@ def load_runs(paths: list[Path]) -> list[Run]:
     runs: list[Run] = []
     for metrics_path in find_metrics_files(paths):
         try:
-            result = json.loads(metrics_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            result = read_metrics(metrics_path)
+        except RunFolderError as exc:
+            if isinstance(exc, NewerSchemaError):  # leaving it out would silently change the table
+                raise SystemExit(f"error: {exc}") from None
             print(f"note: skipped {metrics_path}: {exc}", file=sys.stderr)
             continue
         problem = _malformed(result)
