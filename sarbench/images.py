@@ -1,6 +1,8 @@
 """Decoding images in a background thread pool so the model never waits on disk."""
 from __future__ import annotations
 
+import os
+import stat
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterator, Sequence
@@ -14,7 +16,27 @@ class ImageError(Exception):
     """An image that cannot be read; the sample becomes an inference failure."""
 
 
+def special_file_kind(path: str | os.PathLike) -> str | None:
+    """What a path is when it exists but is no regular file ("a FIFO", "a directory", ...), else None.
+
+    Opening a FIFO blocks until a writer appears and a device can stream forever, so such paths
+    are refused before PIL touches them. Symlinks are followed: a link to an image is fine.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # missing (reported by the caller as such), or a NUL in the name
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def load_image(path: str):
+    kind = special_file_kind(path)
+    if kind is not None:
+        return ImageError(f"image {path} is {kind}, not an image file")
     try:
         with Image.open(path) as image:
             image.load()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -134,7 +135,9 @@ def score_pairs(
 @lru_cache(maxsize=1 << 16)
 def image_size(path: str | None) -> tuple[int, int] | None:
     """(width, height) from the image header, or None when the file cannot be read."""
-    if path is None:
+    from sarbench.images import special_file_kind
+
+    if path is None or special_file_kind(path) is not None:  # a FIFO would block the scorer
         return None
     try:
         from PIL import Image
@@ -179,4 +182,13 @@ def _detail_line(prediction: Prediction, parsed: Parsed, reference: Parsed, samp
         row["count_exact"] = sample.count_exact
     if prediction.image is not None:
         row["image"] = prediction.image
-    return json.dumps(row, ensure_ascii=False) + "\n"
+    return escape_lone_surrogates(json.dumps(row, ensure_ascii=False)) + "\n"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_lone_surrogates(json_text: str) -> str:
+    """JSON text with lone surrogates (`"\\ud800"` read from a JSON file) written as \\u escapes:
+    valid JSON that reads back to the same string, where raw they cannot be encoded as UTF-8."""
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
