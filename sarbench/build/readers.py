@@ -44,10 +44,12 @@ TOO_DEEP = "invalid JSON: nested too deeply (Python's recursion limit)"
 
 
 def positive_int(value: object, what: str, path: Path, where: str) -> int:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or value != int(value) or not 0 < value <= MAX_INT):
+    whole = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        whole = int(value)
+    if whole is None or not 0 < whole <= MAX_INT:
         raise AnnotationError(path, where, f"{what} must be a positive integer, got {short_repr(value)}")
-    return int(value)
+    return whole
 
 
 def short_repr(value: object) -> str:
@@ -60,7 +62,7 @@ def short_repr(value: object) -> str:
 
 
 def _number(value: object, what: str, path: Path, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (math.inf, -math.inf):
         raise AnnotationError(path, where, f"{what} must be a finite number, got {short_repr(value)}")
     if abs(value) > 1e15:  # a pixel coordinate: larger is corrupt, and x2 - x1 could overflow
         raise AnnotationError(path, where, f"{what} {short_repr(value)} is not a pixel coordinate")
