@@ -257,7 +257,8 @@ def test_ten_million_digit_count_is_fast_and_scores_as_its_exact_value(tmp_path,
 # --- 6. lone surrogates -----------------------------------------------------------------------
 
 def test_lone_surrogates_do_not_crash_scoring_or_details_nor_move_other_samples(tmp_path, capsys):
-    clean = write_jsonl(tmp_path / "a" / "classify.jsonl", CLASSIFY) if (tmp_path / "a").mkdir() is None else None
+    (tmp_path / "a").mkdir()
+    clean = write_jsonl(tmp_path / "a" / "classify.jsonl", CLASSIFY)
     _, before, _ = score([str(clean)], capsys)
     hostile = tmp_path / "b" / "classify.jsonl"
     hostile.parent.mkdir()
