@@ -3,6 +3,15 @@
 Most samples hold a handful of boxes, so matching is a plain augmenting-path search (Kuhn's
 algorithm) on the thresholded IoU graph: exact, and far cheaper per sample than building a
 cost matrix for scipy. `tests/test_boxes.py` checks it against scipy's linear_sum_assignment.
+
+Bounded work on adversarial input (a response or reference of thousands of mutually overlapping
+boxes): Kuhn's search costs up to O(V·E), minutes for 2,000 x 2,000 boxes. Above
+`KUHN_MAX_WORK` (left vertices x edges) the matching is Hopcroft-Karp (scipy's
+maximum_bipartite_matching, O(E·sqrt(V))). Both are maximum matchings, so TP/FP/FN are the
+same; which pairs are matched (used only by the size breakdown) may differ in that regime,
+which no realistic sample reaches (it needs hundreds of boxes overlapping hundreds of others).
+The IoU graph of more than `VECTOR_MIN_PAIRS` pairs is computed with numpy in the same float
+operations, so the same edges come out (pairs whose union overflows float go through `iou`).
 """
 from __future__ import annotations
 
@@ -11,6 +20,10 @@ from fractions import Fraction
 from typing import Sequence
 
 Box = Sequence[float]
+
+KUHN_MAX_WORK = 20_000_000  # left vertices x edges: ~1 s of Kuhn's search at worst
+VECTOR_MIN_PAIRS = 4_096
+_EXACT_INT = 2**24  # int coordinates up to this give the same products in float64 as in int
 
 
 def is_degenerate(box: Box) -> bool:
@@ -52,6 +65,8 @@ def match_edges(
     reference_labels: Sequence[object] | None = None,
 ) -> list[list[int]]:
     """For each predicted box, the reference boxes it may match (IoU >= threshold, same label)."""
+    if len(predicted) * len(reference) >= VECTOR_MIN_PAIRS and _float_exact(predicted, reference):
+        return _vector_edges(predicted, reference, threshold, predicted_labels, reference_labels)
     usable_ref = [j for j, r in enumerate(reference) if not is_degenerate(r)]
     edges: list[list[int]] = []
     for i, p in enumerate(predicted):
@@ -68,6 +83,47 @@ def match_edges(
     return edges
 
 
+def _float_exact(*box_lists: Sequence[Box]) -> bool:
+    """Whether float64 arithmetic on these coordinates gives exactly what `iou` computes."""
+    for boxes in box_lists:
+        for box in boxes:
+            for v in box:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    return False
+                if isinstance(v, int) and abs(v) > _EXACT_INT:
+                    return False
+    return True
+
+
+def _vector_edges(predicted, reference, threshold, predicted_labels, reference_labels) -> list[list[int]]:
+    """`match_edges` for many pairs: the same IoU operations, elementwise in float64."""
+    import numpy as np
+
+    p = np.asarray(predicted, dtype=np.float64).reshape(-1, 4)[:, None, :]
+    r = np.asarray(reference, dtype=np.float64).reshape(-1, 4)[None, :, :]
+    with np.errstate(over="ignore", invalid="ignore"):
+        inter_w = np.minimum(p[..., 2], r[..., 2]) - np.maximum(p[..., 0], r[..., 0])
+        inter_h = np.minimum(p[..., 3], r[..., 3]) - np.maximum(p[..., 1], r[..., 1])
+        inter = np.where((inter_w > 0) & (inter_h > 0), inter_w * inter_h, 0.0)
+        union = (p[..., 2] - p[..., 0]) * (p[..., 3] - p[..., 1]) + (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])
+        union = union - inter
+        value = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    ok = value >= threshold
+    ok &= ~((p[..., 2] <= p[..., 0]) | (p[..., 3] <= p[..., 1]))  # degenerate boxes match nothing
+    ok &= ~((r[..., 2] <= r[..., 0]) | (r[..., 3] <= r[..., 1]))
+    overflow = ~np.isfinite(union)
+    if overflow.any():
+        for i, j in zip(*np.nonzero(overflow)):
+            degenerate = is_degenerate(predicted[i]) or is_degenerate(reference[j])
+            ok[i, j] = not degenerate and iou(predicted[i], reference[j]) >= threshold
+    if predicted_labels is not None:
+        codes: dict[object, int] = {}
+        left = np.array([codes.setdefault(x, len(codes)) for x in predicted_labels])
+        right = np.array([codes.setdefault(x, len(codes)) for x in reference_labels])
+        ok &= left[:, None] == right[None, :]
+    return [np.flatnonzero(row).tolist() for row in ok]
+
+
 def maximum_matching(edges: list[list[int]], n_right: int) -> int:
     """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists."""
     return sum(1 for left in matching_owners(edges, n_right) if left != -1)
@@ -77,8 +133,10 @@ def matching_owners(edges: list[list[int]], n_right: int) -> list[int]:
     """A maximum-cardinality matching: for each right vertex, its left partner or -1.
 
     Iterative augmenting-path search, so a response spraying thousands of boxes cannot hit
-    Python's recursion limit.
+    Python's recursion limit; Hopcroft-Karp above KUHN_MAX_WORK (module docstring).
     """
+    if len(edges) * sum(map(len, edges)) > KUHN_MAX_WORK:
+        return _hopcroft_karp_owners(edges, n_right)
     owner = [-1] * n_right
     for root, row in enumerate(edges):
         if not row:
@@ -111,6 +169,18 @@ def matching_owners(edges: list[list[int]], n_right: int) -> list[int]:
             for (left, _), right in zip(stack, path):
                 owner[right] = left
     return owner
+
+
+def _hopcroft_karp_owners(edges: list[list[int]], n_right: int) -> list[int]:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
+    indptr = np.zeros(len(edges) + 1, dtype=np.int64)
+    np.cumsum([len(row) for row in edges], out=indptr[1:])
+    indices = np.fromiter((j for row in edges for j in row), dtype=np.int32, count=int(indptr[-1]))
+    graph = csr_matrix((np.ones(len(indices), dtype=np.int8), indices, indptr), shape=(len(edges), n_right))
+    return maximum_bipartite_matching(graph, perm_type="row").tolist()
 
 
 def match_count(

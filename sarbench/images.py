@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,23 @@ class ImageFile:
     mtime_ns: int
 
 
+def special_file_kind(path: str | os.PathLike) -> str | None:
+    """What a path is when it exists but is no regular file ("a FIFO", "a directory", ...), else None.
+
+    Opening a FIFO blocks until a writer appears and a device can stream forever, so such paths
+    are refused before PIL touches them. Symlinks are followed: a link to an image is fine.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):  # missing (reported by the caller as such), or a NUL in the name
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
 def load_image(path: str):
     return read_image(path)[0]
 
@@ -33,9 +51,12 @@ def load_image(path: str):
 def read_image(path: str) -> tuple:
     """(image or ImageError, ImageFile of the bytes read or None). The file is read once: the
     hash is of exactly the bytes that were decoded."""
+    kind = special_file_kind(path)
+    if kind is not None:
+        return ImageError(f"image {path} is {kind}, not an image file"), None
     try:
         with open(path, "rb") as handle:
-            stat = os.fstat(handle.fileno())
+            info = os.fstat(handle.fileno())
             data = handle.read()
     except FileNotFoundError:
         return ImageError(f"image not found: {path}"), None
@@ -49,7 +70,7 @@ def read_image(path: str) -> tuple:
     except Exception as exc:  # PIL raises many types for corrupt files
         problem = str(exc).replace(repr(buffer), repr(path))  # PIL names the buffer it was given
         return ImageError(f"cannot read image {path}: {type(exc).__name__}: {problem}"), None
-    return decoded, ImageFile(hashlib.sha256(data).hexdigest(), stat.st_size, stat.st_mtime_ns)
+    return decoded, ImageFile(hashlib.sha256(data).hexdigest(), info.st_size, info.st_mtime_ns)
 
 
 def _load_batch(batch: Sequence[Sample], decode: bool) -> list:

@@ -24,6 +24,13 @@ from sarbench.reports.runs import Run, load_runs  # noqa: E402
 TASK_LABELS = {t.name: t.label for t in TASK_TABLE}
 
 
+def literal_label(name: str) -> str:
+    """A run name shown as written: matplotlib reads text between two `$` as mathtext (a name
+    like `m$a_b$` would be typeset, `x$^$` would fail to render); an escaped `\\$` is a plain `$`,
+    and without math mode `_`, `^` and `\\` are plain characters."""
+    return name.replace("$", "\\$")
+
+
 def _value(run: Run, metric: str) -> float:
     value = run.metrics.get(metric)
     return np.nan if value is None else float(value)
@@ -44,7 +51,7 @@ def radar(runs: list[Run]) -> plt.Figure:
         for task, value in zip(TASKS, values):
             absent[task] += bool(np.isnan(value))
         ring = np.append(values, values[0])
-        axes.plot(closed, ring, color=color, linewidth=1.8, label=run.name)  # NaN leaves a gap
+        axes.plot(closed, ring, color=color, linewidth=1.8, label=literal_label(run.name))  # NaN leaves a gap
         axes.plot(angles, values, "o", color=color, markersize=4)
         if not np.isnan(values).any():
             axes.fill(closed, ring, color=color, alpha=0.08)
@@ -78,7 +85,7 @@ def bars(runs: list[Run]) -> plt.Figure:
     for i, (run, color) in enumerate(zip(runs, _colors(len(runs)))):
         values = [_value(run, c.key) for c in columns]
         axes.bar(positions - 0.4 + width * (i + 0.5), np.nan_to_num(values), width, color=color,
-                 label=run.name)
+                 label=literal_label(run.name))
         for x, value in zip(positions, values):
             if np.isnan(value):
                 axes.text(x - 0.4 + width * (i + 0.5), 1, "n/a", ha="center", va="bottom",

@@ -7,6 +7,7 @@ and reference box count (`records.route_by_content`).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,56 @@ def result_files(inputs: list[str | Path]) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class DuplicateFile:
+    """A result file left out because an earlier input is the same file (path) or has the same bytes."""
+
+    path: Path
+    same_as: Path
+    reason: str  # "same file" or "same content"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": str(self.path), "same_as": str(self.same_as), "reason": self.reason}
+
+    def message(self) -> str:
+        what = "is the same file as" if self.reason == "same file" else "has the same content as"
+        return f"skipped {self.path}: it {what} {self.same_as} (its records would be scored twice)"
+
+
+def distinct_files(files: list[Path]) -> tuple[list[Path], list[DuplicateFile]]:
+    """Files minus repeats: the same file reached twice (resolved path: a name given twice, a
+    symlink, a file and its folder) or another file with identical bytes whose name routes it to
+    the same subset (a renamed copy: `classify.jsonl` and `SARChat_classify_test_results.jsonl`);
+    the first in input order is kept. Records without ids would otherwise be scored twice."""
+    kept: list[Path] = []
+    duplicates: list[DuplicateFile] = []
+    by_location: dict[Path, Path] = {}
+    by_digest: dict[tuple[str | None, str], Path] = {}
+    for path in files:
+        location = path.resolve()
+        if location in by_location:
+            duplicates.append(DuplicateFile(path, by_location[location], "same file"))
+            continue
+        digest = (subset_from_filename(path.name), _content_sha256(path))
+        if digest in by_digest:
+            duplicates.append(DuplicateFile(path, by_digest[digest], "same content"))
+            continue
+        by_location[location] = by_digest[digest] = path
+        kept.append(path)
+    return kept, duplicates
+
+
+def _content_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    except OSError as exc:
+        raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
 def _reference_of(record: dict, path: Path, index: int) -> str:
     labels = record.get("labels")
     if isinstance(labels, str):
@@ -80,18 +131,22 @@ def resolve_image_path(image: str, result_file: Path, image_root: Path | None) -
 
 
 def load_predictions(
-    inputs: list[str | Path], *, collect_errors: bool = False, image_root: Path | None = None
+    inputs: list[str | Path], *, collect_errors: bool = False, image_root: Path | None = None,
+    duplicates: list[DuplicateFile] | None = None,
 ) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
     """Read result files into per-subset predictions, in the order the files are given.
 
     Records that carry an `id` (sarbench's own predictions) keep it; others get
     `<subset>/<position in the subset>`. With `collect_errors` malformed records are returned
     as issues instead of raising. Meta files (`metrics.json`, `manifest.json`, …: a JSON
-    object, not records) inside a directory are skipped.
+    object, not records) inside a directory are skipped. A file read twice, or a copy with the
+    same bytes (`distinct_files`), is skipped and appended to `duplicates` when given.
     """
     by_subset: dict[str, list[Prediction]] = {s: [] for s in SUBSETS}
     issues: list[RecordIssue] = []
-    files = result_files(inputs)
+    files, repeated = distinct_files(result_files(inputs))
+    if duplicates is not None:
+        duplicates.extend(repeated)
     used: list[Path] = []
     seen: dict[str, str] = {}  # sample id -> where it was first read
     for path in files:
@@ -147,6 +202,6 @@ def _is_meta_file(path: Path, explicit: bool) -> bool:
         first = next((line for line in handle if line.strip()), b"")
     try:
         head = json.loads(first.lstrip(UTF8_BOM))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return True  # a pretty-printed object spanning lines: a meta document
     return not (isinstance(head, dict) and any(key in head for key in RECORD_KEYS))

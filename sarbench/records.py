@@ -56,6 +56,16 @@ def is_json_array(path: Path) -> bool:
     return first_content_byte(path) == b"["
 
 
+TOO_DEEP = "invalid JSON: nested too deeply (Python's recursion limit)"
+
+
+def _decode_problem(exc: Exception, line_number: int) -> str:
+    if isinstance(exc, RecursionError):
+        return f"{TOO_DEEP} on line {line_number}"
+    kind = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
+    return f"{kind} on line {line_number}: {exc}"
+
+
 def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int, Any]]:
     """Yield (index, object) for each record of a JSON-array or JSONL file.
 
@@ -73,6 +83,8 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
             raise DataError(path, None, f"invalid JSON: {exc}") from None
         except UnicodeDecodeError as exc:
             raise DataError(path, None, f"not UTF-8 text ({exc})") from None
+        except RecursionError:
+            raise DataError(path, None, TOO_DEEP) from None
         if not isinstance(records, list):
             raise DataError(path, None, "expected a JSON array of records")
         yield from enumerate(records)
@@ -86,9 +98,8 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
                 continue
             try:
                 record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                kind = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "invalid JSON"
-                error = DataError(path, index, f"{kind} on line {line_number}: {exc}")
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+                error = DataError(path, index, _decode_problem(exc, line_number))
                 if not tolerant:
                     raise error from None
                 record = error

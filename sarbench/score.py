@@ -3,6 +3,8 @@
 INPUT is a result file or a directory of them (JSONL or JSON array of objects with `response`
 and `labels`). The subset comes from the file name: `<subset id>.json[l]` or one containing a
 SARChat test stem (`SARChat_classify_count_test_final_results.jsonl`, longest stem wins).
+A file reached twice (named twice, via a symlink or its folder) or a copy with identical bytes
+under another name is scored once: the later one is skipped with a warning naming both.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from sarbench.predictions import load_predictions, result_files
+from sarbench.predictions import DuplicateFile, load_predictions, result_files
 from sarbench.records import DataError
 from sarbench.scoring import score_predictions
 from sarbench.tables import format_metrics
@@ -21,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sarbench.score",
         description="Score SARChat result files (swift infer JSONL/JSON or sarbench predictions).",
+        epilog="A file given twice (by name, symlink or folder) or a copy with identical content "
+               "is scored once: later ones are skipped, listed in 'duplicate_files' and warned "
+               "about on stderr.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="result file or directory")
     parser.add_argument("--out", type=Path, help="write metrics JSON here")
@@ -41,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     meteor = False if args.no_meteor else (True if args.meteor else None)
+    duplicates: list[DuplicateFile] = []
     try:
         by_subset, issues, used = load_predictions(
-            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root)
+            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root,
+            duplicates=duplicates)
         if not by_subset:
             raise DataError(", ".join(args.inputs), None, "no result records found")
         result = score_predictions(
@@ -57,10 +64,15 @@ def main(argv: list[str] | None = None) -> int:
                if (n := sum(p.no_response_field for p in items))}
     if missing:
         result["no_response_field"] = missing
-    skipped = [str(p) for p in result_files(args.inputs) if p not in used]
+    for duplicate in duplicates:
+        print(f"warning: {duplicate.message()}", file=sys.stderr)
+    repeated = {d.path for d in duplicates}
+    skipped = [str(p) for p in result_files(args.inputs) if p not in used and p not in repeated]
     result["inputs"] = [str(p) for p in used]
     if skipped:
         result["skipped_files"] = skipped
+    if duplicates:
+        result["duplicate_files"] = [d.to_dict() for d in duplicates]
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")

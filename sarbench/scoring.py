@@ -134,7 +134,9 @@ def score_pairs(
 @lru_cache(maxsize=1 << 16)
 def image_size(path: str | None) -> tuple[int, int] | None:
     """(width, height) from the image header, or None when the file cannot be read."""
-    if path is None:
+    from sarbench.images import special_file_kind
+
+    if path is None or special_file_kind(path) is not None:  # a FIFO would block the scorer
         return None
     try:
         from PIL import Image

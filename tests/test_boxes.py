@@ -102,3 +102,67 @@ def test_boxes_whose_areas_overflow_float_still_get_their_iou():
     assert iou((0, 0, huge, huge), (0, 0, huge, huge / 2)) == 0.5
     assert iou((0, 0, 1e308, 1e308), (-1e308, 0, 0, 1e308)) == 0.0
     assert iou((0, 0, float("inf"), 1), (0, 0, float("inf"), 1)) == 0.0  # no IoU exists: matches nothing
+
+
+# --- bounded work on dense, adversarial inputs (numpy IoU graph, Hopcroft-Karp) ---------------
+
+from metrics import boxes as boxes_module  # noqa: E402
+from metrics.boxes import match_edges, match_pairs, matching_owners  # noqa: E402
+
+fine_coordinate = st.one_of(st.integers(0, 60), st.floats(0, 60, allow_nan=False, allow_infinity=False))
+fine_box = st.tuples(fine_coordinate, fine_coordinate, fine_coordinate, fine_coordinate)
+
+
+def python_edges(pred, ref, t, pl=None, rl=None):
+    return [[j for j, r in enumerate(ref) if not is_degenerate(p) and not is_degenerate(r)
+             and (pl is None or pl[i] == rl[j]) and iou(p, r) >= t] for i, p in enumerate(pred)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(fine_box, max_size=12), st.lists(fine_box, max_size=12), st.sampled_from([0.25, 0.5]),
+       st.booleans(), st.randoms())
+def test_numpy_iou_graph_equals_the_python_one(pred, ref, t, labelled, rnd):
+    pl = [rnd.choice("ab") for _ in pred] if labelled else None
+    rl = [rnd.choice("ab") for _ in ref] if labelled else None
+    original = boxes_module.VECTOR_MIN_PAIRS
+    try:
+        boxes_module.VECTOR_MIN_PAIRS = 1
+        assert match_edges(pred, ref, t, pl, rl) == python_edges(pred, ref, t, pl, rl)
+    finally:
+        boxes_module.VECTOR_MIN_PAIRS = original
+
+
+def test_numpy_iou_graph_keeps_the_exact_path_for_overflowing_areas():
+    big = 1e200
+    pred = [(0.0, 0.0, big, big)] * 70
+    ref = [(0.0, 0.0, big, big / 2)] * 70
+    assert match_edges(pred, ref, 0.5) == python_edges(pred, ref, 0.5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=6, unique=True), max_size=10))
+def test_hopcroft_karp_and_kuhn_find_matchings_of_the_same_size(edges):
+    kuhn = matching_owners(edges, 10)
+    original = boxes_module.KUHN_MAX_WORK
+    try:
+        boxes_module.KUHN_MAX_WORK = -1
+        fast = matching_owners(edges, 10)
+    finally:
+        boxes_module.KUHN_MAX_WORK = original
+    assert sum(o != -1 for o in fast) == sum(o != -1 for o in kuhn)
+    assert all(right in edges[left] for right, left in enumerate(fast) if left != -1)
+    assert len({left for left in fast if left != -1}) == sum(o != -1 for o in fast)
+
+
+def test_dense_adversarial_matching_is_bounded_and_exact():
+    """2,000 x 2,000 mutually overlapping boxes took minutes (Kuhn's search on 4M edges)."""
+    import random
+    import time
+
+    rnd = random.Random(0)
+    ref = [(100 + rnd.random(), 100 + rnd.random(), 200 + rnd.random(), 200 + rnd.random()) for _ in range(2000)]
+    pred = [(100 + rnd.random(), 100 + rnd.random(), 200 + rnd.random(), 200 + rnd.random()) for _ in range(2000)]
+    started = time.perf_counter()
+    assert match_count(pred, ref, 0.5) == (2000, 0, 0)
+    assert len(match_pairs(pred, ref, 0.5)) == 2000
+    assert time.perf_counter() - started < 30

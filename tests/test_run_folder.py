@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from model_adapters.oracle import OracleAdapter
+from model_adapters.oracle import OracleBackend
 from sarbench.identity import checkpoint_identity
 from sarbench.run_folder import SCHEMA_VERSION
 from sarbench.runner import RunError
@@ -121,7 +121,7 @@ def fake_checkpoint(folder: Path) -> Path:
 def test_a_changed_checkpoint_is_refused_listing_the_files(tmp_path, monkeypatch):
     data = make_dataset(tmp_path / "data", per_subset=2)
     checkpoint = fake_checkpoint(tmp_path / "ckpt")
-    monkeypatch.setattr(OracleAdapter, "checkpoint_location", lambda self: str(checkpoint))
+    monkeypatch.setattr(OracleBackend, "checkpoint_location", lambda self: str(checkpoint))
     out = tmp_path / "run"
     run(data, out, "task=classify", "runner.limit=1")
     key = json.loads((out / "run_key.json").read_text())

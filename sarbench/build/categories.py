@@ -60,8 +60,10 @@ class CategoryMapper:
             return cls()
         try:
             overrides = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CategoryMapError(f"{path}: cannot read the category map: {exc}") from None
+        except RecursionError:
+            raise CategoryMapError(f"{path}: cannot read the category map: JSON nested too deeply") from None
         if not isinstance(overrides, dict):
             raise CategoryMapError(f"{path}: the category map must be a JSON object {{source name: category}}")
         return cls(overrides)

@@ -15,7 +15,8 @@ from typing import Iterator
 
 import numpy as np
 
-from sarbench.build.readers import AnnotationError, SourceImage, SourceObject, checked_image_path, positive_int
+from sarbench.build.readers import (MAX_INT, TOO_DEEP, AnnotationError, SourceImage, SourceObject, checked_image_path,
+                                    positive_int, short_repr)
 
 _CHUNK = 1 << 20
 _WHITESPACE = " \t\n\r"
@@ -48,7 +49,10 @@ class _JsonStream:
     def _fill(self, at_least: int = 0) -> bool:
         if self._eof:
             return False
-        chunk = self._handle.read(max(_CHUNK, at_least))
+        try:
+            chunk = self._handle.read(max(_CHUNK, at_least))
+        except UnicodeDecodeError as exc:
+            raise AnnotationError(self.path, None, f"not UTF-8 text ({exc.reason})") from None
         if not chunk:
             self._eof = True
             return False
@@ -82,6 +86,8 @@ class _JsonStream:
                 if self._fill(at_least=len(self._buffer) - self._pos):  # doubling: a huge value costs O(n)
                     continue
                 raise AnnotationError(self.path, context, f"invalid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise AnnotationError(self.path, context, TOO_DEEP) from None
             if end == len(self._buffer) and self._fill():
                 continue  # a number may go on in the next chunk
             self._pos = end
@@ -162,13 +168,17 @@ class CocoReader:
         return self._index
 
     def _add_category(self, cat: object, i: int) -> None:
-        if not isinstance(cat, dict) or not isinstance(cat.get("name"), str) or not isinstance(cat.get("id"), int):
+        if not isinstance(cat, dict) or not isinstance(cat.get("name"), str) or not _is_id(cat.get("id")):
             raise AnnotationError(self.path, f"categories[{i}]", "a category needs an integer 'id' and a string 'name'")
+        if self._categories.get(cat["id"], cat["name"]) != cat["name"]:  # which name would its boxes get?
+            raise AnnotationError(self.path, f"categories[{i}]", f"category id {cat['id']} is already "
+                                                                 f"{self._categories[cat['id']]!r}")
         self._categories[cat["id"]] = cat["name"]
 
     def images(self) -> Iterator[SourceImage]:
         index = self._load_annotations()
         seen = np.zeros(len(index.image_ids), dtype=bool)
+        first_seen: dict[int, int] = {}  # image id -> index in 'images'
         stream = _JsonStream(self.path)
         try:
             for key in stream.object_keys():
@@ -177,8 +187,12 @@ class CocoReader:
                     continue
                 for i, record in stream.array_items("images"):
                     where = f"images[{i}]"
-                    if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+                    if not isinstance(record, dict) or not _is_id(record.get("id")):
                         raise AnnotationError(self.path, where, "an image needs an integer 'id'")
+                    if record["id"] in first_seen:  # both images would get the same boxes
+                        raise AnnotationError(self.path, where, f"image id {record['id']} is already used by "
+                                                                f"images[{first_seen[record['id']]}]")
+                    first_seen[record["id"]] = i
                     for key_name in ("file_name", "width", "height"):
                         if key_name not in record:
                             raise AnnotationError(self.path, where, f"missing field {key_name!r}")
@@ -212,18 +226,28 @@ class _AnnotationColumns:
         if not isinstance(ann, dict):
             raise AnnotationError(path, where, "an annotation must be a JSON object")
         image_id, category_id, bbox = ann.get("image_id"), ann.get("category_id"), ann.get("bbox")
-        if not isinstance(image_id, int) or not isinstance(category_id, int):
-            raise AnnotationError(path, where, "an annotation needs integer 'image_id' and 'category_id'")
+        if not _is_id(image_id) or not _is_id(category_id):
+            raise AnnotationError(path, where, "an annotation needs integer 'image_id' and 'category_id' "
+                                               f"(at most {MAX_INT})")
         if not isinstance(bbox, list) or len(bbox) != 4 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox
-        ):
-            raise AnnotationError(path, where, f"'bbox' must be [x, y, width, height], got {bbox!r}")
+            isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= _MAX_COORDINATE for v in bbox
+        ):  # NaN fails the comparison too
+            raise AnnotationError(path, where, f"'bbox' must be [x, y, width, height] of finite pixel values, "
+                                               f"got {short_repr(bbox)}")
         self.image_ids.append(image_id)
         self.category_ids.append(category_id)
         self.boxes.extend(bbox)
 
     def first_index_of_category(self, category_id: int) -> int:
         return self.category_ids.index(category_id)
+
+
+_MAX_COORDINATE = 1e15  # beyond: corrupt, and x + width could overflow
+
+
+def _is_id(value: object) -> bool:
+    """An integer that fits the int64 id columns (bool is not an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_INT <= value <= MAX_INT
 
 
 class _AnnotationIndex:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sarbench.subsets import SUBSETS
 
 BUILDER_VERSION = "1"
 UNKNOWN_POLICIES = ("error", "drop")
+SPLIT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class BuildError(ValueError):
@@ -63,6 +65,15 @@ def output_image_path(relative: str) -> str:
     return f"{IMAGES_DIR}/{relative}"
 
 
+def _refuse_special_file(path: Path, where: str) -> None:
+    """A FIFO/device/folder named as an image would block or fail deep inside PIL or the copy."""
+    from sarbench.images import special_file_kind
+
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise AnnotationError(where, None, f"image {path} is {kind}, not an image file")
+
+
 def _read_size(path: Path, where: str) -> tuple[int, int]:
     from PIL import Image
 
@@ -91,6 +102,9 @@ def build(options: BuildOptions) -> dict:
         raise BuildError(f"--unknown-categories must be one of {', '.join(UNKNOWN_POLICIES)}")
     if options.link not in LINK_MODES:
         raise BuildError(f"--link must be one of {', '.join(LINK_MODES)}")
+    if not SPLIT_NAME.fullmatch(options.split):
+        raise BuildError(f"--split {options.split!r}: use letters, digits, '.', '_' or '-' (it becomes part of "
+                         "file names), starting with a letter or digit")
     mapper = CategoryMapper.from_file(options.category_map)
     reader = open_reader(options.format, options.annotations, options.split)
     image_root = options.images or default_image_root(options.format, options.annotations, options.split)
@@ -138,6 +152,7 @@ def _prepare(source: SourceImage, mapper: CategoryMapper, tally: _Tally, image_r
     tally.images_read += 1
     tally.objects_read += len(source.objects)
     width, height = source.width, source.height
+    _refuse_special_file(image_root / source.image, source.where)
     if not width or not height:
         width, height = _read_size(image_root / source.image, source.where)
     else:  # a wrong declared size would put every grid cell and size word off

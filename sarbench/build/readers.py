@@ -38,15 +38,34 @@ class SourceImage:
     where: str = ""  # "file, record" for messages about this image
 
 
+# Image sides and ids beyond this are corrupt input (and would overflow the int64 columns).
+MAX_INT = 2**63 - 1
+TOO_DEEP = "invalid JSON: nested too deeply (Python's recursion limit)"
+
+
 def positive_int(value: object, what: str, path: Path, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
-        raise AnnotationError(path, where, f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+    whole = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        whole = int(value)
+    if whole is None or not 0 < whole <= MAX_INT:
+        raise AnnotationError(path, where, f"{what} must be a positive integer, got {short_repr(value)}")
+    return whole
+
+
+def short_repr(value: object) -> str:
+    """repr of a value for a message, cut short (a hostile file can hold a 10 MB number)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int over Python's 4,300-digit str limit
+        return "an integer of over 4,300 digits"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _number(value: object, what: str, path: Path, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise AnnotationError(path, where, f"{what} must be a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (math.inf, -math.inf):
+        raise AnnotationError(path, where, f"{what} must be a finite number, got {short_repr(value)}")
+    if abs(value) > 1e15:  # a pixel coordinate: larger is corrupt, and x2 - x1 could overflow
+        raise AnnotationError(path, where, f"{what} {short_repr(value)} is not a pixel coordinate")
     return value
 
 
@@ -61,15 +80,21 @@ def checked_image_path(value: object, path: Path, where: str) -> str:
 
 def read_jsonl(path: Path) -> Iterator[SourceImage]:
     """One image per line: {"image", "width", "height", "objects": [{"category", "bbox": [x1,y1,x2,y2]}]}."""
-    with open(path, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, 1):
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, 1):
+            where = f"line {line_number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise AnnotationError(path, where, f"not UTF-8 text (byte {exc.start + 1})") from None
             if not line.strip():
                 continue
-            where = f"line {line_number}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise AnnotationError(path, where, f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise AnnotationError(path, where, TOO_DEEP) from None
             if not isinstance(record, dict):
                 raise AnnotationError(path, where, "a record must be a JSON object")
             for key in ("image", "width", "height"):
@@ -94,7 +119,7 @@ def _jsonl_object(obj: object, path: Path, where: str) -> SourceObject:
         raise AnnotationError(path, where, "an object needs a string 'category' and a 'bbox'")
     bbox = obj.get("bbox")
     if not isinstance(bbox, list) or len(bbox) != 4:
-        raise AnnotationError(path, where, f"'bbox' must be [x1, y1, x2, y2], got {bbox!r}")
+        raise AnnotationError(path, where, f"'bbox' must be [x1, y1, x2, y2], got {short_repr(bbox)}")
     return SourceObject(obj["category"], *(_number(v, "bbox value", path, where) for v in bbox))
 
 
@@ -128,7 +153,9 @@ def _voc_number(node: ElementTree.Element, tag: str, path: Path, where: str | No
     try:
         value = float(text)
     except ValueError:
-        raise AnnotationError(path, where, f"<{tag}> is not a number: {text!r}") from None
+        raise AnnotationError(path, where, f"<{tag}> is not a number: {short_repr(text)}") from None
+    if not math.isfinite(value) or abs(value) > 1e15:
+        raise AnnotationError(path, where, f"<{tag}> is not a pixel value: {short_repr(text)}")
     return int(value) if value.is_integer() else value
 
 
