@@ -26,7 +26,7 @@ from bench_score import SIZES, make_pair  # noqa: E402
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from sarbench.__main__ import CONF_DIR  # noqa: E402
-from sarbench.app import run_from_config  # noqa: E402
+from sarbench.evaluate import run_from_config  # noqa: E402
 from sarbench.subsets import FILE_STEMS  # noqa: E402
 
 QUESTIONS = {"classify": "Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible in this scene?",

@@ -55,7 +55,7 @@ def plain(group) -> dict:
 
 def sample_requests(config, tokens: int):
     from model_adapters import GenerationRequest
-    from sarbench.app import load_run_data
+    from sarbench.evaluate import load_run_data
     from sarbench.images import load_image
 
     data = load_run_data(plain(config.data), list(config.task.subsets))
@@ -76,14 +76,14 @@ def copied_sample(root: Path, copies: int) -> Path:
 
 
 def run_ours(adapter, overrides, out: Path) -> tuple[float, dict[str, str]]:
-    import sarbench.app
+    import sarbench.evaluate
 
-    real_build, real_close = sarbench.app.build_adapter, adapter.close
-    sarbench.app.build_adapter, adapter.close = (lambda *args: adapter), (lambda: None)
+    real_build, real_close = sarbench.evaluate.build_adapter, adapter.close
+    sarbench.evaluate.build_adapter, adapter.close = (lambda *args: adapter), (lambda: None)
     try:
-        sarbench.app.run_from_config(compose(*overrides, f"out={out}"))
+        sarbench.evaluate.run_from_config(compose(*overrides, f"out={out}"))
     finally:
-        sarbench.app.build_adapter, adapter.close = real_build, real_close
+        sarbench.evaluate.build_adapter, adapter.close = real_build, real_close
     seconds = json.loads((out / "manifest.json").read_text())["generation_seconds"]
     responses = {}
     for path in (out / "predictions").glob("*.jsonl"):
@@ -126,7 +126,7 @@ def main() -> None:
     import vllm
     from vllm import SamplingParams
 
-    from sarbench.app import build_adapter
+    from sarbench.evaluate import build_adapter
 
     folder = Path(tempfile.mkdtemp(prefix="sarbench-bench-vllm-"))
     overrides = ("model=tiny-qwen2vl", f"model.tiny.cache_dir={folder / 'tiny'}", f"model.min_new_tokens={args.tokens}",

@@ -64,7 +64,7 @@ def main() -> None:
     import vllm
     from vllm import SamplingParams
 
-    import sarbench.app
+    import sarbench.evaluate
 
     started = time.perf_counter()
     folder = Path(tempfile.mkdtemp(prefix="sarbench-gpu-vllm-"))
@@ -84,7 +84,7 @@ def main() -> None:
                       *CACHES_OFF)
     config = compose(*vllm_overrides)
     backend = {**plain(config.backend), "sampling": {"allowed_token_ids": list(range(vocab))}}
-    adapter = sarbench.app.build_adapter(plain(config.model), "vllm", backend)
+    adapter = sarbench.evaluate.build_adapter(plain(config.model), "vllm", backend)
     _, result["vllm_start_s"] = timed(adapter.load)
     llm, tokenizer = adapter.engine, adapter.engine.get_tokenizer()
     requests = sample_requests(config, args.tokens)
@@ -113,7 +113,7 @@ def main() -> None:
     config = compose(*common, "backend=hf")
     model = {**plain(config.model), "generation": {
         "do_sample": False, "num_beams": 1, "suppress_tokens": list(range(vocab, QWEN2_VL_2B_TEXT["vocab_size"]))}}
-    hf = sarbench.app.build_adapter(model, "hf")
+    hf = sarbench.evaluate.build_adapter(model, "hf")
     hf_rates = {}
     run_ours(hf, (*common, "backend=hf", "runner.limit=16", "runner.batch_size=16"), folder / "hf-warm-up")
     for batch in (int(b) for b in args.hf_batches.split(",")):

@@ -17,7 +17,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from sarbench.app import RunError, run_from_config
+from sarbench.evaluate import RunError, run_from_config
 
 LOG_NAME = "sarbench.log"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"

@@ -17,7 +17,7 @@ from sarbench.reports.latex import latex_escape, to_latex
 from sarbench.reports.paper import paper_rows
 from sarbench.reports.render_text import to_csv, to_html, to_markdown
 from sarbench.reports.runs import Run, load_runs
-from sarbench.reports.table import Table
+from sarbench.reports.results_table import Table
 
 __all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 

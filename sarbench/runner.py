@@ -23,14 +23,14 @@ from sarbench.data import Dataset, Sample, file_sha256
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
-from sarbench.predictions import Prediction
+from sarbench.result_files import Prediction
 from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
 from sarbench.run_key import check_run_key
 from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError, RunnerSettings
-from sarbench.scoring import score_predictions
+from sarbench.score_predictions import score_predictions
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]

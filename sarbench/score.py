@@ -13,10 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-from sarbench.predictions import DuplicateFile, load_predictions, result_files
+from sarbench.result_files import DuplicateFile, load_predictions, result_files
 from sarbench.records import DataError
-from sarbench.scoring import score_predictions
-from sarbench.tables import format_metrics
+from sarbench.score_predictions import score_predictions
+from sarbench.reports.console import format_metrics
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,9 +15,6 @@ LOWER_LAYERS = ("metrics", "model_adapters")  # must never import sarbench
 # Import edges (importer, imported) that break the rules today; the model_adapters refactor
 # (in progress elsewhere) removes them, and then this set must be emptied.
 KNOWN_UNTIL_REFACTOR = {
-    # readers <-> coco: readers.open_reader/default_image_root lazily import coco, which imports
-    # readers; the format dispatch belongs in a module above both (not this change's files)
-    ("sarbench.build.readers", "sarbench.build.coco"),
 }
 
 

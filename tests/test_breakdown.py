@@ -2,8 +2,8 @@
 import pytest
 
 from metrics.breakdown import size_word
-from sarbench.predictions import Prediction
-from sarbench.scoring import score_predictions
+from sarbench.result_files import Prediction
+from sarbench.score_predictions import score_predictions
 
 
 def prediction(subset, response, reference, question=None, size=None, i=0):

@@ -9,7 +9,8 @@ import pytest
 
 from sarbench.build import coco
 from sarbench.build.categories import CategoryMapError, CategoryMapper
-from sarbench.build.readers import AnnotationError, open_reader
+from sarbench.build.formats import open_reader
+from sarbench.build.readers import AnnotationError
 from sarbench.build.png import write_gray_png
 
 

@@ -11,7 +11,7 @@ from sarbench.subsets import SUBSETS
 
 from test_build_pipeline import REAL_SAR
 
-scoring = pytest.importorskip("sarbench.scoring", reason="sarbench.scoring (lead's scorer) is not importable yet")
+scoring = pytest.importorskip("sarbench.score_predictions", reason="sarbench.score_predictions (lead's scorer) is not importable yet")
 
 ERRORS = {"count.mae", "count.rmse"}
 

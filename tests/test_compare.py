@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sarbench.compare import BETTER, SAME, WORSE, compare_runs, main, verdict
-from sarbench.predictions import Prediction
+from sarbench.result_files import Prediction
 from sarbench.reports.bootstrap import scores
 from sarbench.reports.paired import mcnemar_exact
-from sarbench.scoring import score_predictions
+from sarbench.score_predictions import score_predictions
 from sarbench.subsets import SUBSETS
 
 from test_data import REFERENCES

@@ -216,7 +216,7 @@ def test_a_fifo_or_folder_image_is_an_inference_failure_not_a_hang(fifo, tmp_pat
 
 
 def test_scoring_does_not_open_a_fifo_for_the_size_breakdown(fifo):
-    from sarbench.scoring import image_size
+    from sarbench.score_predictions import image_size
 
     assert finishes(lambda: image_size(str(fifo))) is None
 

@@ -16,7 +16,7 @@ from model_adapters import BACKENDS, FAMILIES, BackendSpec, Capabilities, Genera
 from model_adapters.settings import OracleSettings
 from model_adapters.hf_images import image_size, to_rgb
 from sarbench.__main__ import CONF_DIR
-from sarbench.app import build_adapter, run_from_config
+from sarbench.evaluate import build_adapter, run_from_config
 from sarbench.runner import RunError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from PIL import Image  # noqa: E402
 from model_adapters import GenerationRequest  # noqa: E402
 from model_adapters.tiny import ensure_tiny_model  # noqa: E402
 from sarbench.__main__ import CONF_DIR  # noqa: E402
-from sarbench.app import build_adapter  # noqa: E402
+from sarbench.evaluate import build_adapter  # noqa: E402
 
 TINY_MODELS = ["tiny-qwen2vl", "tiny-qwen2_5vl", "tiny-internvl2_5", "tiny-llava1_5", "tiny-yivl",
                "tiny-deepseekvl", "tiny-deepseekvl-hybrid"]

@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 from PIL import Image
 
 from sarbench.__main__ import CONF_DIR
-from sarbench.app import run_from_config
+from sarbench.evaluate import run_from_config
 from sarbench.runner import RunError
 from sarbench.subsets import FILE_STEMS
 

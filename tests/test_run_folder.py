@@ -220,7 +220,7 @@ RUN_AS_USER = """
 import sys
 from hydra import compose, initialize_config_dir
 from sarbench.__main__ import CONF_DIR
-from sarbench.app import RunError, run_from_config
+from sarbench.evaluate import RunError, run_from_config
 with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
     cfg = compose(config_name="config", overrides=sys.argv[1:])
 try:

@@ -163,7 +163,7 @@ def test_a_validation_split_is_evaluated_with_data_split(tmp_path):
 
 
 def test_unset_data_root_and_an_out_that_is_a_file_are_named(tmp_path):
-    from sarbench.app import run_from_config
+    from sarbench.evaluate import run_from_config
 
     from test_run import config
 

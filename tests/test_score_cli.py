@@ -100,7 +100,7 @@ def test_module_entry_point(results_dir):
 
 
 def test_jsonl_saved_as_json_in_a_directory_is_read_and_meta_files_are_not(tmp_path):
-    from sarbench.predictions import load_predictions
+    from sarbench.result_files import load_predictions
 
     folder = tmp_path / "results"
     folder.mkdir()
@@ -115,7 +115,7 @@ def test_jsonl_saved_as_json_in_a_directory_is_read_and_meta_files_are_not(tmp_p
 
 
 def test_a_sample_id_read_twice_is_refused(tmp_path):
-    from sarbench.predictions import load_predictions
+    from sarbench.result_files import load_predictions
     from sarbench.records import DataError
 
     record = {"id": "classify/0", "response": "It is ship.", "labels": "It is ship."}

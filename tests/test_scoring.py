@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sarbench.records import DataError
-from sarbench.scoring import score_pairs
+from sarbench.score_predictions import score_pairs
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sarchat_examples.json"
 

@@ -17,13 +17,13 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from PIL import Image
 
-import sarbench.app
+import sarbench.evaluate
 from model_adapters import AdapterError, GenerationRequest, InferenceFailure
 from model_adapters.oracle import OracleBackend
 from model_adapters.settings import OracleSettings
 from model_adapters.vllm_backend import VLLMBackend
 from sarbench.__main__ import CONF_DIR
-from sarbench.app import build_adapter, run_from_config
+from sarbench.evaluate import build_adapter, run_from_config
 from sarbench.runner import RunError
 
 needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
@@ -78,7 +78,7 @@ def reference(tiny_cache):
 def run_with(adapter, out, *overrides):
     """`run_from_config` as `python -m sarbench` runs it, on an adapter built once per session."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sarbench.app, "build_adapter", lambda *args: adapter)
+        patch.setattr(sarbench.evaluate, "build_adapter", lambda *args: adapter)
         patch.setattr(adapter, "close", lambda: None)
         return run_from_config(compose_config(f"out={out}", "scoring.meteor=false", "runner.progress=false",
                                               *overrides))

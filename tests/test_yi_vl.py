@@ -6,7 +6,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from sarbench.__main__ import CONF_DIR
-from sarbench.app import build_adapter
+from sarbench.evaluate import build_adapter
 from sarbench.runner import RunError
 
 torch = pytest.importorskip("torch")

@@ -17,7 +17,8 @@ from sarbench.build import templates
 from sarbench.build.categories import SARCHAT_CATEGORIES, CategoryMapper
 from sarbench.build.generators import PreparedImage, generate
 from sarbench.build.output import IMAGES_DIR, LINK_MODES, StagedOutput
-from sarbench.build.readers import AnnotationError, SourceImage, default_image_root, open_reader
+from sarbench.build.formats import default_image_root, open_reader
+from sarbench.build.readers import AnnotationError, SourceImage
 from sarbench.subsets import SUBSETS
 
 BUILDER_VERSION = "1"

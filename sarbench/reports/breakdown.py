@@ -5,7 +5,7 @@ import sys
 
 from sarbench.reports.columns import TABLE3, Column, column
 from sarbench.reports.runs import Run
-from sarbench.reports.table import Table
+from sarbench.reports.results_table import Table
 
 BUCKETS = {
     "category": ("ship", "aircraft", "car", "tank", "bridge", "harbor"),

@@ -2,7 +2,7 @@
 column in bold, second underlined, every string escaped. Needs only \\usepackage{booktabs}."""
 from __future__ import annotations
 
-from sarbench.reports.table import BEST, SECOND, Table
+from sarbench.reports.results_table import BEST, SECOND, Table
 
 ABSENT = "--"  # an en dash in TeX
 _SPECIALS = {

@@ -10,7 +10,7 @@ import csv
 import html
 import io
 
-from sarbench.reports.table import BEST, SECOND, Table, is_absent
+from sarbench.reports.results_table import BEST, SECOND, Table, is_absent
 
 ABSENT = "–"
 

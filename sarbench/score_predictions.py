@@ -11,7 +11,7 @@ from metrics.breakdown import BOX_METRICS, Breakdown
 from metrics.parsing import Parsed, parse_answer
 from metrics.sample_scores import SampleScore, score_sample
 from sarbench import PROTOCOL, __version__
-from sarbench.predictions import Prediction
+from sarbench.result_files import Prediction
 from sarbench.records import DataError, RecordIssue
 from sarbench.run_folder import json_line
 from sarbench.subsets import SUBSETS

@@ -12,7 +12,7 @@ from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.runner import RunError, Runner, RunnerSettings
 from sarbench.subsets import SUBSETS, split_file_stem, subset_from_filename
-from sarbench.tables import format_metrics
+from sarbench.reports.console import format_metrics
 
 log = logging.getLogger("sarbench")
 
