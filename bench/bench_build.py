@@ -7,6 +7,7 @@ annotations in shuffled order) into a temporary folder, runs `python -m sarbench
 child process, and prints records/s and the child's peak RSS. For comparison it also reports the
 peak RSS of a plain `json.load` of the same file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,10 @@ def write_coco(path: Path, n_images: int, seed: int) -> int:
         handle.write('{"info": {"description": "synthetic benchmark"}, "images": [')
         for i in range(n_images):
             width, height = SIZES[sizes[i]]
-            handle.write(("," if i else "") + json.dumps({"id": i + 1, "file_name": f"{i:07d}.png", "width": width, "height": height}))
+            handle.write(
+                ("," if i else "")
+                + json.dumps({"id": i + 1, "file_name": f"{i:07d}.png", "width": width, "height": height})
+            )
         handle.write('], "annotations": [')
         image_ids = np.repeat(np.arange(1, n_images + 1), counts)
         order = rng.permutation(len(image_ids))
@@ -46,11 +50,18 @@ def write_coco(path: Path, n_images: int, seed: int) -> int:
         y = rng.uniform(0, 1, size=len(image_ids)) * (heights - h)
         categories = rng.integers(1, 7, size=len(image_ids))
         for n, k in enumerate(order):
-            record = {"id": n + 1, "image_id": int(image_ids[k]), "category_id": int(categories[k]),
-                      "bbox": [round(float(x[k]), 1), round(float(y[k]), 1), round(float(w[k]), 1), round(float(h[k]), 1)],
-                      "area": 0, "iscrowd": 0}
+            record = {
+                "id": n + 1,
+                "image_id": int(image_ids[k]),
+                "category_id": int(categories[k]),
+                "bbox": [round(float(x[k]), 1), round(float(y[k]), 1), round(float(w[k]), 1), round(float(h[k]), 1)],
+                "area": 0,
+                "iscrowd": 0,
+            }
             handle.write(("," if n else "") + json.dumps(record))
-        handle.write('], "categories": ' + json.dumps([{"id": i + 1, "name": c} for i, c in enumerate(CATEGORIES)]) + "}")
+        handle.write(
+            '], "categories": ' + json.dumps([{"id": i + 1, "name": c} for i, c in enumerate(CATEGORIES)]) + "}"
+        )
     return int(counts.sum())
 
 
@@ -82,15 +93,29 @@ def main() -> int:
             annotations = tmp / "test.json"
             boxes = write_coco(annotations, n_images, args.seed)
             size_mb = annotations.stat().st_size / 1e6
-            seconds, rss, output = run_child(["-m", "sarbench.build", "--annotations", str(annotations), "--format", "coco",
-                                              "--out", str(tmp / "out"), "--link", "none"])
+            seconds, rss, output = run_child(
+                [
+                    "-m",
+                    "sarbench.build",
+                    "--annotations",
+                    str(annotations),
+                    "--format",
+                    "coco",
+                    "--out",
+                    str(tmp / "out"),
+                    "--link",
+                    "none",
+                ]
+            )
             report = json.loads((tmp / "out" / "build_report.json").read_text())
             records = report["records_total"]
             _, load_rss, _ = run_child(["-c", f"import json; json.load(open({str(annotations)!r}))"])
             _, idle_rss, _ = run_child(["-c", "import sarbench.build.pipeline"])
-        print(f"{n_images:>7} images, {boxes} boxes, COCO {size_mb:.1f} MB: {records} records in {seconds:.1f} s "
-              f"= {records / seconds:,.0f} records/s ({n_images / seconds:,.0f} images/s); peak RSS {rss} MiB "
-              f"(imports alone {idle_rss} MiB; json.load of the file alone {load_rss} MiB)")
+        print(
+            f"{n_images:>7} images, {boxes} boxes, COCO {size_mb:.1f} MB: {records} records in {seconds:.1f} s "
+            f"= {records / seconds:,.0f} records/s ({n_images / seconds:,.0f} images/s); peak RSS {rss} MiB "
+            f"(imports alone {idle_rss} MiB; json.load of the file alone {load_rss} MiB)"
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ against pycocoevalcap's PTBTokenizer (Java) + Bleu(4) + Cider + Rouge on the sam
 deterministic SARChat-style references and VLM-style predictions, checks that every score
 agrees to 1e-9, then times METEOR (the same Java jar both ways) separately.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,40 @@ from metrics.captions import caption_scores, tokenize  # noqa: E402
 from metrics.captions.meteor import meteor  # noqa: E402
 
 CATEGORIES = ["ship", "aircraft", "car", "tank", "bridge", "harbor"]
-GRID = ["top left", "top", "top right", "left", "center", "right", "bottom left", "bottom",
-        "bottom right", "upper left", "lower right", "central"]
+GRID = [
+    "top left",
+    "top",
+    "top right",
+    "left",
+    "center",
+    "right",
+    "bottom left",
+    "bottom",
+    "bottom right",
+    "upper left",
+    "lower right",
+    "central",
+]
 SIZES = ["small", "medium-sized", "medium sized", "large", "very small"]
-EXTRAS = [",", ";", ".", "(approx.)", "'", '"', "...", "e.g.", "{<12><34><56><78>}",
-          "[0.1, 0.2, 0.5, 0.7]", "3.5", "it's", "don't", "top-left", ":", "--", "U.S."]
+EXTRAS = [
+    ",",
+    ";",
+    ".",
+    "(approx.)",
+    "'",
+    '"',
+    "...",
+    "e.g.",
+    "{<12><34><56><78>}",
+    "[0.1, 0.2, 0.5, 0.7]",
+    "3.5",
+    "it's",
+    "don't",
+    "top-left",
+    ":",
+    "--",
+    "U.S.",
+]
 
 
 def pairs(n: int, seed: int = 2025) -> tuple[list[str], list[str]]:
@@ -38,13 +68,17 @@ def pairs(n: int, seed: int = 2025) -> tuple[list[str], list[str]]:
     for _ in range(n):
         parts = ["In this satellite image, we can observe the following:"]
         for _ in range(r.randint(1, 6)):
-            parts.append(r.choice([
-                "A {s} {c} is visible in the {g} portion of the image",
-                "There is one more {s} {c} on the {g} side of the image",
-                "Also, we can observe another {s} {c} in the {g} region of the image.",
-            ]).format(s=r.choice(SIZES), c=r.choice(CATEGORIES), g=r.choice(GRID)))
+            parts.append(
+                r.choice(
+                    [
+                        "A {s} {c} is visible in the {g} portion of the image",
+                        "There is one more {s} {c} on the {g} side of the image",
+                        "Also, we can observe another {s} {c} in the {g} region of the image.",
+                    ]
+                ).format(s=r.choice(SIZES), c=r.choice(CATEGORIES), g=r.choice(GRID))
+            )
         ref = " ".join(parts)
-        words = ref.split()[r.randint(0, 8):]
+        words = ref.split()[r.randint(0, 8) :]
         out = []
         for w in words:
             out.append(r.choice(CATEGORIES) if r.random() < 0.06 else w)
@@ -60,6 +94,7 @@ def reference(preds: list[str], refs: list[str]) -> dict[str, float]:
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.rouge.rouge import Rouge
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
     tok = PTBTokenizer()
     gts = tok.tokenize({i: [{"caption": c}] for i, c in enumerate(refs)})
     res = tok.tokenize({i: [{"caption": c}] for i, c in enumerate(preds)})
@@ -105,24 +140,29 @@ def main() -> None:
     print(f"  ours, first call in the process: {t_cold:.2f} ({c_cold:.2f})")
     print(f"  ours, warm:                      {t_warm:.2f} ({c_warm:.2f})")
     print(f"  pycocoevalcap:                   {t_ref:.2f} ({c_ref:.2f})")
-    print(f"  speed-up: {t_ref / t_cold:.1f}x wall first call, {t_ref / t_warm:.1f}x warm; "
-          f"{c_ref / c_cold:.1f}x CPU first call")
+    print(
+        f"  speed-up: {t_ref / t_cold:.1f}x wall first call, {t_ref / t_warm:.1f}x warm; "
+        f"{c_ref / c_cold:.1f}x CPU first call"
+    )
     if args.no_meteor:
         return
     from pycocoevalcap.meteor.meteor import Meteor
 
     def coco_meteor():
         scorer = Meteor()
-        score, _ = scorer.compute_score({i: [g] for i, g in enumerate(ref_tok)},
-                                        {i: [h] for i, h in enumerate(hyp_tok)})
+        score, _ = scorer.compute_score(
+            {i: [g] for i, g in enumerate(ref_tok)}, {i: [h] for i, h in enumerate(hyp_tok)}
+        )
         del scorer
         return score
 
     m_ours, tm_ours, _ = timed(lambda: meteor(tokenize(preds), tokenize(refs)))
     m_ref, tm_ref, _ = timed(coco_meteor)
-    print(f"METEOR (same jar both ways; ours includes our tokenizer, pycocoevalcap's its "
-          f"PTB-tokenised input): ours {100 * m_ours:.10f} in {tm_ours:.1f} s, pycocoevalcap "
-          f"{100 * m_ref:.10f} in {tm_ref:.1f} s, |diff| {abs(m_ours - m_ref) * 100:.3g}")
+    print(
+        f"METEOR (same jar both ways; ours includes our tokenizer, pycocoevalcap's its "
+        f"PTB-tokenised input): ours {100 * m_ours:.10f} in {tm_ours:.1f} s, pycocoevalcap "
+        f"{100 * m_ref:.10f} in {tm_ref:.1f} s, |diff| {abs(m_ours - m_ref) * 100:.3g}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 The layout mimics a 7B VLM saved in shards: 4 x 3.75 GB safetensors, the weight index, config,
 generation config, tokenizer (7 MB tokenizer.json, so above the hashed-file size), processor.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,17 @@ from pathlib import Path
 from sarbench.identity import checkpoint_identity
 
 SHARD = 3_750_000_000
-SMALL = {"config.json": 4_000, "generation_config.json": 300, "model.safetensors.index.json": 60_000,
-         "tokenizer_config.json": 5_000, "tokenizer.json": 7_000_000, "vocab.json": 900_000,
-         "merges.txt": 500_000, "preprocessor_config.json": 600, "chat_template.jinja": 1_000}
+SMALL = {
+    "config.json": 4_000,
+    "generation_config.json": 300,
+    "model.safetensors.index.json": 60_000,
+    "tokenizer_config.json": 5_000,
+    "tokenizer.json": 7_000_000,
+    "vocab.json": 900_000,
+    "merges.txt": 500_000,
+    "preprocessor_config.json": 600,
+    "chat_template.jinja": 1_000,
+}
 
 
 def make_layout(folder: Path) -> int:
@@ -48,8 +57,10 @@ def main() -> None:
             identity = checkpoint_identity(str(folder))
             times.append(time.perf_counter() - start)
         hashed = sum("sha256" in entry for entry in identity["files"].values())
-        print(f"{len(identity['files'])} files, {total / 1e9:.1f} GB, {hashed} hashed: "
-              f"median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (5 runs)")
+        print(
+            f"{len(identity['files'])} files, {total / 1e9:.1f} GB, {hashed} hashed: "
+            f"median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms (5 runs)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 Writes two synthetic run folders (details.jsonl with realistic line sizes + manifest.json),
 then prints seconds for loading, for the bootstrap alone, and for the whole comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ from sarbench.compare import compare_runs  # noqa: E402
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap  # noqa: E402
 from sarbench.reports.details import align, cluster_index, load_samples  # noqa: E402
 
+
 def _even_split(total: int, parts: int) -> list[int]:
     """`total` in `parts` near-equal sizes, the larger ones last (11,703 -> 5,851 + 5,852)."""
     base, extra = divmod(total, parts)
@@ -32,8 +34,9 @@ def _even_split(total: int, parts: int) -> list[int]:
 
 
 # Paper test sizes (PROTOCOL §1.1); single/multi splits are unpublished, so halves.
-SIZES = {name: size for t in TASK_TABLE
-         for name, size in zip(t.subsets, _even_split(t.paper_test_size, len(t.subsets)))}
+SIZES = {
+    name: size for t in TASK_TABLE for name, size in zip(t.subsets, _even_split(t.paper_test_size, len(t.subsets)))
+}
 METRICS = {s.name: list(s.metrics) for s in SUBSET_TABLE}
 RESPONSE = "There are 4 instances. {<294><358><329><427>}{<61><448><122><503>}{<27><199><78><261>}"
 
@@ -52,12 +55,17 @@ def write_run(folder: Path, skill: float, n_images: int, seed: int) -> None:
                 reference = int(rng.integers(1, 5))
                 tp = int(rng.binomial(reference, skill))
                 counts[metric] = {"tp": tp, "fp": int(rng.integers(0, 2)), "fn": reference - tp}
-            row = {"id": f"{name}/{index}", "subset": name, "parse_fail": bool(rng.random() < 0.02),
-                   "counts": counts,
-                   "prediction": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 3, "count": 4},
-                   "reference": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 4, "count": 4},
-                   "response": RESPONSE, "labels": f"reference {name} {index}",
-                   "image": f"/data/sarchat/images/test/{images[index]:06d}.png"}
+            row = {
+                "id": f"{name}/{index}",
+                "subset": name,
+                "parse_fail": bool(rng.random() < 0.02),
+                "counts": counts,
+                "prediction": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 3, "count": 4},
+                "reference": {"boxes": [[294.0, 358.0, 329.0, 427.0]] * 4, "count": 4},
+                "response": RESPONSE,
+                "labels": f"reference {name} {index}",
+                "image": f"/data/sarchat/images/test/{images[index]:06d}.png",
+            }
             if subset(name).states_count:
                 error = int(rng.poisson(1 - skill))
                 row["count_error"], row["count_exact"] = error, error == 0
@@ -94,12 +102,16 @@ def main() -> int:
         start = time.perf_counter()
         compare_runs([a, b], replicates=args.bootstrap)
         total = time.perf_counter() - start
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
-          f"python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}, "
+        f"python {platform.python_version()}"
+    )
     print(f"samples {len(samples_a.ids)}, clusters {n_clusters}, B={args.bootstrap}")
-    print(f"load 2 details.jsonl: {load:.2f} s; align + per-image sums: {prepare:.2f} s; "
-          f"bootstrap: {bootstrap:.2f} s; whole compare (load, checks, bootstrap, McNemar, "
-          f"disagreements): {total:.2f} s")
+    print(
+        f"load 2 details.jsonl: {load:.2f} s; align + per-image sums: {prepare:.2f} s; "
+        f"bootstrap: {bootstrap:.2f} s; whole compare (load, checks, bootstrap, McNemar, "
+        f"disagreements): {total:.2f} s"
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ background pool. Target: >= 2,000 samples/s, so the harness never limits a GPU.
 
     python bench/bench_run.py [--samples 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,21 +23,23 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_score import SIZES, make_pair  # noqa: E402
-
 from hydra import compose, initialize_config_dir  # noqa: E402
 
 from sarbench.__main__ import CONF_DIR  # noqa: E402
 from sarbench.evaluate import run_from_config  # noqa: E402
 from sarbench.subsets import FILE_STEMS  # noqa: E402
 
-QUESTIONS = {"classify": "Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible in this scene?",
-             "describe": "What do you observe in this satellite imagery?",
-             "count": "[count] Count the ship in this satellite image.",
-             "grounding_single": "[grounding] What objects can you identify in this SAR image and where are they located?",
-             "grounding_multi": "[grounding] What objects can you identify in this SAR image and where are they located?",
-             "identify_single": "[identify] What can you identify within these coordinates: {<1><2><30><40>}?",
-             "identify_multi": "[identify] What can you identify within these coordinates: {<1><2><30><40>}?",
-             "refer_single": "[refer] Locate 1 ship.", "refer_multi": "[refer] Identify 4 ship."}
+QUESTIONS = {
+    "classify": "Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible in this scene?",  # noqa: E501
+    "describe": "What do you observe in this satellite imagery?",
+    "count": "[count] Count the ship in this satellite image.",
+    "grounding_single": "[grounding] What objects can you identify in this SAR image and where are they located?",
+    "grounding_multi": "[grounding] What objects can you identify in this SAR image and where are they located?",
+    "identify_single": "[identify] What can you identify within these coordinates: {<1><2><30><40>}?",
+    "identify_multi": "[identify] What can you identify within these coordinates: {<1><2><30><40>}?",
+    "refer_single": "[refer] Locate 1 ship.",
+    "refer_multi": "[refer] Identify 4 ship.",
+}
 
 
 def build(root: Path, samples: int, images: int = 200) -> None:
@@ -52,17 +55,32 @@ def build(root: Path, samples: int, images: int = 200) -> None:
         records = []
         for _ in range(n):
             _, reference = make_pair(rng, subset)
-            records.append({"messages": [{"role": "user", "content": "<image>\n" + QUESTIONS[subset]},
-                                         {"role": "assistant", "content": reference}],
-                            "images": [f"images/{rng.randrange(images)}.png"]})
+            records.append(
+                {
+                    "messages": [
+                        {"role": "user", "content": "<image>\n" + QUESTIONS[subset]},
+                        {"role": "assistant", "content": reference},
+                    ],
+                    "images": [f"images/{rng.randrange(images)}.png"],
+                }
+            )
         (root / f"{stem}.json").write_text(json.dumps(records))
 
 
 def timed_run(data: Path, out: Path, *overrides: str) -> tuple[float, int]:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        cfg = compose(config_name="config", overrides=[
-            "data=built", f"data.root={data}", f"out={out}", "scoring.meteor=false",
-            "runner.progress=false", "runner.batch_size=64", *overrides])
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                "data=built",
+                f"data.root={data}",
+                f"out={out}",
+                "scoring.meteor=false",
+                "runner.progress=false",
+                "runner.batch_size=64",
+                *overrides,
+            ],
+        )
     start = time.perf_counter()
     result = run_from_config(cfg)
     seconds = time.perf_counter() - start
@@ -76,8 +94,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         build(data, args.samples)
-        for label, overrides in (("no image decoding", ["model.load_images=false"]),
-                                 ("decoding every image (4 threads)", ["model.load_images=true"])):
+        for label, overrides in (
+            ("no image decoding", ["model.load_images=false"]),
+            ("decoding every image (4 threads)", ["model.load_images=true"]),
+        ):
             import contextlib
             import io
 

@@ -7,6 +7,7 @@ records with plain json vs `datasets`.
 
     python bench/bench_score.py [--scale 1.0] [--meteor] [--loader]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,26 +68,37 @@ def make_pair(rng: random.Random, subset_name: str) -> tuple[str, str]:
         ref = f"It is {cat}."
         return (ref if rng.random() < 0.9 else f"It is {rng.choice(CATEGORIES)}."), ref
     if kind == "describe":
-        sentences = [f"A {rng.choice(SIZE_WORDS)} {cat} is visible in the {rng.choice(CELLS)} portion of the image"
-                     for _ in range(rng.randint(1, 4))]
+        sentences = [
+            f"A {rng.choice(SIZE_WORDS)} {cat} is visible in the {rng.choice(CELLS)} portion of the image"
+            for _ in range(rng.randint(1, 4))
+        ]
         ref = "In this satellite image, we can observe the following: " + " ".join(sentences) + "."
-        pred = "In this satellite image, we can observe the following: " + " ".join(
-            sentences[: rng.randint(1, len(sentences))]) + "."
+        pred = (
+            "In this satellite image, we can observe the following: "
+            + " ".join(sentences[: rng.randint(1, len(sentences))])
+            + "."
+        )
         return pred, ref
     if kind == "count":
         ref = f"There are {len(boxes)} instances. " + "".join(fmt(b) for b in boxes)
         pred_boxes = noisy_boxes(rng, boxes)
         return f"There are {len(pred_boxes)} instances. " + "".join(fmt(b) for b in pred_boxes), ref
     if kind == "grounding":
+
         def text(bs):
             parts = ", ".join(f"one in the {rng.choice(CELLS)} portion {fmt(b)}" for b in bs)
             rel = f" The {cat} is far from the {rng.choice(CATEGORIES)}." if rng.random() < 0.3 else ""
-            return (f"In this SAR image, I can identify several objects and their locations: There are "
-                    f"{len(bs)} {cat}s: {parts}.{rel}")
+            return (
+                f"In this SAR image, I can identify several objects and their locations: There are "
+                f"{len(bs)} {cat}s: {parts}.{rel}"
+            )
+
         return text(noisy_boxes(rng, boxes)), text(boxes)
     if kind == "identify":
-        ref = (f"This is a {rng.choice(SIZE_WORDS)} {cat} located in the {rng.choice(CELLS)} portion "
-               f"of the image. It appears to be {rng.choice(SHAPES)} in shape.")
+        ref = (
+            f"This is a {rng.choice(SIZE_WORDS)} {cat} located in the {rng.choice(CELLS)} portion "
+            f"of the image. It appears to be {rng.choice(SHAPES)} in shape."
+        )
         pred = ref if rng.random() < 0.95 else ref.replace(cat, rng.choice(CATEGORIES))
         return pred, ref
     ref = "".join(f"{fmt(b)} ({rng.choice(CELLS)})" for b in boxes)
@@ -96,11 +108,11 @@ def make_pair(rng: random.Random, subset_name: str) -> tuple[str, str]:
 def write_results(directory: Path, scale: float, seed: int = 0) -> int:
     rng = random.Random(seed)
     total = 0
-    for subset, size in SIZES.items():
+    for name, size in SIZES.items():
         n = max(1, round(size * scale))
-        with open(directory / f"{subset}.jsonl", "w") as handle:
+        with open(directory / f"{name}.jsonl", "w") as handle:
             for i in range(n):
-                pred, ref = make_pair(rng, subset)
+                pred, ref = make_pair(rng, name)
                 handle.write(json.dumps({"response": pred, "labels": ref, "images": [f"img/{i}.png"]}) + "\n")
         total += n
     return total
@@ -119,14 +131,20 @@ def bench_score(scale: float, meteor: bool) -> None:
         assert main(args) == 0
         seconds = time.perf_counter() - start
         metrics = json.loads((directory / "metrics.json").read_text())["metrics"]
-    print(f"score {n} samples (meteor={'on' if meteor else 'off'}): {seconds:.2f} s, "
-          f"{n / seconds:,.0f} samples/s; avg_paper={metrics['avg_paper']:.2f}")
+    print(
+        f"score {n} samples (meteor={'on' if meteor else 'off'}): {seconds:.2f} s, "
+        f"{n / seconds:,.0f} samples/s; avg_paper={metrics['avg_paper']:.2f}"
+    )
 
 
 def bench_loader(n: int = 1_836_912) -> None:
-    record = {"messages": [{"role": "user", "content": "<image>\n[refer] Locate 1 aircraft."},
-                           {"role": "assistant", "content": "{<393><426><470><494>} (bottom right)"}],
-              "images": ["images/0001.png"]}
+    record = {
+        "messages": [
+            {"role": "user", "content": "<image>\n[refer] Locate 1 aircraft."},
+            {"role": "assistant", "content": "{<393><426><470><494>} (bottom right)"},
+        ],
+        "images": ["images/0001.png"],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.json"
         path.write_text(json.dumps([record] * n))
@@ -143,12 +161,10 @@ def bench_loader(n: int = 1_836_912) -> None:
             return
         datasets.disable_progress_bars()
         start = time.perf_counter()
-        ds = datasets.load_dataset("json", data_files=str(path), split="train",
-                                   cache_dir=str(Path(tmp) / "cache"))
+        ds = datasets.load_dataset("json", data_files=str(path), split="train", cache_dir=str(Path(tmp) / "cache"))
         rows = ds.to_list()
         ds_s = time.perf_counter() - start
-        print(f"datasets.load_dataset + to_list {len(rows):,} records: {ds_s:.2f} s "
-              f"({ds_s / json_s:.1f}x json)")
+        print(f"datasets.load_dataset + to_list {len(rows):,} records: {ds_s:.2f} s ({ds_s / json_s:.1f}x json)")
 
 
 if __name__ == "__main__":

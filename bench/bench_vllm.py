@@ -22,6 +22,7 @@ appends them to bench/RESULTS.md.
     .venv-vllm/bin/python bench/bench_vllm.py [--tokens 32] [--copies 1] [--chunk-size 2048]
                                               [--submit-size 64] [--per-sample 48] [--repeats 2] [--record]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,11 @@ def sample_requests(config, tokens: int):
     from sarbench.images import load_image
 
     data = load_run_data(plain(config.data), list(config.task.subsets))
-    return [GenerationRequest(s.id, s.subset, s.prompt, s.image, load_image(s.image), tokens)
-            for samples in data.samples.values() for s in samples]
+    return [
+        GenerationRequest(s.id, s.subset, s.prompt, s.image, load_image(s.image), tokens)
+        for samples in data.samples.values()
+        for s in samples
+    ]
 
 
 def copied_sample(root: Path, copies: int) -> Path:
@@ -129,12 +133,21 @@ def main() -> None:
     from sarbench.evaluate import build_adapter
 
     folder = Path(tempfile.mkdtemp(prefix="sarbench-bench-vllm-"))
-    overrides = ("model=tiny-qwen2vl", f"model.tiny.cache_dir={folder / 'tiny'}", f"model.min_new_tokens={args.tokens}",
-                 "task=all", f"task.max_new_tokens={args.tokens}", "backend=vllm", *CACHES_OFF,
-                 f"backend.chunk_size={args.chunk_size}", f"backend.submit_size={args.submit_size}",
-                 *(("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies)}")
-                   if args.copies > 1 else ()),
-                 f"backend.enforce_eager={str(args.eager).lower()}", "scoring.meteor=false", "runner.progress=false")
+    overrides = (
+        "model=tiny-qwen2vl",
+        f"model.tiny.cache_dir={folder / 'tiny'}",
+        f"model.min_new_tokens={args.tokens}",
+        "task=all",
+        f"task.max_new_tokens={args.tokens}",
+        "backend=vllm",
+        *CACHES_OFF,
+        f"backend.chunk_size={args.chunk_size}",
+        f"backend.submit_size={args.submit_size}",
+        *(("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies)}") if args.copies > 1 else ()),
+        f"backend.enforce_eager={str(args.eager).lower()}",
+        "scoring.meteor=false",
+        "runner.progress=false",
+    )
     config = compose(*overrides)
     adapter = build_adapter(plain(config.model), "vllm", plain(config.backend))
     _, start_s = timed(adapter.load)
@@ -150,38 +163,55 @@ def main() -> None:
     for repeat in range(args.repeats):
         outputs, seconds = timed(lambda: llm.generate(prompts, params, use_tqdm=False))
         raw_s.append(seconds)
-        _, seconds = timed(lambda: llm.generate([adapter.engine_prompt(r) for r in unloaded], params,
-                                                use_tqdm=False))
+        _, seconds = timed(lambda: llm.generate([adapter.engine_prompt(r) for r in unloaded], params, use_tqdm=False))
         loading_s.append(seconds)
         seconds, ours = run_ours(adapter, overrides, folder / f"ours-{repeat}")
         ours_s.append(seconds)
         in_memory_s.append(run_ours_predecoded(adapter, overrides, folder / f"in-memory-{repeat}", decoded))
-    raw = {r.sample_id: tokenizer.decode(list(o.outputs[0].token_ids), skip_special_tokens=True).strip()
-           for r, o in zip(requests, outputs)}
+    raw = {
+        r.sample_id: tokenizer.decode(list(o.outputs[0].token_ids), skip_special_tokens=True).strip()
+        for r, o in zip(requests, outputs)
+    }
     identical = sum(ours[i] == raw[i] for i in raw)
-    one_by_one = prompts[:args.per_sample]
+    one_by_one = prompts[: args.per_sample]
     _, single_s = timed(lambda: [llm.generate([p], params, use_tqdm=False) for p in one_by_one])
     adapter.close()
 
     n = len(prompts)
     raw_rate, ours_rate, single_rate = n / min(raw_s), n / min(ours_s), len(one_by_one) / single_s
     loading_rate, in_memory_rate = n / min(loading_s), n / min(in_memory_s)
-    figures = {"samples": n, "chunk_size": args.chunk_size, "submit_size": args.submit_size, "new_tokens": args.tokens, "engine_start_s": round(start_s, 1),
-               "raw_s": [round(s, 2) for s in raw_s], "raw_with_loading_s": [round(s, 2) for s in loading_s],
-               "ours_s": [round(s, 2) for s in ours_s], "ours_images_in_memory_s": [round(s, 2) for s in in_memory_s],
-               "ours_images_in_memory_vs_raw": round(in_memory_rate / raw_rate, 3), "raw_with_loading_samples_per_s": round(loading_rate, 1),
-               "ours_vs_raw_with_loading": round(ours_rate / loading_rate, 3),
-               "per_sample_s": round(single_s, 2), "raw_samples_per_s": round(raw_rate, 1),
-               "ours_samples_per_s": round(ours_rate, 1), "per_sample_samples_per_s": round(single_rate, 2),
-               "ours_vs_raw": round(ours_rate / raw_rate, 3), "ours_vs_per_sample": round(ours_rate / single_rate, 1),
-               "identical_to_raw": f"{identical}/{n}", "vllm": vllm.__version__, "eager": args.eager}
+    figures = {
+        "samples": n,
+        "chunk_size": args.chunk_size,
+        "submit_size": args.submit_size,
+        "new_tokens": args.tokens,
+        "engine_start_s": round(start_s, 1),
+        "raw_s": [round(s, 2) for s in raw_s],
+        "raw_with_loading_s": [round(s, 2) for s in loading_s],
+        "ours_s": [round(s, 2) for s in ours_s],
+        "ours_images_in_memory_s": [round(s, 2) for s in in_memory_s],
+        "ours_images_in_memory_vs_raw": round(in_memory_rate / raw_rate, 3),
+        "raw_with_loading_samples_per_s": round(loading_rate, 1),
+        "ours_vs_raw_with_loading": round(ours_rate / loading_rate, 3),
+        "per_sample_s": round(single_s, 2),
+        "raw_samples_per_s": round(raw_rate, 1),
+        "ours_samples_per_s": round(ours_rate, 1),
+        "per_sample_samples_per_s": round(single_rate, 2),
+        "ours_vs_raw": round(ours_rate / raw_rate, 3),
+        "ours_vs_per_sample": round(ours_rate / single_rate, 1),
+        "identical_to_raw": f"{identical}/{n}",
+        "vllm": vllm.__version__,
+        "eager": args.eager,
+    }
     print(json.dumps(figures, indent=2))
     if args.record:
-        row = (f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}) | {n} | {args.chunk_size} | "
-               f"{args.submit_size} | {args.tokens} | "
-               f"{raw_rate:.1f} | {loading_rate:.1f} | {ours_rate:.1f} | {single_rate:.2f} | "
-               f"{ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | {in_memory_rate / raw_rate:.2f}x | "
-               f"{ours_rate / single_rate:.1f}x | {identical}/{n} |")
+        row = (
+            f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}) | {n} | {args.chunk_size} | "
+            f"{args.submit_size} | {args.tokens} | "
+            f"{raw_rate:.1f} | {loading_rate:.1f} | {ours_rate:.1f} | {single_rate:.2f} | "
+            f"{ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | {in_memory_rate / raw_rate:.2f}x | "
+            f"{ours_rate / single_rate:.1f}x | {identical}/{n} |"
+        )
         results = Path(__file__).with_name("RESULTS.md")
         results.write_text(results.read_text().rstrip("\n") + "\n" + row + "\n")
         print(f"appended to {results} ({platform.machine()}, {os.cpu_count()} cores)")

@@ -1,8 +1,9 @@
 """Pooling per-sample counts into the metric ids of PROTOCOL §4, task scores, avg and avg_paper."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -40,8 +41,7 @@ def pooled(samples: Iterable[SampleScore], metric: str) -> dict[str, float | int
         n += 1
     if n == 0:
         return None
-    return {"acc": accuracy(tp, fp, fn), "sample_mean": total / n, "tp": tp, "fp": fp, "fn": fn,
-            "n": n}
+    return {"acc": accuracy(tp, fp, fn), "sample_mean": total / n, "tp": tp, "fp": fp, "fn": fn, "n": n}
 
 
 def _as_float(value: int) -> float:
@@ -94,8 +94,7 @@ def aggregate(
             if metric not in metric_ids:
                 metric_ids.append(metric)
     for metric in metric_ids:
-        samples = [s for subset in present if metric in subset.metrics
-                   for s in by_subset[subset.name]]
+        samples = [s for subset in present if metric in subset.metrics for s in by_subset[subset.name]]
         result = pooled(samples, metric)
         if result is None:
             metrics[metric] = None  # only a relation metric can be present but undefined
@@ -119,15 +118,18 @@ def aggregate(
 
 def task_scores(metrics: Mapping[str, float | None], n: Mapping[str, int]) -> dict[str, float]:
     """task.<task> (mean of present columns), avg (weighted by samples) and avg_paper."""
-    columns = {c: np.array([np.nan if metrics[c] is None else metrics[c]], dtype=np.float64)
-               for task in TASK_TABLE for c in task.columns if c in metrics}
+    columns = {
+        c: np.array([np.nan if metrics[c] is None else metrics[c]], dtype=np.float64)
+        for task in TASK_TABLE
+        for c in task.columns
+        if c in metrics
+    }
     sizes = {subset: np.array([count], dtype=np.float64) for subset, count in n.items()}
     scores = task_score_arrays(columns, sizes)
     return {name: float(value[0]) for name, value in scores.items() if not np.isnan(value[0])}
 
 
-def task_score_arrays(values: Mapping[str, np.ndarray],
-                      n: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def task_score_arrays(values: Mapping[str, np.ndarray], n: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """task.<task>, avg and avg_paper elementwise (one value, or one per bootstrap replicate).
 
     `values`: metric id -> score array, NaN where undefined; a task none of whose columns is a

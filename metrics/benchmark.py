@@ -5,6 +5,7 @@ unnamed records, breakdowns) looks subsets and tasks up here. Adding a subset of
 is one `Subset` entry; a new task also needs its parser (metrics/parsing.py) and its scorer
 (metrics/sample_scores.py), both keyed by the task name.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,31 +60,74 @@ ARITIES = ("single", "multi")
 
 def _refer(arity: str, file_stem: str, label: str) -> Subset:
     prefix = f"refer.{arity}"
-    return Subset(f"refer_{arity}", "refer", file_stem, label,
-                  box_metrics=((f"{prefix}.iou25", 0.25), (f"{prefix}.iou50", 0.5)),
-                  category_source="question", arity=arity)
+    return Subset(
+        f"refer_{arity}",
+        "refer",
+        file_stem,
+        label,
+        box_metrics=((f"{prefix}.iou25", 0.25), (f"{prefix}.iou50", 0.5)),
+        category_source="question",
+        arity=arity,
+    )
 
 
 SUBSET_TABLE: tuple[Subset, ...] = (
-    Subset("classify", "classify", "SARChat_classify_test", "classify",
-           answer_metric="classify.acc", category_source="reference"),
-    Subset("describe", "describe", "SARChat_describe_test", "describe",
-           answer_metric="describe.acc", captioned=True),
-    Subset("count", "count", "SARChat_classify_count_test", "count",
-           box_metrics=(("count.iou25", 0.25), ("count.iou50", 0.5)), states_count=True,
-           category_source="question"),
-    Subset("grounding_single", "grounding", "SARChat_classify_grounding_single_test",
-           "ground. single", box_metrics=(("grounding.single", 0.5),),
-           relation_metric="grounding.abstract", labelled_boxes=True, category_source="boxes",
-           arity="single"),
-    Subset("grounding_multi", "grounding", "SARChat_classify_grounding_multi_test",
-           "ground. multi", box_metrics=(("grounding.multi", 0.5),),
-           relation_metric="grounding.abstract", labelled_boxes=True, category_source="boxes",
-           arity="multi"),
-    Subset("identify_single", "identify", "SARChat_classify_identify_single_test",
-           "ident. single", answer_metric="identify.single", arity="single"),
-    Subset("identify_multi", "identify", "SARChat_classify_identify_multi_test",
-           "ident. multi", answer_metric="identify.multi", arity="multi"),
+    Subset(
+        "classify",
+        "classify",
+        "SARChat_classify_test",
+        "classify",
+        answer_metric="classify.acc",
+        category_source="reference",
+    ),
+    Subset("describe", "describe", "SARChat_describe_test", "describe", answer_metric="describe.acc", captioned=True),
+    Subset(
+        "count",
+        "count",
+        "SARChat_classify_count_test",
+        "count",
+        box_metrics=(("count.iou25", 0.25), ("count.iou50", 0.5)),
+        states_count=True,
+        category_source="question",
+    ),
+    Subset(
+        "grounding_single",
+        "grounding",
+        "SARChat_classify_grounding_single_test",
+        "ground. single",
+        box_metrics=(("grounding.single", 0.5),),
+        relation_metric="grounding.abstract",
+        labelled_boxes=True,
+        category_source="boxes",
+        arity="single",
+    ),
+    Subset(
+        "grounding_multi",
+        "grounding",
+        "SARChat_classify_grounding_multi_test",
+        "ground. multi",
+        box_metrics=(("grounding.multi", 0.5),),
+        relation_metric="grounding.abstract",
+        labelled_boxes=True,
+        category_source="boxes",
+        arity="multi",
+    ),
+    Subset(
+        "identify_single",
+        "identify",
+        "SARChat_classify_identify_single_test",
+        "ident. single",
+        answer_metric="identify.single",
+        arity="single",
+    ),
+    Subset(
+        "identify_multi",
+        "identify",
+        "SARChat_classify_identify_multi_test",
+        "ident. multi",
+        answer_metric="identify.multi",
+        arity="multi",
+    ),
     _refer("single", "SARChat_classify_refer_single_test", "refer single"),
     _refer("multi", "SARChat_classify_refer_multi_test", "refer multi"),
 )
@@ -91,22 +135,34 @@ SUBSET_TABLE: tuple[Subset, ...] = (
 _TASKS_WITHOUT_SUBSETS: tuple[Task, ...] = (
     Task("classify", "Classification", ("classify.acc",), 10_024, lists_options=True),
     Task("describe", "Description", ("describe.acc",), 6_032),
-    Task("count", "Counting", ("count.only", "count.iou25", "count.iou50"), 11_704,
-         prompt_tag="count"),
-    Task("grounding", "Spatial grounding",
-         ("grounding.abstract", "grounding.multi", "grounding.single"), 11_608,
-         prompt_tag="grounding"),
+    Task("count", "Counting", ("count.only", "count.iou25", "count.iou50"), 11_704, prompt_tag="count"),
+    Task(
+        "grounding",
+        "Spatial grounding",
+        ("grounding.abstract", "grounding.multi", "grounding.single"),
+        11_608,
+        prompt_tag="grounding",
+    ),
     # one record cannot tell (the image's object count is not in it): the paper's bulk is multi
-    Task("identify", "Cross-modal ID", ("identify.multi", "identify.single"), 175_565,
-         prompt_tag="identify", unsplit_subset="identify_multi"),
-    Task("refer", "Referring",
-         ("refer.multi.iou25", "refer.multi.iou50", "refer.single.iou25", "refer.single.iou50"),
-         11_703, prompt_tag="refer"),
+    Task(
+        "identify",
+        "Cross-modal ID",
+        ("identify.multi", "identify.single"),
+        175_565,
+        prompt_tag="identify",
+        unsplit_subset="identify_multi",
+    ),
+    Task(
+        "refer",
+        "Referring",
+        ("refer.multi.iou25", "refer.multi.iou50", "refer.single.iou25", "refer.single.iou50"),
+        11_703,
+        prompt_tag="refer",
+    ),
 )
 
 TASK_TABLE: tuple[Task, ...] = tuple(
-    replace(t, subsets=tuple(s.name for s in SUBSET_TABLE if s.task == t.name))
-    for t in _TASKS_WITHOUT_SUBSETS
+    replace(t, subsets=tuple(s.name for s in SUBSET_TABLE if s.task == t.name)) for t in _TASKS_WITHOUT_SUBSETS
 )
 
 SUBSETS: tuple[str, ...] = tuple(s.name for s in SUBSET_TABLE)
@@ -120,8 +176,8 @@ TABLE3_COLUMNS: tuple[str, ...] = tuple(c for t in TABLE3_TASK_ORDER for c in _T
 
 # `[count]`, `[grounding]`, ... anywhere in a question; group 1 is the tag.
 PROMPT_TAG_PATTERN = re.compile(
-    r"\[(" + "|".join(re.escape(t.prompt_tag) for t in TASK_TABLE if t.prompt_tag) + r")\]",
-    re.ASCII | re.IGNORECASE)
+    r"\[(" + "|".join(re.escape(t.prompt_tag) for t in TASK_TABLE if t.prompt_tag) + r")\]", re.ASCII | re.IGNORECASE
+)
 
 
 def subset(name: str) -> Subset:

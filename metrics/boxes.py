@@ -13,11 +13,12 @@ which no realistic sample reaches (it needs hundreds of boxes overlapping hundre
 The IoU graph of more than `VECTOR_MIN_PAIRS` pairs is computed with numpy in the same float
 operations, so the same edges come out (pairs whose union overflows float go through `iou`).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 Box = Sequence[float]
 

@@ -10,6 +10,7 @@ Not part of protocol v1's headline numbers; these are diagnostics with these rul
   an unmatched reference box count in the reference box's bin, an unmatched predicted box in its
   own bin. Needs the image size; samples without one are left out (`coverage` says how many).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -62,9 +63,16 @@ class Breakdown:
         cell[1] += fp
         cell[2] += fn
 
-    def add(self, subset_name: str, predicted: Parsed, reference: Parsed, counts: dict,
-            question: str | None, image_size: tuple[int, int] | None,
-            count_exact: bool | None = None) -> None:
+    def add(
+        self,
+        subset_name: str,
+        predicted: Parsed,
+        reference: Parsed,
+        counts: dict,
+        question: str | None,
+        image_size: tuple[int, int] | None,
+        count_exact: bool | None = None,
+    ) -> None:
         subset = benchmark.subset(subset_name)
         if subset.category_source == "reference":
             for category in reference.categories:
@@ -82,8 +90,7 @@ class Breakdown:
             self.sized += 1
             self._sizes(subset, predicted, reference, image_size)
 
-    def _asked_category(self, subset: Subset, counts: dict, question: str | None,
-                        count_exact: bool | None) -> None:
+    def _asked_category(self, subset: Subset, counts: dict, question: str | None, count_exact: bool | None) -> None:
         category = asked_category(question)
         if category is None:
             return
@@ -113,9 +120,13 @@ class Breakdown:
         pred_bins = [size_word(b, width, height) for b in predicted.boxes]
         labelled = subset.labelled_boxes
         for metric, threshold in subset.box_metrics:
-            pairs = match_pairs(predicted.boxes, reference.boxes, threshold,
-                                predicted.box_categories if labelled else None,
-                                reference.box_categories if labelled else None)
+            pairs = match_pairs(
+                predicted.boxes,
+                reference.boxes,
+                threshold,
+                predicted.box_categories if labelled else None,
+                reference.box_categories if labelled else None,
+            )
             matched_pred = {i for i, _ in pairs}
             matched_ref = {j for _, j in pairs}
             for _, j in pairs:

@@ -3,6 +3,7 @@
 All patterns run on lower-cased text with ASCII semantics. Inside multi-word phrases any run
 of whitespace stands for the space; a hyphen is only accepted where the protocol names it.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,16 @@ CATEGORY_WORDS: dict[str, str] = {
     "harbour": "harbor",
 }
 
-_ROWS = {"top": "top", "upper": "top", "middle": "middle", "center": "middle", "centre": "middle",
-         "central": "middle", "bottom": "bottom", "lower": "bottom"}
+_ROWS = {
+    "top": "top",
+    "upper": "top",
+    "middle": "middle",
+    "center": "middle",
+    "centre": "middle",
+    "central": "middle",
+    "bottom": "bottom",
+    "lower": "bottom",
+}
 _COLUMNS = {"left": "left", "center": "center", "centre": "center", "right": "right"}
 
 # Phrase (words separated by single spaces; a "-" inside a word is literal) -> value.
@@ -31,24 +40,27 @@ GRID_PHRASES: dict[str, str] = {
     for row, row_value in _ROWS.items()
     for col, col_value in _COLUMNS.items()
 }
-GRID_PHRASES.update({f"{row}-{col}": value for row in _ROWS for col in _COLUMNS
-                     for value in [GRID_PHRASES[f"{row} {col}"]]})
-GRID_PHRASES.update({
-    "left side": "middle left",
-    "right side": "middle right",
-    "top side": "top center",
-    "top part": "top center",
-    "upper part": "top center",
-    "bottom side": "bottom center",
-    "bottom part": "bottom center",
-    "lower part": "bottom center",
-    "central region": "middle center",
-    "center of the image": "middle center",
-    "centre of the image": "middle center",
-    "middle of the image": "middle center",
-    "image center": "middle center",
-    "image centre": "middle center",
-})
+GRID_PHRASES.update(
+    {f"{row}-{col}": value for row in _ROWS for col in _COLUMNS for value in [GRID_PHRASES[f"{row} {col}"]]}
+)
+GRID_PHRASES.update(
+    {
+        "left side": "middle left",
+        "right side": "middle right",
+        "top side": "top center",
+        "top part": "top center",
+        "upper part": "top center",
+        "bottom side": "bottom center",
+        "bottom part": "bottom center",
+        "lower part": "bottom center",
+        "central region": "middle center",
+        "center of the image": "middle center",
+        "centre of the image": "middle center",
+        "middle of the image": "middle center",
+        "image center": "middle center",
+        "image centre": "middle center",
+    }
+)
 
 SIZE_PHRASES: dict[str, str] = {
     "very small": "very small",
@@ -82,8 +94,7 @@ RELATION_PHRASES: dict[str, str] = {
 
 NUMBER_WORDS: dict[str, int] = {"no": 0, "none": 0, "zero": 0}
 _UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-          "eighteen", "nineteen"]
+_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 NUMBER_WORDS.update({word: i + 1 for i, word in enumerate(_UNITS)})
 NUMBER_WORDS.update({word: i + 10 for i, word in enumerate(_TEENS)})
@@ -121,9 +132,7 @@ def lexicon_regex(phrases) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternation(phrases)})\b", FLAGS)
 
 
-_CATEGORY_ALT = "|".join(
-    sorted((f"{w}s?" for w in CATEGORY_WORDS), key=lambda p: (-len(p), p))
-)
+_CATEGORY_ALT = "|".join(sorted((f"{w}s?" for w in CATEGORY_WORDS), key=lambda p: (-len(p), p)))
 CATEGORY_RE = re.compile(rf"\b(?:{_CATEGORY_ALT})\b", FLAGS)
 GRID_RE = lexicon_regex(GRID_PHRASES)
 SIZE_RE = lexicon_regex(SIZE_PHRASES)
@@ -142,9 +151,7 @@ ATTRIBUTE_RE = re.compile(
 )
 
 _NUM = r"-?\d+(?:\.\d+)?"
-BOX_RE = re.compile(
-    rf"\{{\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*\}}", FLAGS
-)
+BOX_RE = re.compile(rf"\{{\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*<\s*({_NUM})\s*>\s*\}}", FLAGS)
 
 INTEGER = r"(?<![\w.])\d+(?!\w|\.\d)"
 _NUMBER_WORD_ALT = alternation(NUMBER_WORDS)

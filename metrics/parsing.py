@@ -4,6 +4,7 @@ One parser serves references and predictions alike. Parsed values are immutable 
 sorted item counts) so results can be cached: templated references and model outputs repeat
 a lot, and caching them is the main reason scoring 226k samples takes seconds.
 """
+
 from __future__ import annotations
 
 import hashlib

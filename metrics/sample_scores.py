@@ -1,4 +1,5 @@
 """Per-sample TP/FP/FN of every primary metric (PROTOCOL §4), from parsed reference and response."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,7 @@ def set_counts(predicted: frozenset, reference: frozenset) -> Counts:
 
 def _box_counts(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
     labels = (p.box_categories, r.box_categories) if subset.labelled_boxes else (None, None)
-    return {metric: match_count(p.boxes, r.boxes, threshold, *labels)
-            for metric, threshold in subset.box_metrics}
+    return {metric: match_count(p.boxes, r.boxes, threshold, *labels) for metric, threshold in subset.box_metrics}
 
 
 def _classify(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:

@@ -5,8 +5,8 @@ Both are registered by name here, lazily ("module:attribute"): importing this pa
 family module, torch, transformers or vllm. See family.py (how to add a family) and base.py (how to
 add a backend).
 """
-from model_adapters.base import (BACKENDS, BackendSpec, Capabilities, GenerationRequest, InferenceFailure,
-                                 ModelAdapter)
+
+from model_adapters.base import BACKENDS, BackendSpec, Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import FAMILIES, Family
 from model_adapters.settings import CheckpointSettings, OpenAISettings, OracleSettings, parse_settings
@@ -15,9 +15,16 @@ _HF_INSTALL = "pip install torch torchvision && pip install -e '.[hf]'"
 for _spec in (
     BackendSpec("oracle", "model_adapters.oracle:OracleBackend", OracleSettings),
     BackendSpec("openai", "model_adapters.openai_api:OpenAIBackend", OpenAISettings),
-    BackendSpec("hf", "model_adapters.hf_backend:HFBackend", CheckpointSettings, ("torch", "transformers"), _HF_INSTALL),
-    BackendSpec("vllm", "model_adapters.vllm_backend:VLLMBackend", CheckpointSettings, ("vllm", "transformers"),
-                "GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh and use .venv-vllm/bin/python"),
+    BackendSpec(
+        "hf", "model_adapters.hf_backend:HFBackend", CheckpointSettings, ("torch", "transformers"), _HF_INSTALL
+    ),
+    BackendSpec(
+        "vllm",
+        "model_adapters.vllm_backend:VLLMBackend",
+        CheckpointSettings,
+        ("vllm", "transformers"),
+        "GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh and use .venv-vllm/bin/python",
+    ),
 ):
     BACKENDS.register(_spec.name)(_spec)
 
@@ -35,8 +42,19 @@ for _name, _target in {
 }.items():
     FAMILIES.register_lazy(_name, _target)
 
-__all__ = ["AdapterError", "BACKENDS", "BackendSpec", "Capabilities", "FAMILIES", "Family", "GenerationRequest",
-           "InferenceFailure", "ModelAdapter", "ModelLoadError", "build_model"]
+__all__ = [
+    "AdapterError",
+    "BACKENDS",
+    "BackendSpec",
+    "Capabilities",
+    "FAMILIES",
+    "Family",
+    "GenerationRequest",
+    "InferenceFailure",
+    "ModelAdapter",
+    "ModelLoadError",
+    "build_model",
+]
 
 
 def build_model(model_config: dict, backend: str = "auto", backend_config: dict | None = None) -> ModelAdapter:
@@ -51,8 +69,10 @@ def build_model(model_config: dict, backend: str = "auto", backend_config: dict 
     if settings.family is not None:
         family_cls = FAMILIES.get(settings.family)
         if chosen in ("hf", "vllm") and chosen not in family_cls.backends:
-            raise AdapterError(f"model {settings.name!r} ({settings.family}) does not run on backend {chosen!r}; "
-                               f"supported: {', '.join(family_cls.backends)} (e.g. backend={family_cls.backends[0]})")
+            raise AdapterError(
+                f"model {settings.name!r} ({settings.family}) does not run on backend {chosen!r}; "
+                f"supported: {', '.join(family_cls.backends)} (e.g. backend={family_cls.backends[0]})"
+            )
         family = family_cls(settings)
     backend_cls = spec.load()
     return backend_cls.create(settings, family, {k: v for k, v in (backend_config or {}).items()})

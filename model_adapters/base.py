@@ -9,13 +9,15 @@ backend_settings)` classmethod, one `BACKENDS.register` line in `model_adapters/
 its packages, a settings class in settings.py if it takes model settings of its own, and
 `conf/backend/<name>.yaml`.
 """
+
 from __future__ import annotations
 
 import importlib
 import importlib.util
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from model_adapters.errors import AdapterError
 from model_adapters.registry import Registry
@@ -128,9 +130,8 @@ class ModelAdapter(ABC):
         """The hub revision asked for (None: the default branch, or no hub checkpoint)."""
         return getattr(self.settings, "revision", None)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook: most backends hold nothing to free
         """Free model resources (GPU memory, worker processes)."""
-
 
 
 @dataclass(frozen=True)

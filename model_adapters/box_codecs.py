@@ -7,12 +7,14 @@ rewrites the protocol boxes of a question into the family's native form (used wi
 A codec sees only the text and the image size, never a reference answer.
 Pure Python: importable without torch.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
 from dataclasses import dataclass
+
 NUM = r"-?\d+(?:\.\d+)?"
 PROTOCOL_BOX = re.compile(rf"\{{\s*<\s*({NUM})\s*>\s*<\s*({NUM})\s*>\s*<\s*({NUM})\s*>\s*<\s*({NUM})\s*>\s*\}}")
 _QUAD = rf"\[\s*({NUM})\s*,\s*({NUM})\s*,\s*({NUM})\s*,\s*({NUM})\s*\]"
@@ -125,8 +127,13 @@ class NormalizedBoxCodec(BoxCodec):
         return PROTOCOL_BOX.sub(replace, text)
 
     def describe(self) -> dict:
-        return {"codec": self.name, "scale": self.scale, "syntax": self.syntax, "view": self.view.kind,
-                "fractions_when_at_most_1": self.fractions_when_at_most_1}
+        return {
+            "codec": self.name,
+            "scale": self.scale,
+            "syntax": self.syntax,
+            "view": self.view.kind,
+            "fractions_when_at_most_1": self.fractions_when_at_most_1,
+        }
 
 
 PAIR_BOX = re.compile(rf"\(\s*({NUM})\s*,\s*({NUM})\s*\)\s*,\s*\(\s*({NUM})\s*,\s*({NUM})\s*\)")
@@ -136,8 +143,9 @@ def _floats(match: re.Match) -> Box:
     return tuple(float(match.group(i)) for i in range(1, 5))  # type: ignore[return-value]
 
 
-def smart_resize(height: int, width: int, factor: int = 28, min_pixels: int = 56 * 56,
-                 max_pixels: int = 14 * 14 * 4 * 1280) -> tuple[int, int]:
+def smart_resize(
+    height: int, width: int, factor: int = 28, min_pixels: int = 56 * 56, max_pixels: int = 14 * 14 * 4 * 1280
+) -> tuple[int, int]:
     """Qwen2-VL/Qwen2.5-VL input size (qwen-vl-utils `smart_resize`, as in transformers'
     Qwen2VLImageProcessor): multiples of `factor`, area within [min_pixels, max_pixels]."""
     h_bar = max(factor, round(height / factor) * factor)
@@ -176,8 +184,9 @@ class ResizedPixelJsonCodec(BoxCodec):
 
         def box(values: Box) -> str:
             x1, y1, x2, y2 = values
-            return protocol_box(_clip((x1 * width / rw, y1 * height / rh, x2 * width / rw, y2 * height / rh),
-                                      width, height))
+            return protocol_box(
+                _clip((x1 * width / rw, y1 * height / rh, x2 * width / rw, y2 * height / rh), width, height)
+            )
 
         def replace_object(match: re.Match) -> str:
             field = JSON_BBOX_FIELD.search(match.group(0))
@@ -200,8 +209,7 @@ class ResizedPixelJsonCodec(BoxCodec):
         return PROTOCOL_BOX.sub(replace, text)
 
     def describe(self) -> dict:
-        return {"codec": self.name, "factor": self.factor, "min_pixels": self.min_pixels,
-                "max_pixels": self.max_pixels}
+        return {"codec": self.name, "factor": self.factor, "min_pixels": self.min_pixels, "max_pixels": self.max_pixels}
 
 
 def _json_label(obj: str) -> str | None:

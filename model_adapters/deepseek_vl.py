@@ -11,12 +11,12 @@ Native boxes: DeepSeek-VL documents no grounding format (model cards deepseek-ai
 -7b-base, github.com/deepseek-ai/DeepSeek-VL README); the generic codec
 (model_adapters/generic_boxes.py) is our explicit choice.
 """
+
 from __future__ import annotations
 
-
-from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.errors import ModelLoadError
 from model_adapters.family import Family
+from model_adapters.generic_boxes import GENERIC_BOXES
 
 
 class DeepSeekVL(Family):
@@ -32,6 +32,8 @@ class DeepSeekVL(Family):
 
     def check_config(self, config: dict, native: bool) -> None:
         if config.get("model_type") == "multi_modality":
-            raise ModelLoadError("this is the released DeepSeek-VL layout (needs the deepseek_vl package); "
-                                 "use the transformers conversion, e.g. deepseek-community/deepseek-vl-7b-chat")
+            raise ModelLoadError(
+                "this is the released DeepSeek-VL layout (needs the deepseek_vl package); "
+                "use the transformers conversion, e.g. deepseek-community/deepseek-vl-7b-chat"
+            )
         super().check_config(config, native)

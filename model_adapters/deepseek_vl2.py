@@ -12,6 +12,7 @@ Native boxes: `<|ref|>label<|/ref|><|det|>[[x1, y1, x2, y2], ...]<|/det|>`, norm
 deepseek-ai/DeepSeek-VL2#100 maintainer answer; the authors' note in
 huggingface.co/AskUI/PTA-1/discussions/2).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,12 @@ from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
-    name="deepseek_vl2_det_per_999", scale=999, syntax="brackets",
-    encode_wrapper=("<|det|>[", "]<|/det|>"), strip_tokens=("<|det|>", "<|/det|>", "<|ref|>", "<|/ref|>"))
+    name="deepseek_vl2_det_per_999",
+    scale=999,
+    syntax="brackets",
+    encode_wrapper=("<|det|>[", "]<|/det|>"),
+    strip_tokens=("<|det|>", "<|/det|>", "<|ref|>", "<|/ref|>"),
+)
 
 
 class DeepSeekVL2(Family):
@@ -43,8 +48,10 @@ class DeepSeekVL2(Family):
         try:
             from deepseek_vl2.models import DeepseekVLV2ForCausalLM, DeepseekVLV2Processor
         except ImportError:
-            raise ModelLoadError("DeepSeek-VL2 needs the deepseek_vl2 package: "
-                                 "pip install git+https://github.com/deepseek-ai/DeepSeek-VL2") from None
+            raise ModelLoadError(
+                "DeepSeek-VL2 needs the deepseek_vl2 package: "
+                "pip install git+https://github.com/deepseek-ai/DeepSeek-VL2"
+            ) from None
         processor = DeepseekVLV2Processor.from_pretrained(path)
         model = DeepseekVLV2ForCausalLM.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
         return processor, hf.place(model)
@@ -54,13 +61,22 @@ class DeepSeekVL2(Family):
 
         image = to_rgb(image_of(request))
         tokenizer = hf.processor.tokenizer
-        inputs = hf.processor(prompt=self.render_prompt(request.prompt, image.size, hf.processor), images=[image],
-                                 force_batchify=True, system_prompt="")
+        inputs = hf.processor(
+            prompt=self.render_prompt(request.prompt, image.size, hf.processor),
+            images=[image],
+            force_batchify=True,
+            system_prompt="",
+        )
         inputs = inputs.to(hf.input_device(), dtype=hf.model.dtype)
         with torch.inference_mode():
             embeds = hf.model.prepare_inputs_embeds(**inputs)
             output = hf.model.language.generate(
-                inputs_embeds=embeds, attention_mask=inputs.attention_mask, pad_token_id=tokenizer.eos_token_id,
-                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, use_cache=True,
-                **hf.generation_kwargs(max_new_tokens))
+                inputs_embeds=embeds,
+                attention_mask=inputs.attention_mask,
+                pad_token_id=tokenizer.eos_token_id,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                use_cache=True,
+                **hf.generation_kwargs(max_new_tokens),
+            )
         return tokenizer.decode(output[0].cpu().tolist(), skip_special_tokens=True).strip()

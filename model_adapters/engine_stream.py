@@ -14,21 +14,27 @@ The engine is reached through four callables, so this logic is tested without vL
   busy()          -> whether the engine has unfinished requests;
   abort(ids)      -> drop queued requests (a run that stops early).
 """
+
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from model_adapters.base import GenerationRequest, InferenceFailure
 
 Answer = Any  # the engine's output for one request, or an InferenceFailure
 
 
-def stream_through_engine(batches: Iterable[list[GenerationRequest]],
-                          submit: Callable[[GenerationRequest], str | InferenceFailure],
-                          collect: Callable[[bool], dict[str, Any]], busy: Callable[[], bool],
-                          abort: Callable[[list[str]], None], window: int) -> Iterator[list[Answer]]:
+def stream_through_engine(
+    batches: Iterable[list[GenerationRequest]],
+    submit: Callable[[GenerationRequest], str | InferenceFailure],
+    collect: Callable[[bool], dict[str, Any]],
+    busy: Callable[[], bool],
+    abort: Callable[[list[str]], None],
+    window: int,
+) -> Iterator[list[Answer]]:
     if window < 1:
         raise ValueError("the engine window must hold at least one request")
     queued: deque[list[str | InferenceFailure]] = deque()  # per batch: request ids, or failures

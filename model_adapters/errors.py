@@ -3,6 +3,7 @@
 They live here, not in `sarbench`, because adapters never import `sarbench`; the run turns them
 into its own error (a message and exit status 2) and never counts them as a model's answers.
 """
+
 from __future__ import annotations
 
 

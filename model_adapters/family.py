@@ -12,6 +12,7 @@ format's source), one `FAMILIES.register_lazy` line in `model_adapters/__init__.
 checkpoint builder in `model_adapters/tiny/` if transformers has the architecture, a YAML per
 checkpoint in `conf/model/`, and the prompt snapshot in tests/snapshots (tests/test_prompts.py).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -86,10 +87,15 @@ class Family:
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         codec = self.box_codec().describe() if self.box_format == "native" else None
-        fingerprint = {"family": self.name,
-                       "template": self.chat(self.system, f"{self.image_placeholder}\n{{question}}"),
-                       "system": self.system, "image_placeholder": self.image_placeholder,
-                       "box_format": self.box_format, "codec": codec, "image_conversion": IMAGE_CONVERSION}
+        fingerprint = {
+            "family": self.name,
+            "template": self.chat(self.system, f"{self.image_placeholder}\n{{question}}"),
+            "system": self.system,
+            "image_placeholder": self.image_placeholder,
+            "box_format": self.box_format,
+            "codec": codec,
+            "image_conversion": IMAGE_CONVERSION,
+        }
         if self.stop_tokens:  # only where set, so other families' earlier runs still resume
             fingerprint["stop_tokens"] = list(self.stop_tokens)
         if not self.tokenizer_specials:
@@ -118,8 +124,10 @@ class Family:
         model_type = config.get("model_type")
         expected = self.native_model_types if native else self.remote_model_types
         if expected and model_type not in expected:
-            raise ModelLoadError(f"the checkpoint is a {model_type!r} model; family {self.name} runs "
-                                 f"{', '.join(self.native_model_types + self.remote_model_types)}")
+            raise ModelLoadError(
+                f"the checkpoint is a {model_type!r} model; family {self.name} runs "
+                f"{', '.join(self.native_model_types + self.remote_model_types)}"
+            )
 
     def load_native(self, hf: Any, path: str) -> tuple[Any, Any]:
         """(processor, model) of a transformers-format checkpoint; `hf` is the HF backend."""
@@ -140,8 +148,10 @@ class Family:
             if token_id is None or token_id == tokenizer.unk_token_id:
                 pieces = tokenizer.encode(token, add_special_tokens=False)
                 if len(pieces) != 1:
-                    raise ModelLoadError(f"{self.name}: the stop token {token!r} of its template is not one "
-                                         f"token in this checkpoint's tokenizer ({pieces})")
+                    raise ModelLoadError(
+                        f"{self.name}: the stop token {token!r} of its template is not one "
+                        f"token in this checkpoint's tokenizer ({pieces})"
+                    )
                 token_id = pieces[0]
             ids.append(int(token_id))
         return ids

@@ -8,9 +8,11 @@ otherwise per-mille (the 0-1000 grid of Qwen2-VL, InternVL and CogVLM/CogAgent).
 never guessed (on images <= 1000 px they are indistinguishable from per-mille). Question boxes
 are written as per-mille integers `[x1, y1, x2, y2]`.
 """
+
 from __future__ import annotations
 
 from model_adapters.box_codecs import NormalizedBoxCodec
 
-GENERIC_BOXES = NormalizedBoxCodec(name="generic_brackets_fraction_or_per_mille", scale=1000,
-                                   syntax="brackets", fractions_when_at_most_1=True)
+GENERIC_BOXES = NormalizedBoxCodec(
+    name="generic_brackets_fraction_or_per_mille", scale=1000, syntax="brackets", fractions_when_at_most_1=True
+)

@@ -19,14 +19,15 @@ The generic codec (model_adapters/generic_boxes.py) is our explicit choice; its 
 matches the `[[x0,y0,x1,y1]]` [000, 999] grid of Zhipu's earlier CogVLM/CogAgent models (CogAgent
 paper, CVPR 2024).
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
 from model_adapters.base import GenerationRequest
-from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.family import Family
+from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
@@ -57,7 +58,8 @@ class GLMEdgeV(Family):
         revision = self.settings.revision
         processor = SimpleNamespace(
             tokenizer=AutoTokenizer.from_pretrained(path, trust_remote_code=True, revision=revision),
-            image_processor=AutoImageProcessor.from_pretrained(path, trust_remote_code=True, revision=revision))
+            image_processor=AutoImageProcessor.from_pretrained(path, trust_remote_code=True, revision=revision),
+        )
         model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
         return processor, hf.place(model)
 
@@ -66,11 +68,13 @@ class GLMEdgeV(Family):
         import torch
 
         image = to_rgb(image_of(request))
-        text = self.render_prompt(request.prompt, image.size, hf.processor).replace(IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1)
+        text = self.render_prompt(request.prompt, image.size, hf.processor).replace(
+            IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1
+        )
         encoded = hf.processor.tokenizer(text, return_tensors="pt")
         pixels = torch.tensor(np.array(hf.processor.image_processor(image).pixel_values))
         inputs = hf.to_model({**encoded, "pixel_values": pixels})
         with torch.inference_mode():
             output = hf.model.generate(**inputs, **hf.generation_kwargs(max_new_tokens))
-        new_tokens = output[0][inputs["input_ids"].shape[1]:]
+        new_tokens = output[0][inputs["input_ids"].shape[1] :]
         return hf.processor.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()

@@ -7,6 +7,7 @@ not support natively, a `trust_remote_code` loading path). This module owns load
 CUDA-OOM fallback (halve the batch, retry, record an event) and the `box_format` switch.
 torch/transformers are imported only when a model is loaded.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,12 +42,16 @@ def check_loading_info(path: str, loading: dict, events: list[str]) -> None:
     missing = sorted(loading.get("missing_keys") or ())
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise ModelLoadError(f"{path} lacks {len(missing)} weights the model needs ({shown}): it is "
-                             "incomplete or another architecture than its config.json says")
+        raise ModelLoadError(
+            f"{path} lacks {len(missing)} weights the model needs ({shown}): it is "
+            "incomplete or another architecture than its config.json says"
+        )
     unexpected = sorted(loading.get("unexpected_keys") or ())
     if unexpected:
-        events.append(f"checkpoint weights not used by the model: {len(unexpected)} "
-                      f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''})")
+        events.append(
+            f"checkpoint weights not used by the model: {len(unexpected)} "
+            f"({', '.join(unexpected[:5])}{', ...' if len(unexpected) > 5 else ''})"
+        )
 
 
 def checkpoint_path(settings: CheckpointSettings) -> str:
@@ -82,7 +87,7 @@ class HFBackend(ModelAdapter):
     family: Family | None = None
 
     @classmethod
-    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> "HFBackend":
+    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> HFBackend:
         if family is None:
             raise AdapterError(f"backend=hf needs a model family (model.family); {settings.name} has none")
         backend = cls(name=settings.name, settings=settings, family=family)
@@ -132,8 +137,9 @@ class HFBackend(ModelAdapter):
             import torch  # noqa: F401
             import transformers  # noqa: F401
         except ImportError as exc:
-            raise AdapterError(f"backend=hf needs torch and transformers ({exc}); "
-                               "install them: pip install -e '.[hf]'") from None
+            raise AdapterError(
+                f"backend=hf needs torch and transformers ({exc}); install them: pip install -e '.[hf]'"
+            ) from None
         try:
             path = checkpoint_path(self.settings)
             config = checkpoint_config(path, self.settings.revision)
@@ -145,7 +151,8 @@ class HFBackend(ModelAdapter):
                 if not self.settings.trust_remote_code:
                     raise ModelLoadError(
                         f"{path} ({config.get('model_type')}) needs the checkpoint's own modeling code. "
-                        f"Review it, then opt in with model.trust_remote_code=true")
+                        f"Review it, then opt in with model.trust_remote_code=true"
+                    )
                 self._remote = True
                 self._processor, self._model = self.family.load_remote(self, path)
             self.family.stop_token_ids(self.tokenizer)  # a stop token the tokenizer lacks: refused now
@@ -153,8 +160,10 @@ class HFBackend(ModelAdapter):
             raise ModelLoadError(f"cannot load model {self.name!r}: {exc}") from exc
         except ModelLoadError as exc:
             raise ModelLoadError(f"cannot load model {self.name!r}: {exc}") from exc
-        self.events.append(f"loaded {path} ({'remote code' if self._remote else 'transformers'}) "
-                           f"dtype={self.dtype()} device={self.input_device()}")
+        self.events.append(
+            f"loaded {path} ({'remote code' if self._remote else 'transformers'}) "
+            f"dtype={self.dtype()} device={self.input_device()}"
+        )
 
     def device(self) -> str:
         import torch
@@ -193,11 +202,13 @@ class HFBackend(ModelAdapter):
     def load_native(self, path: str) -> tuple[Any, Any]:
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(path, revision=self.settings.revision,
-                                                  **dict(self.settings.processor_kwargs or {}))
+        processor = AutoProcessor.from_pretrained(
+            path, revision=self.settings.revision, **dict(self.settings.processor_kwargs or {})
+        )
         processor.tokenizer.padding_side = "left"  # right padding corrupts batched greedy output
-        model, loading = AutoModelForImageTextToText.from_pretrained(path, output_loading_info=True,
-                                                                     **self.model_kwargs())
+        model, loading = AutoModelForImageTextToText.from_pretrained(
+            path, output_loading_info=True, **self.model_kwargs()
+        )
         check_loading_info(path, loading, self.events)
         return processor, self.place(model)
 
@@ -207,8 +218,10 @@ class HFBackend(ModelAdapter):
         if not self.family.stop_tokens:
             return None
         ids: list[int] = []
-        for value in (getattr(getattr(self._model, "generation_config", None), "eos_token_id", None),
-                      self.tokenizer.eos_token_id):
+        for value in (
+            getattr(getattr(self._model, "generation_config", None), "eos_token_id", None),
+            self.tokenizer.eos_token_id,
+        ):
             ids.extend(value if isinstance(value, (list, tuple)) else [] if value is None else [value])
         return list(dict.fromkeys([*ids, *self.family.stop_token_ids(self.tokenizer)]))
 
@@ -240,7 +253,7 @@ class HFBackend(ModelAdapter):
         size = min(len(requests), self._max_batch or len(requests))
         done: list[str] = []
         while len(done) < len(requests):
-            part = requests[len(done):len(done) + size]
+            part = requests[len(done) : len(done) + size]
             try:
                 done += self.generate_batch(part, max_new_tokens)
             except Exception as exc:  # noqa: BLE001 - only OOM is handled here
@@ -282,13 +295,15 @@ class HFBackend(ModelAdapter):
         kwargs = {"pad_token_id": self._processor.tokenizer.pad_token_id, **self.generation_kwargs(max_new_tokens)}
         with torch.inference_mode():
             output = self._model.generate(**inputs, **kwargs)
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return [t.strip() for t in self._processor.batch_decode(new_tokens, skip_special_tokens=True)]
 
     def to_model(self, inputs: Any) -> dict[str, Any]:
         device, dtype = self.input_device(), self._model.dtype
-        return {k: (v.to(device=device, dtype=dtype) if v.is_floating_point() else v.to(device))
-                if hasattr(v, "to") else v for k, v in dict(inputs).items()}
+        return {
+            k: (v.to(device=device, dtype=dtype) if v.is_floating_point() else v.to(device)) if hasattr(v, "to") else v
+            for k, v in dict(inputs).items()
+        }
 
     def generate_remote(self, request: GenerationRequest, max_new_tokens: int) -> str:
         return self.family.generate_remote(self, request, max_new_tokens)

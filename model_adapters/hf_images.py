@@ -1,4 +1,5 @@
 """Pixels as the transformers-backed families receive them (pure PIL/numpy, no torch)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

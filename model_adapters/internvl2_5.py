@@ -15,6 +15,7 @@ Native boxes: `<ref>label</ref><box>[[x1, y1, x2, y2]]</box>` in [0, 1000] of th
 (PROTOCOL §6; peers.md §2.2; OpenGVLab/InternVL internvl_chat/eval/refcoco/evaluate_grounding.py;
 OpenGVLab/InternVL#285 normalisation `int(x / width * 1000)`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,8 +27,12 @@ from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
 INTERNVL_BOXES = NormalizedBoxCodec(
-    name="internvl_brackets_per_mille", scale=1000, syntax="brackets",
-    encode_wrapper=("<box>[", "]</box>"), strip_tokens=("<box>", "</box>", "<ref>", "</ref>"))
+    name="internvl_brackets_per_mille",
+    scale=1000,
+    syntax="brackets",
+    encode_wrapper=("<box>[", "]</box>"),
+    strip_tokens=("<box>", "</box>", "<ref>", "</ref>"),
+)
 TILE = 448
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -35,8 +40,16 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 def tile_grid(width: int, height: int, min_num: int = 1, max_num: int = 12, tile: int = TILE) -> tuple[int, int]:
     """(columns, rows) of InternVL's `dynamic_preprocess`: the allowed grid whose aspect ratio is
     closest to the image's; ties go to the larger grid when the image has enough pixels."""
-    ratios = sorted({(i, j) for n in range(min_num, max_num + 1) for i in range(1, n + 1)
-                     for j in range(1, n + 1) if min_num <= i * j <= max_num}, key=lambda r: r[0] * r[1])
+    ratios = sorted(
+        {
+            (i, j)
+            for n in range(min_num, max_num + 1)
+            for i in range(1, n + 1)
+            for j in range(1, n + 1)
+            if min_num <= i * j <= max_num
+        },
+        key=lambda r: r[0] * r[1],
+    )
     aspect, area = width / height, width * height
     best, best_diff = (1, 1), float("inf")
     for ratio in ratios:
@@ -54,8 +67,10 @@ def tiles(image: Any, max_num: int = 12, tile: int = TILE, thumbnail: bool = Tru
 
     columns, rows = tile_grid(*image.size, max_num=max_num, tile=tile)
     resized = image.resize((tile * columns, tile * rows), Image.BICUBIC)
-    crops = [resized.crop(((i % columns) * tile, (i // columns) * tile,
-                           (i % columns + 1) * tile, (i // columns + 1) * tile)) for i in range(columns * rows)]
+    crops = [
+        resized.crop(((i % columns) * tile, (i // columns) * tile, (i % columns + 1) * tile, (i // columns + 1) * tile))
+        for i in range(columns * rows)
+    ]
     if thumbnail and len(crops) != 1:
         crops.append(image.resize((tile, tile), Image.BICUBIC))
     return crops
@@ -76,8 +91,9 @@ class InternVL25(Family):
     def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True, use_fast=False,
-                                                  revision=self.settings.revision)
+        tokenizer = AutoTokenizer.from_pretrained(
+            path, trust_remote_code=True, use_fast=False, revision=self.settings.revision
+        )
         model = AutoModel.from_pretrained(path, trust_remote_code=True, **hf.model_kwargs())
         model.img_context_token_id = tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>")
         return tokenizer, hf.place(model)
@@ -103,8 +119,10 @@ class InternVL25(Family):
         encoded = tokenizer(prompt, return_tensors="pt")
         device = hf.input_device()
         with torch.inference_mode():
-            output = model.generate(pixel_values=pixels.to(device=device, dtype=model.dtype),
-                                    input_ids=encoded["input_ids"].to(device),
-                                    attention_mask=encoded["attention_mask"].to(device),
-                                    **hf.generation_kwargs(max_new_tokens))
+            output = model.generate(
+                pixel_values=pixels.to(device=device, dtype=model.dtype),
+                input_ids=encoded["input_ids"].to(device),
+                attention_mask=encoded["attention_mask"].to(device),
+                **hf.generation_kwargs(max_new_tokens),
+            )
         return tokenizer.batch_decode(output, skip_special_tokens=True)[0].strip()

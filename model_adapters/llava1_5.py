@@ -12,10 +12,10 @@ that square; by default (false) images go to llava-hf's CLIP processor as the au
 (resize + centre crop) and boxes are read on the centre crop.
 Original LLaVA layouts (`mm_vision_tower` in config.json) are refused: convert to llava-hf.
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 from model_adapters.box_codecs import BoxCodec, NormalizedBoxCodec, SquareView
 from model_adapters.errors import ModelLoadError
@@ -24,10 +24,17 @@ from model_adapters.family import Family
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 
 
-def llava_boxes(view: str, scale: float = 1.0, fractions_when_at_most_1: bool = False,
-                name: str = "llava_fractions") -> NormalizedBoxCodec:
-    return NormalizedBoxCodec(name=name, scale=scale, syntax="brackets", view=SquareView(view),
-                              fractions_when_at_most_1=fractions_when_at_most_1, encode_decimals=2)
+def llava_boxes(
+    view: str, scale: float = 1.0, fractions_when_at_most_1: bool = False, name: str = "llava_fractions"
+) -> NormalizedBoxCodec:
+    return NormalizedBoxCodec(
+        name=name,
+        scale=scale,
+        syntax="brackets",
+        view=SquareView(view),
+        fractions_when_at_most_1=fractions_when_at_most_1,
+        encode_decimals=2,
+    )
 
 
 class LlavaLayout:
@@ -53,9 +60,11 @@ class LlavaLayout:
 
     def check_config(self, config: dict, native: bool) -> None:
         if "mm_vision_tower" in config:
-            raise ModelLoadError("this is an original LLaVA-style layout (separate vision tower, "
-                                 f"{config.get('architectures')}); transformers cannot load it. Convert it "
-                                 "to the llava-hf format (LlavaForConditionalGeneration) and set model.path")
+            raise ModelLoadError(
+                "this is an original LLaVA-style layout (separate vision tower, "
+                f"{config.get('architectures')}); transformers cannot load it. Convert it "
+                "to the llava-hf format (LlavaForConditionalGeneration) and set model.path"
+            )
         super().check_config(config, native)
 
 

@@ -11,13 +11,14 @@ Native boxes: mPLUG-Owl3 documents no grounding format (model cards, X-PLUG/mPLU
 X-PLUG/mPLUG-Owl#199 says the family's boxes are [0, 1] fractions. The generic codec
 (model_adapters/generic_boxes.py) reads fractions, else per-mille: an explicit choice.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from model_adapters.base import GenerationRequest
-from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.family import Family, chatml
+from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
@@ -38,8 +39,10 @@ class MPlugOwl3(Family):
         if self.box_format == "native":
             question = self.box_codec().encode(question, *size)
         system = [{"role": "system", "content": self.system}] if self.system is not None else []
-        return system + [{"role": "user", "content": f"{self.image_placeholder}\n{question}"},
-                         {"role": "assistant", "content": ""}]
+        return system + [
+            {"role": "user", "content": f"{self.image_placeholder}\n{question}"},
+            {"role": "assistant", "content": ""},
+        ]
 
     def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
@@ -56,7 +59,8 @@ class MPlugOwl3(Family):
         image = to_rgb(image_of(request))
         inputs = hf.processor(self.messages(request.prompt, image.size), images=[image], videos=None)
         inputs.to(hf.input_device())
-        inputs.update({"tokenizer": hf.processor.tokenizer, "decode_text": True,
-                       **hf.generation_kwargs(max_new_tokens)})
+        inputs.update(
+            {"tokenizer": hf.processor.tokenizer, "decode_text": True, **hf.generation_kwargs(max_new_tokens)}
+        )
         with torch.inference_mode():
             return str(hf.model.generate(**inputs)[0]).strip()

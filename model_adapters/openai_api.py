@@ -10,6 +10,7 @@ list of text parts; anything else is a counted failure naming what came back. Th
 from the environment variable named by `api_key_env` and is never written to results or
 fingerprints. Images are sent as base64 data URLs of the original file bytes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,10 +21,10 @@ import os
 import queue
 import socket
 import threading
-import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from model_adapters.base import Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError
@@ -56,11 +57,13 @@ def answer_text(data: Any) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text"
-                                         and isinstance(p.get("text"), str) for p in content):
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str) for p in content
+    ):
         return "".join(part["text"] for part in content)
-    raise ValueError(f"reply content is neither text nor a list of text parts: "
-                     f"{json.dumps(content, ensure_ascii=True)[:300]}")
+    raise ValueError(
+        f"reply content is neither text nor a list of text parts: {json.dumps(content, ensure_ascii=True)[:300]}"
+    )
 
 
 def post_json(url: str, body: bytes, headers: dict[str, str], deadline_s: float) -> tuple[int, bytes]:
@@ -97,7 +100,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], deadline_s: float)
         if len(data) > MAX_REPLY_BYTES:
             raise ValueError(f"reply larger than {MAX_REPLY_BYTES} bytes")
         return reply.status, data
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException):
         if expired.is_set():
             raise TimeoutError(f"no complete reply within timeout_s={deadline_s:g}") from None
         raise
@@ -147,21 +150,28 @@ class OpenAIBackend(ModelAdapter):
     capabilities = Capabilities(batch_safe=True, needs_image=True)
 
     @classmethod
-    def create(cls, settings: OpenAISettings, family: Any, backend_settings: dict) -> "OpenAIBackend":
+    def create(cls, settings: OpenAISettings, family: Any, backend_settings: dict) -> OpenAIBackend:
         if family is not None:
-            raise AdapterError(f"model {settings.name!r}: backend=openai sends the server's own chat template; "
-                               "a model family cannot be set for it yet (model.family=null)")
+            raise AdapterError(
+                f"model {settings.name!r}: backend=openai sends the server's own chat template; "
+                "a model family cannot be set for it yet (model.family=null)"
+            )
         return cls(name=settings.name, settings=settings)
 
     def __post_init__(self) -> None:
         if not self.settings.served_model:
-            raise AdapterError("model.served_model is not set: give the model name the server serves, "
-                               "e.g. model=openai model.served_model=Qwen/Qwen2-VL-7B-Instruct")
+            raise AdapterError(
+                "model.served_model is not set: give the model name the server serves, "
+                "e.g. model=openai model.served_model=Qwen/Qwen2-VL-7B-Instruct"
+            )
         self._stop = threading.Event()
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"adapter": type(self).__name__, "name": self.name,
-                "settings": {k: getattr(self.settings, k) for k in PROMPT_SETTINGS}}
+        return {
+            "adapter": type(self).__name__,
+            "name": self.name,
+            "settings": {k: getattr(self.settings, k) for k in PROMPT_SETTINGS},
+        }
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         return {"system_prompt": self.settings.system_prompt, "layout": "image_url then text"}
@@ -170,13 +180,22 @@ class OpenAIBackend(ModelAdapter):
         messages = []
         if self.settings.system_prompt:
             messages.append({"role": "system", "content": self.settings.system_prompt})
-        messages.append({"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": image_data_url(request.image_path)}},
-            {"type": "text", "text": request.prompt},
-        ]})
-        return {"model": self.settings.served_model, "messages": messages,
-                "max_tokens": request.max_new_tokens, "temperature": self.settings.temperature,
-                "seed": self.settings.seed}
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": image_data_url(request.image_path)}},
+                    {"type": "text", "text": request.prompt},
+                ],
+            }
+        )
+        return {
+            "model": self.settings.served_model,
+            "messages": messages,
+            "max_tokens": request.max_new_tokens,
+            "temperature": self.settings.temperature,
+            "seed": self.settings.seed,
+        }
 
     def _post(self, body: bytes) -> str:
         url = self.settings.base_url.rstrip("/") + "/chat/completions"

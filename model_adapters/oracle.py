@@ -1,5 +1,6 @@
 """`backend=oracle` (`model=oracle`): answers every sample with its reference (proves the
 plumbing: 100 everywhere)."""
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,7 @@ class OracleBackend(ModelAdapter):
     capabilities = Capabilities(batch_safe=True, needs_image=True)
 
     @classmethod
-    def create(cls, settings: OracleSettings, family: Any, backend_settings: dict) -> "OracleBackend":
+    def create(cls, settings: OracleSettings, family: Any, backend_settings: dict) -> OracleBackend:
         if family is not None:
             raise AdapterError("backend=oracle answers with the references; it takes no model family")
         return cls(name=settings.name, settings=settings)

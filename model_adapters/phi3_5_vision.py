@@ -10,15 +10,17 @@ swift/llm/template/template/microsoft.py; the model card's chat template):
 becoming `<|image_1|>\\n` (the processor expands it; ms-swift's `<|image|><s>\\n` is the same
 token sequence).
 
-Native boxes: Phi-3.5-Vision documents no grounding format (its model card); the generic codec (model_adapters/generic_boxes.py) is our explicit choice.
+Native boxes: Phi-3.5-Vision documents no grounding format (its model card); the generic codec
+(model_adapters/generic_boxes.py) is our explicit choice.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from model_adapters.base import GenerationRequest
-from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.family import Family
+from model_adapters.generic_boxes import GENERIC_BOXES
 from model_adapters.hf_backend import image_of
 from model_adapters.hf_images import to_rgb
 
@@ -41,8 +43,9 @@ class Phi35Vision(Family):
     def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModelForCausalLM, AutoProcessor
 
-        processor = AutoProcessor.from_pretrained(path, trust_remote_code=True, revision=self.settings.revision,
-                                                  **dict(self.settings.processor_kwargs or {}))
+        processor = AutoProcessor.from_pretrained(
+            path, trust_remote_code=True, revision=self.settings.revision, **dict(self.settings.processor_kwargs or {})
+        )
         kwargs = hf.model_kwargs()
         kwargs.setdefault("attn_implementation", "eager")
         model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True, **kwargs)
@@ -52,10 +55,13 @@ class Phi35Vision(Family):
         import torch
 
         image = to_rgb(image_of(request))
-        inputs = hf.processor(self.render_prompt(request.prompt, image.size, hf.processor), [image], return_tensors="pt")
+        inputs = hf.processor(
+            self.render_prompt(request.prompt, image.size, hf.processor), [image], return_tensors="pt"
+        )
         inputs = hf.to_model(inputs)
         with torch.inference_mode():
             output = hf.model.generate(**inputs, **hf.generation_kwargs(max_new_tokens))
-        new_tokens = output[:, inputs["input_ids"].shape[1]:]
-        return hf.processor.batch_decode(new_tokens, skip_special_tokens=True,
-                                            clean_up_tokenization_spaces=False)[0].strip()
+        new_tokens = output[:, inputs["input_ids"].shape[1] :]
+        return hf.processor.batch_decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False)[
+            0
+        ].strip()

@@ -10,10 +10,10 @@ Qwen2VLImageProcessor, against which it is tested). The codec maps them back wit
 loaded image processor's own min/max pixels, so a checkpoint or `processor_kwargs` that changes
 the pixel budget changes the mapping with it. Images are resized as for Qwen2-VL (qwen2_vl.py).
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 from model_adapters.box_codecs import BoxCodec, ResizedPixelJsonCodec
 from model_adapters.family import Family, chatml

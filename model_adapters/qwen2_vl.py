@@ -15,6 +15,7 @@ the `smart_resize` size) before the processor, whose own resize is then a no-op.
 default (torchvision) processor resizes differently (up to one grey level), so `prepare_image`
 does the PIL resize first, for backend=hf and backend=vllm alike.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,9 +27,13 @@ from model_adapters.family import Family, chatml
 MIN_PIXELS, MAX_PIXELS, PATCH, MERGE = 56 * 56, 28 * 28 * 16384, 14, 2
 
 QWEN2_VL_BOXES = NormalizedBoxCodec(
-    name="qwen2_vl_pairs_per_mille", scale=1000, max_value=999, syntax="pairs",
+    name="qwen2_vl_pairs_per_mille",
+    scale=1000,
+    max_value=999,
+    syntax="pairs",
     encode_wrapper=("<|box_start|>", "<|box_end|>"),
-    strip_tokens=("<|box_start|>", "<|box_end|>", "<|object_ref_start|>", "<|object_ref_end|>"))
+    strip_tokens=("<|box_start|>", "<|box_end|>", "<|object_ref_start|>", "<|object_ref_end|>"),
+)
 
 
 class QwenImages:

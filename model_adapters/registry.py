@@ -3,10 +3,12 @@
 Entries can be registered eagerly (a decorator) or lazily as a `"module:attribute"` string that is
 imported on first `get`, so that listing what exists never imports torch, vllm or a family's code.
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -6,13 +6,14 @@ types and the set of valid keys, never a second copy of a default. A field witho
 be in the YAML; the few that default to None mean "the family's own choice" (declared once, in the
 family module). Unknown keys are refused with the list of valid ones.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Union
 
 from model_adapters.errors import AdapterError
@@ -79,8 +80,10 @@ def parse_settings(cls: type, config: dict[str, Any], where: str) -> Any:
         raise AdapterError(f"{where}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and n not in config]
     if required:
-        raise AdapterError(f"{where}: missing setting(s) {', '.join(required)} (the model's YAML should "
-                           "compose its base config; see conf/model/)")
+        raise AdapterError(
+            f"{where}: missing setting(s) {', '.join(required)} (the model's YAML should "
+            "compose its base config; see conf/model/)"
+        )
     hints = typing.get_type_hints(cls)
     for name, value in config.items():
         if not _has_type(value, hints[name]):

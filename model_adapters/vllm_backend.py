@@ -10,19 +10,20 @@ images are still being decoded, and never drains. Each batch is appended to the 
 it is answered (the unit of resume, as a batch is for HF). vllm is imported only when the engine
 starts.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.engine_stream import stream_through_engine
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
-from model_adapters.hf_backend import (checkpoint_config, checkpoint_path, is_native, native_inputs,
-                                       request_size)
+from model_adapters.hf_backend import checkpoint_config, checkpoint_path, is_native, native_inputs, request_size
 from model_adapters.settings import CheckpointSettings
 
 # On CPU vLLM reserves gpu_memory_utilization x the NUMA node's RAM, which rarely is free beside
@@ -33,8 +34,10 @@ GREEDY_GENERATION = {"do_sample": False, "num_beams": 1}
 MIN_VLLM = (0, 32)
 
 
-INSTALL = ("GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh, then "
-           ".venv-vllm/bin/python -m sarbench ...; or use backend=hf")
+INSTALL = (
+    "GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh, then "
+    ".venv-vllm/bin/python -m sarbench ...; or use backend=hf"
+)
 
 
 def use_hf_instead(reason: str) -> Exception:
@@ -72,7 +75,7 @@ class VLLMBackend(ModelAdapter):
         check_vllm_version(installed_vllm_version())
 
     @classmethod
-    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> "VLLMBackend":
+    def create(cls, settings: CheckpointSettings, family: Family | None, backend_settings: dict) -> VLLMBackend:
         from model_adapters.settings import parse_settings
 
         if family is None:
@@ -107,8 +110,13 @@ class VLLMBackend(ModelAdapter):
 
     def fingerprint(self) -> dict[str, Any]:
         engine = {"dtype": self.engine_settings.dtype, "max_model_len": self.engine_settings.max_model_len}
-        return {"adapter": type(self).__name__, "family": type(self.family).__name__, "name": self.name,
-                "settings": self.settings, "engine": engine}
+        return {
+            "adapter": type(self).__name__,
+            "family": type(self.family).__name__,
+            "name": self.name,
+            "settings": self.settings,
+            "engine": engine,
+        }
 
     def checkpoint_location(self) -> str | None:
         return checkpoint_path(self.settings)
@@ -121,12 +129,17 @@ class VLLMBackend(ModelAdapter):
     def engine_kwargs(self, path: str) -> dict[str, Any]:
         s = self.engine_settings
         kwargs: dict[str, Any] = {
-            "model": path, "tokenizer": path, "revision": self.settings.revision,
-            "dtype": self.dtype(), "seed": int(s.seed), "tensor_parallel_size": int(s.tensor_parallel_size),
+            "model": path,
+            "tokenizer": path,
+            "revision": self.settings.revision,
+            "dtype": self.dtype(),
+            "seed": int(s.seed),
+            "tensor_parallel_size": int(s.tensor_parallel_size),
             "gpu_memory_utilization": float(s.gpu_memory_utilization),
             "enforce_eager": bool(s.enforce_eager),
             "limit_mm_per_prompt": dict(s.limit_mm_per_prompt or {}),
-            "trust_remote_code": bool(self.settings.trust_remote_code)}
+            "trust_remote_code": bool(self.settings.trust_remote_code),
+        }
         if s.kv_cache_memory_bytes:
             kwargs["kv_cache_memory_bytes"] = int(s.kv_cache_memory_bytes)
         elif on_cpu() and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
@@ -145,21 +158,23 @@ class VLLMBackend(ModelAdapter):
         config = checkpoint_config(path, self.settings.revision)
         self.family.check_config(config, is_native(config))
         if not is_native(config):  # e.g. InternVL's internvl_chat wants `<image>` in vLLM
-            raise use_hf_instead(f"{path} is a remote-code layout ({config.get('model_type')}); the family's "
-                                 "prompt is verified against vLLM for transformers-format checkpoints only")
+            raise use_hf_instead(
+                f"{path} is a remote-code layout ({config.get('model_type')}); the family's "
+                "prompt is verified against vLLM for transformers-format checkpoints only"
+            )
         architectures = config.get("architectures") or []
         supported = set(ModelRegistry.get_supported_archs())
         if not any(a in supported for a in architectures):
-            raise use_hf_instead(f"vLLM has no implementation of {architectures or config.get('model_type')} "
-                                 f"({path})")
+            raise use_hf_instead(f"vLLM has no implementation of {architectures or config.get('model_type')} ({path})")
 
     def hf_processor(self, path: str) -> Any:
         """The checkpoint's transformers processor: the family's image preparation and box codecs
         read it (e.g. Qwen2.5-VL's pixel budget), as they do with backend=hf."""
         from transformers import AutoProcessor
 
-        return AutoProcessor.from_pretrained(path, revision=self.settings.revision,
-                                             **dict(self.settings.processor_kwargs or {}))
+        return AutoProcessor.from_pretrained(
+            path, revision=self.settings.revision, **dict(self.settings.processor_kwargs or {})
+        )
 
     def load(self) -> Any:
         if self._llm is not None:
@@ -178,9 +193,11 @@ class VLLMBackend(ModelAdapter):
 
         kwargs = self.engine_kwargs(path)
         self._llm = LLM(**kwargs)
-        self.events.append(f"vLLM engine for {path}: dtype={kwargs['dtype']} "
-                           f"tensor_parallel_size={kwargs['tensor_parallel_size']} "
-                           f"chunk_size={self.engine_settings.chunk_size}")
+        self.events.append(
+            f"vLLM engine for {path}: dtype={kwargs['dtype']} "
+            f"tensor_parallel_size={kwargs['tensor_parallel_size']} "
+            f"chunk_size={self.engine_settings.chunk_size}"
+        )
         return self._llm
 
     @property
@@ -204,8 +221,8 @@ class VLLMBackend(ModelAdapter):
             if stops:
                 extra["stop_token_ids"] = [*extra.get("stop_token_ids", ()), *stops]
             self._sampling[key] = SamplingParams(
-                **{**extra, "temperature": 0.0, "max_tokens": key[0], "min_tokens": key[1],
-                   "detokenize": False})  # decoded below exactly as backend=hf decodes
+                **{**extra, "temperature": 0.0, "max_tokens": key[0], "min_tokens": key[1], "detokenize": False}
+            )  # decoded below exactly as backend=hf decodes
         return self._sampling[key]
 
     def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
@@ -219,13 +236,19 @@ class VLLMBackend(ModelAdapter):
         llm = self.load()
         engine, tokenizer = llm.llm_engine, llm.get_tokenizer()
         answers = stream_through_engine(
-            batches, submit=lambda request: self.enqueue(llm, request),
-            collect=lambda block: finished_outputs(engine, block), busy=engine.has_unfinished_requests,
-            abort=self.abort, window=int(self.engine_settings.chunk_size))
+            batches,
+            submit=lambda request: self.enqueue(llm, request),
+            collect=lambda block: finished_outputs(engine, block),
+            busy=engine.has_unfinished_requests,
+            abort=self.abort,
+            window=int(self.engine_settings.chunk_size),
+        )
         try:
             for batch in answers:
-                yield [a if isinstance(a, InferenceFailure) else self.family.strip_stop_text(decode(tokenizer, a))
-                       for a in batch]
+                yield [
+                    a if isinstance(a, InferenceFailure) else self.family.strip_stop_text(decode(tokenizer, a))
+                    for a in batch
+                ]
         finally:
             answers.close()
 
@@ -288,8 +311,9 @@ def check_vllm_version(version: str | None) -> None:
     numbers = [int(part) for part in (version or "").split(".")[:2] if part.isdigit()]
     if version is not None and len(numbers) == 2 and tuple(numbers) < MIN_VLLM:
         wanted = ".".join(map(str, MIN_VLLM))
-        raise AdapterError(f"backend=vllm needs vllm >= {wanted} (found {version}): pip install "
-                           f"'vllm>={wanted}', or use backend=hf")
+        raise AdapterError(
+            f"backend=vllm needs vllm >= {wanted} (found {version}): pip install 'vllm>={wanted}', or use backend=hf"
+        )
 
 
 def on_cpu() -> bool:
@@ -299,10 +323,20 @@ def on_cpu() -> bool:
 
 
 # generation_config.json fields transformers' greedy generate() applies that SamplingParams lacks.
-HF_ONLY_GENERATION = ("no_repeat_ngram_size", "encoder_repetition_penalty", "encoder_no_repeat_ngram_size",
-                      "bad_words_ids", "sequence_bias", "suppress_tokens", "begin_suppress_tokens",
-                      "forced_bos_token_id", "forced_eos_token_id", "exponential_decay_length_penalty",
-                      "min_length", "min_new_tokens")
+HF_ONLY_GENERATION = (
+    "no_repeat_ngram_size",
+    "encoder_repetition_penalty",
+    "encoder_no_repeat_ngram_size",
+    "bad_words_ids",
+    "sequence_bias",
+    "suppress_tokens",
+    "begin_suppress_tokens",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "exponential_decay_length_penalty",
+    "min_length",
+    "min_new_tokens",
+)
 
 
 def checkpoint_sampling(path: str, revision: str | None) -> dict[str, Any]:
@@ -316,11 +350,14 @@ def checkpoint_sampling(path: str, revision: str | None) -> dict[str, Any]:
     except OSError:  # no generation_config.json: transformers' defaults, as backend=hf
         return {}
     defaults = GenerationConfig()
-    unsupported = sorted(k for k in HF_ONLY_GENERATION
-                         if getattr(config, k, None) not in (None, getattr(defaults, k, None), 0, []))
+    unsupported = sorted(
+        k for k in HF_ONLY_GENERATION if getattr(config, k, None) not in (None, getattr(defaults, k, None), 0, [])
+    )
     if unsupported:
-        raise use_hf_instead(f"{path}'s generation_config.json sets {', '.join(unsupported)}, which "
-                             "transformers applies to greedy decoding and vLLM cannot")
+        raise use_hf_instead(
+            f"{path}'s generation_config.json sets {', '.join(unsupported)}, which "
+            "transformers applies to greedy decoding and vLLM cannot"
+        )
     penalty = getattr(config, "repetition_penalty", None)
     return {"repetition_penalty": float(penalty)} if penalty not in (None, 1.0) else {}
 
@@ -329,8 +366,11 @@ def check_greedy(generation: dict[str, Any]) -> None:
     """backend=vllm decodes greedily; other transformers `generate` options have no mapping here."""
     for key, value in generation.items():
         if key in GREEDY_GENERATION and value != GREEDY_GENERATION[key]:
-            raise AdapterError(f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not "
-                            "supported; use backend=hf")
+            raise AdapterError(
+                f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not supported; use backend=hf"
+            )
         if key not in GREEDY_GENERATION:
-            raise AdapterError(f"model.generation.{key} is a transformers generate() option; with "
-                            "backend=vllm give SamplingParams fields in backend.sampling instead")
+            raise AdapterError(
+                f"model.generation.{key} is a transformers generate() option; with "
+                "backend=vllm give SamplingParams fields in backend.sampling instead"
+            )

@@ -19,10 +19,10 @@ data it was trained on writes fractions. Explicit choice: `[x1, y1, x2, y2]` of 
 square; read as fractions when all four numbers are <= 1, else divided by 999; questions get
 two-decimal fractions.
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 from model_adapters.box_codecs import BoxCodec
 from model_adapters.family import Family
@@ -54,5 +54,9 @@ class YiVL(LlavaLayout, Family):
             return super().load_native(hf, path)
 
     def box_codec(self, processor: Any = None) -> BoxCodec:
-        return llava_boxes("pad_square" if self.pads_to_square() else "crop_square", scale=999,
-                           fractions_when_at_most_1=True, name="yi_vl_fractions_or_999")
+        return llava_boxes(
+            "pad_square" if self.pads_to_square() else "crop_square",
+            scale=999,
+            fractions_when_at_most_1=True,
+            name="yi_vl_fractions_or_999",
+        )

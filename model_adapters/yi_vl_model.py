@@ -11,6 +11,7 @@ The model stays transformers' own `LlavaForConditionalGeneration` (so its checkp
 conversions apply unchanged); only the projector class it instantiates is swapped while it is
 built, as LLaMA-Factory does, but restored afterwards.
 """
+
 from __future__ import annotations
 
 import threading

@@ -7,6 +7,7 @@ both runs); McNemar's exact test on per-sample hits; the samples where the runs 
 With more than two runs, each is compared against the first. Runs must be on the same data;
 with --common, runs over different subsets or limits are compared on the samples both scored.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,17 +21,29 @@ from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap
 from sarbench.reports.columns import column
 from sarbench.reports.compare_render import to_json, to_markdown
-from sarbench.reports.details import (CompareError, RunSamples, align, cluster_index, common_samples,
-                                      data_differences, fill_responses_from_predictions,
-                                      load_samples, read_manifest)
+from sarbench.reports.details import (
+    CompareError,
+    RunSamples,
+    align,
+    cluster_index,
+    common_samples,
+    data_differences,
+    fill_responses_from_predictions,
+    load_samples,
+    read_manifest,
+)
 from sarbench.reports.paired import disagreements, mcnemar_tests
 from sarbench.reports.runs import run_name
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import TASKS
 
 BETTER, WORSE, SAME = "better", "worse", "no significant difference"
-_ORDER = (["avg", "avg_paper"] + [f"task.{t}" for t in TASKS] + list(TABLE3_COLUMNS)
-          + ["count.mae", "count.rmse", "count.within1"])
+_ORDER = (
+    ["avg", "avg_paper"]
+    + [f"task.{t}" for t in TASKS]
+    + list(TABLE3_COLUMNS)
+    + ["count.mae", "count.rmse", "count.within1"]
+)
 
 
 def verdict(low: float, high: float, lower_is_better: bool) -> str:
@@ -63,13 +76,16 @@ def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
     alone = "; ".join(f"{len(names)} only in {side} ({', '.join(names)})" for side, names in only.items() if names)
     if common and not conflicts:
         if alone:
-            return (f"same data_sha256 for the data files both runs read (files {alone}), same sample "
-                    "ids and reference answers on the samples compared")
+            return (
+                f"same data_sha256 for the data files both runs read (files {alone}), same sample "
+                "ids and reference answers on the samples compared"
+            )
     elif conflicts or alone:
         hint = "; --common compares the samples both scored" if not conflicts else ""
         listed = "; ".join(conflicts + ([f"files {alone}"] if alone else []))
-        raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json "
-                           f"data_sha256): {listed}{hint}")
+        raise CompareError(
+            f"{path_a} and {path_b} were run on different data (manifest.json data_sha256): {listed}{hint}"
+        )
     return "same data_sha256 in both manifests, same sample ids and reference answers"
 
 
@@ -88,10 +104,19 @@ def _score_rows(boot, alpha: float) -> list[dict]:
         else:
             low = high = math.nan
         lower_is_better = column(metric).lower_is_better
-        rows.append({"metric": metric, "a": a, "b": b, "delta": b - a, "ci_low": float(low),
-                     "ci_high": float(high), "lower_is_better": lower_is_better,
-                     "verdict": verdict(float(low), float(high), lower_is_better),
-                     "replicates_defined": int(defined.size)})
+        rows.append(
+            {
+                "metric": metric,
+                "a": a,
+                "b": b,
+                "delta": b - a,
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "lower_is_better": lower_is_better,
+                "verdict": verdict(float(low), float(high), lower_is_better),
+                "replicates_defined": int(defined.size),
+            }
+        )
     return rows
 
 
@@ -102,24 +127,40 @@ def _caption_rows(metrics_a: dict, metrics_b: dict) -> list[dict]:
         if a is None and b is None:
             continue
         delta = None if a is None or b is None else b - a
-        rows.append({"metric": f"describe.{name}", "a": a, "b": b, "delta": delta,
-                     "verdict": "n/a (corpus-level: no CI)"})
+        rows.append(
+            {"metric": f"describe.{name}", "a": a, "b": b, "delta": delta, "verdict": "n/a (corpus-level: no CI)"}
+        )
     return rows
 
 
 def _consistency_warnings(boot, metrics: dict, label: str) -> list[str]:
     side = 0 if label == "A" else 1
-    stale = sorted(m for m, values in boot.point.items()
-                   if isinstance(metrics.get(m), (int, float)) and not math.isnan(values[side])
-                   and abs(metrics[m] - values[side]) > 1e-6)
+    stale = sorted(
+        m
+        for m, values in boot.point.items()
+        if isinstance(metrics.get(m), (int, float))
+        and not math.isnan(values[side])
+        and abs(metrics[m] - values[side]) > 1e-6
+    )
     if not stale:
         return []
-    return [f"run {label}: details.jsonl and metrics.json disagree on {', '.join(stale[:5])}"
-            " (re-scored since?); the comparison uses details.jsonl"]
+    return [
+        f"run {label}: details.jsonl and metrics.json disagree on {', '.join(stale[:5])}"
+        " (re-scored since?); the comparison uses details.jsonl"
+    ]
 
 
-def compare_pair(path_a: Path, path_b: Path, a: RunSamples, *, replicates: int, seed: int,
-                 alpha: float, top: int, common: bool = False) -> dict:
+def compare_pair(
+    path_a: Path,
+    path_b: Path,
+    a: RunSamples,
+    *,
+    replicates: int,
+    seed: int,
+    alpha: float,
+    top: int,
+    common: bool = False,
+) -> dict:
     data_check = check_same_data(path_a, path_b, common)
     b = load_samples(path_b)
     only_a = only_b = 0
@@ -137,47 +178,74 @@ def compare_pair(path_a: Path, path_b: Path, a: RunSamples, *, replicates: int, 
     return {
         "a": {"name": run_name(result_a, a.folder, []), "folder": str(a.folder)},
         "b": {"name": run_name(result_b, b.folder, []), "folder": str(b.folder)},
-        "samples": len(a.ids), "clusters": n_clusters,
-        "cluster_key": "image" if with_image == len(a.ids)
-        else f"image ({with_image} samples), else sample id",
-        "bootstrap": replicates, "seed": seed, "alpha": alpha, "data_check": data_check,
+        "samples": len(a.ids),
+        "clusters": n_clusters,
+        "cluster_key": "image" if with_image == len(a.ids) else f"image ({with_image} samples), else sample id",
+        "bootstrap": replicates,
+        "seed": seed,
+        "alpha": alpha,
+        "data_check": data_check,
         "scores": _score_rows(boot, alpha),
         "left_out": {"only_a": only_a, "only_b": only_b},
-        "captions": (_caption_rows(result_a.get("metrics", {}), result_b.get("metrics", {}))
-                     if not (only_a or only_b) else []),
-        "mcnemar": [{**vars(t), "verdict": (SAME if t.p_value >= alpha else
-                                            BETTER if t.b_only > t.a_only else WORSE)}
-                    for t in tests],
+        "captions": (
+            _caption_rows(result_a.get("metrics", {}), result_b.get("metrics", {})) if not (only_a or only_b) else []
+        ),
+        "mcnemar": [
+            {**vars(t), "verdict": (SAME if t.p_value >= alpha else BETTER if t.b_only > t.a_only else WORSE)}
+            for t in tests
+        ],
         "disagreements": worst,
-        "warnings": ([] if only_a or only_b else
-                     _consistency_warnings(boot, result_a.get("metrics", {}), "A")
-                     + _consistency_warnings(boot, result_b.get("metrics", {}), "B")),
+        "warnings": (
+            []
+            if only_a or only_b
+            else _consistency_warnings(boot, result_a.get("metrics", {}), "A")
+            + _consistency_warnings(boot, result_b.get("metrics", {}), "B")
+        ),
     }
 
 
-def compare_runs(paths: list[Path], *, replicates: int = 1000, seed: int = 0, alpha: float = 0.05,
-                 top: int = 20, common: bool = False) -> list[dict]:
+def compare_runs(
+    paths: list[Path],
+    *,
+    replicates: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    top: int = 20,
+    common: bool = False,
+) -> list[dict]:
     baseline = load_samples(paths[0])
-    return [compare_pair(paths[0], other, baseline, replicates=replicates, seed=seed, alpha=alpha,
-                         top=top, common=common) for other in paths[1:]]
+    return [
+        compare_pair(paths[0], other, baseline, replicates=replicates, seed=seed, alpha=alpha, top=top, common=common)
+        for other in paths[1:]
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sarbench.compare",
         description="Paired comparison of runs on the same data: B − A per score with bootstrap "
-                    "CIs over images, McNemar tests, and the samples that differ most.")
-    parser.add_argument("runs", nargs="+", type=Path, metavar="RUN",
-                        help="run folders (with details.jsonl); each is compared with the first")
+        "CIs over images, McNemar tests, and the samples that differ most.",
+    )
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        type=Path,
+        metavar="RUN",
+        help="run folders (with details.jsonl); each is compared with the first",
+    )
     parser.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="replicates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alpha", type=float, default=0.05, help="1 − CI level; test level")
     parser.add_argument("--top", type=int, default=20, help="disagreeing samples to list")
-    parser.add_argument("--common", action="store_true",
-                        help="compare on the samples both runs scored (runs over different tasks "
-                             "or runner.limit); caption metrics, corpus-level, are then left out")
-    parser.add_argument("--format", choices=("md", "json"), default=None,
-                        help="default: json if --out ends in .json, else md")
+    parser.add_argument(
+        "--common",
+        action="store_true",
+        help="compare on the samples both runs scored (runs over different tasks "
+        "or runner.limit); caption metrics, corpus-level, are then left out",
+    )
+    parser.add_argument(
+        "--format", choices=("md", "json"), default=None, help="default: json if --out ends in .json, else md"
+    )
     parser.add_argument("--out", type=Path)
     return parser
 
@@ -189,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least two runs (RUN_A RUN_B)")
     if args.bootstrap < 1 or not 0 < args.alpha < 1:
         parser.error("--bootstrap must be ≥ 1 and --alpha in (0, 1)")
-    comparisons = compare_runs(args.runs, replicates=args.bootstrap, seed=args.seed,
-                               alpha=args.alpha, top=args.top, common=args.common)
+    comparisons = compare_runs(
+        args.runs, replicates=args.bootstrap, seed=args.seed, alpha=args.alpha, top=args.top, common=args.common
+    )
     fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "md")
     text = to_json(comparisons) if fmt == "json" else to_markdown(comparisons)
     if args.out:

@@ -4,6 +4,7 @@ A sample's id is `<subset>/<index>`: its position among the subset's records, fi
 subset concatenated in the order given (for the 9 official files: the index in its file, also
 when malformed records before it are left out with data.collect_errors).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -103,15 +104,22 @@ def data_files(paths: list[Path], split: str = "test") -> list[Path]:
         if not path.is_dir():
             files.append(path)
             continue
-        found = sorted((p for p in path.iterdir() if p.name in official and p.is_file()),
-                       key=lambda p: (SUBSETS.index(official[p.name]), p.name))
+        found = sorted(
+            (p for p in path.iterdir() if p.name in official and p.is_file()),
+            key=lambda p: (SUBSETS.index(official[p.name]), p.name),
+        )
         if not found:
-            raise DataError(path, None, f"no SARChat {split} files (e.g. {split_file_stem('classify', split)}.json) here")
+            raise DataError(
+                path, None, f"no SARChat {split} files (e.g. {split_file_stem('classify', split)}.json) here"
+            )
         for other in sorted(path.iterdir()):
-            if other.name not in official and other.suffix in (".json", ".jsonl") \
-                    and subset_from_filename(other.name):
-                log.warning("ignored %s: not an official %s file name (%s.json)", other, split,
-                            split_file_stem(subset_from_filename(other.name), split))
+            if other.name not in official and other.suffix in (".json", ".jsonl") and subset_from_filename(other.name):
+                log.warning(
+                    "ignored %s: not an official %s file name (%s.json)",
+                    other,
+                    split,
+                    split_file_stem(subset_from_filename(other.name), split),
+                )
         files.extend(found)
     return files
 
@@ -161,17 +169,24 @@ def load_dataset(
                 continue
             if sample.subset in wanted:
                 samples[sample.subset].append(sample)
-    return Dataset(root=root, samples={k: v for k, v in samples.items() if v}, files=files,
-                   issues=issues)
+    return Dataset(root=root, samples={k: v for k, v in samples.items() if v}, files=files, issues=issues)
 
 
-def _make_sample(record, path: Path, index: int, root: Path, named_subset: str | None,
-                 samples: dict[str, list[Sample]], position: int | None) -> Sample:
+def _make_sample(
+    record,
+    path: Path,
+    index: int,
+    root: Path,
+    named_subset: str | None,
+    samples: dict[str, list[Sample]],
+    position: int | None,
+) -> Sample:
     question, reference, image = validate_record(record, path, index)
     subset = named_subset or route_by_content(question, reference)
     if parse_answer(subset, reference).failed:
-        raise DataError(path, index, f"reference answer has nothing to score for subset {subset!r}: "
-                        f"{reference[:120]!r}")
+        raise DataError(
+            path, index, f"reference answer has nothing to score for subset {subset!r}: {reference[:120]!r}"
+        )
     resolved = resolve_image(root, image, path, index)
     if position is None:  # routed by content: its position among the subset's valid records
         position = len(samples[subset])

@@ -1,4 +1,5 @@
 """From a composed config to a finished run: data, adapter, runner, saved config, printed table."""
+
 from __future__ import annotations
 
 import logging
@@ -10,9 +11,9 @@ from omegaconf import DictConfig, OmegaConf
 from model_adapters import AdapterError, ModelAdapter, build_model
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
+from sarbench.reports.console import format_metrics
 from sarbench.runner import RunError, Runner, RunnerSettings
 from sarbench.subsets import SUBSETS, split_file_stem, subset_from_filename
-from sarbench.reports.console import format_metrics
 
 log = logging.getLogger("sarbench")
 
@@ -40,8 +41,9 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     root = data_root(data_cfg)
     split = str(data_cfg.get("split") or "test")
     try:
-        dataset = load_dataset(root, root, subsets=subsets, split=split,
-                               collect_errors=bool(data_cfg.get("collect_errors", False)))
+        dataset = load_dataset(
+            root, root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
+        )
     except DataError as exc:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
     for issue in dataset.issues:
@@ -49,17 +51,18 @@ def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     present = {subset_from_filename(path.name) for path in dataset.files}
     missing = [s for s in subsets if s not in present]
     if missing:
-        raise RunError(f"{root} has no {split} file for {', '.join(missing)} (expected "
-                       f"{', '.join(split_file_stem(s, split) + '.json' for s in missing)}); nothing was "
-                       "run. Select the tasks present, e.g. task=count")
+        raise RunError(
+            f"{root} has no {split} file for {', '.join(missing)} (expected "
+            f"{', '.join(split_file_stem(s, split) + '.json' for s in missing)}); nothing was "
+            "run. Select the tasks present, e.g. task=count"
+        )
     for subset in subsets:
         if subset not in dataset.samples:
             log.warning("%s has no records in %s: it is not evaluated (its columns stay absent)", subset, root)
     return dataset
 
 
-def build_adapter(model_cfg: dict[str, Any], backend: str,
-                  backend_cfg: dict[str, Any] | None = None) -> ModelAdapter:
+def build_adapter(model_cfg: dict[str, Any], backend: str, backend_cfg: dict[str, Any] | None = None) -> ModelAdapter:
     """The configured model on its backend; a setting or checkpoint problem is a RunError."""
     settings = {k: v for k, v in (backend_cfg or {}).items()}
     try:
@@ -82,8 +85,16 @@ def run_from_config(cfg: DictConfig) -> dict:
     adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])
     max_new_tokens = _max_new_tokens(config["task"], subsets)
     try:
-        runner = Runner(adapter, dataset, subsets, out, settings, max_new_tokens, config,
-                        meteor=config.get("scoring", {}).get("meteor"))
+        runner = Runner(
+            adapter,
+            dataset,
+            subsets,
+            out,
+            settings,
+            max_new_tokens,
+            config,
+            meteor=config.get("scoring", {}).get("meteor"),
+        )
         result = runner.run()
     finally:
         adapter.close()

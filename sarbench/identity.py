@@ -11,6 +11,7 @@ hub client touch them without changing the weights.
 Images are checked on resume by stat: a done sample's image whose size or mtime differs from its
 prediction line is hashed and compared with the recorded sha256.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,10 +58,16 @@ def checkpoint_changes(old: dict | None, new: dict | None, shown: int = 5) -> li
     if old["local"] != new["local"]:
         changes.append(f"checkpoint folder: {old['local']} -> {new['local']}")
     before, after = old["files"], new["files"]
-    changed = [f"{name} ({', '.join(k for k in ('size', 'mtime_ns', 'sha256') if before[name].get(k) != after[name].get(k))})"
-               for name in sorted(set(before) & set(after)) if before[name] != after[name]]
-    for label, names in (("changed", changed), ("added", sorted(set(after) - set(before))),
-                         ("removed", sorted(set(before) - set(after)))):
+    changed = [
+        f"{name} ({', '.join(k for k in ('size', 'mtime_ns', 'sha256') if before[name].get(k) != after[name].get(k))})"
+        for name in sorted(set(before) & set(after))
+        if before[name] != after[name]
+    ]
+    for label, names in (
+        ("changed", changed),
+        ("added", sorted(set(after) - set(before))),
+        ("removed", sorted(set(before) - set(after))),
+    ):
         if names:
             more = f" and {len(names) - shown} more" if len(names) > shown else ""
             changes.append(f"checkpoint files {label}: {', '.join(names[:shown])}{more}")

@@ -1,4 +1,5 @@
 """Decoding images in a background thread pool so the model never waits on disk."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,9 +7,9 @@ import io
 import os
 import stat
 from collections import deque
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 from PIL import Image
 
@@ -22,6 +23,7 @@ class ImageError(Exception):
 @dataclass(frozen=True)
 class ImageFile:
     """The bytes an image was decoded from (for the prediction line; see sarbench.identity)."""
+
     sha256: str
     size: int
     mtime_ns: int
@@ -39,8 +41,13 @@ def special_file_kind(path: str | os.PathLike) -> str | None:
         return None
     if stat.S_ISREG(mode):
         return None
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 

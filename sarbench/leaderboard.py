@@ -5,6 +5,7 @@ Collects every `metrics.json` below the given directories into the paper's Table
 columns, grouped headers), optionally with extra metrics, the paper's published rows, or a
 per-category / per-size breakdown. Runs are sorted by Avg; absent values print as a dash.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,8 @@ from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import latex_escape, to_latex
 from sarbench.reports.paper import paper_rows
 from sarbench.reports.render_text import to_csv, to_html, to_markdown
-from sarbench.reports.runs import Run, load_runs
 from sarbench.reports.results_table import Table
+from sarbench.reports.runs import Run, load_runs
 
 __all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 
@@ -47,17 +48,26 @@ def leaderboard_table(runs: list[Run], columns: str = "table3", with_paper: bool
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sarbench.leaderboard",
-        description="Table-3 leaderboard of every metrics.json below RESULTS_DIR.")
+        description="Table-3 leaderboard of every metrics.json below RESULTS_DIR.",
+    )
     parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
-    parser.add_argument("--format", choices=sorted(RENDERERS),
-                        help="output format (default: from --out's suffix, else md)")
-    parser.add_argument("--columns", default="table3",
-                        help="table3 (Avg + 14 columns), all (adds count errors, caption metrics, "
-                             "parse-fail rates) or a comma list of metric ids")
-    parser.add_argument("--with-paper", action="store_true",
-                        help="append the paper's published Table 3 rows, marked '(paper)'")
-    parser.add_argument("--breakdown", choices=("category", "size"),
-                        help="per-category or per-size table of the box and classification metrics")
+    parser.add_argument(
+        "--format", choices=sorted(RENDERERS), help="output format (default: from --out's suffix, else md)"
+    )
+    parser.add_argument(
+        "--columns",
+        default="table3",
+        help="table3 (Avg + 14 columns), all (adds count errors, caption metrics, "
+        "parse-fail rates) or a comma list of metric ids",
+    )
+    parser.add_argument(
+        "--with-paper", action="store_true", help="append the paper's published Table 3 rows, marked '(paper)'"
+    )
+    parser.add_argument(
+        "--breakdown",
+        choices=("category", "size"),
+        help="per-category or per-size table of the box and classification metrics",
+    )
     parser.add_argument("--out", type=Path, help="write here instead of stdout")
     return parser
 
@@ -68,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = load_runs(args.results)
     if args.breakdown:
         if args.with_paper:
-            print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)",
-                  file=sys.stderr)
+            print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)", file=sys.stderr)
         table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns)
     else:
         table = leaderboard_table(runs, args.columns, args.with_paper)

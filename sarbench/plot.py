@@ -4,6 +4,7 @@ Draws, for every metrics.json below RESULTS_DIR, a radar chart of the six task s
 paper's Figure 1) and grouped bars per Table-3 column. Writes task_radar.<fmt> and
 table3_bars.<fmt> into DIR.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,9 +65,14 @@ def radar(runs: list[Run]) -> plt.Figure:
         if absent[task]:
             label += "\n(absent)" if absent[task] == len(runs) else f"\n(absent in {absent[task]})"
         side, up = np.sin(angle), np.cos(angle)
-        axes.text(angle, 108, label, fontsize=10,
-                  ha="center" if abs(side) < 0.1 else ("left" if side > 0 else "right"),
-                  va="center" if abs(up) < 0.9 else ("bottom" if up > 0 else "top"))
+        axes.text(
+            angle,
+            108,
+            label,
+            fontsize=10,
+            ha="center" if abs(side) < 0.1 else ("left" if side > 0 else "right"),
+            va="center" if abs(up) < 0.9 else ("bottom" if up > 0 else "top"),
+        )
     axes.set_ylim(0, 100)
     axes.set_yticks([20, 40, 60, 80, 100])
     axes.set_yticklabels(["20", "40", "60", "80", "100"], fontsize=8, color="0.4")
@@ -84,12 +90,25 @@ def bars(runs: list[Run]) -> plt.Figure:
     figure, axes = plt.subplots(figsize=(min(24, 9 + 0.7 * len(runs)), 4.8))
     for i, (run, color) in enumerate(zip(runs, _colors(len(runs)))):
         values = [_value(run, c.key) for c in columns]
-        axes.bar(positions - 0.4 + width * (i + 0.5), np.nan_to_num(values), width, color=color,
-                 label=literal_label(run.name))
+        axes.bar(
+            positions - 0.4 + width * (i + 0.5),
+            np.nan_to_num(values),
+            width,
+            color=color,
+            label=literal_label(run.name),
+        )
         for x, value in zip(positions, values):
             if np.isnan(value):
-                axes.text(x - 0.4 + width * (i + 0.5), 1, "n/a", ha="center", va="bottom",
-                          fontsize=6, rotation=90, color=color)
+                axes.text(
+                    x - 0.4 + width * (i + 0.5),
+                    1,
+                    "n/a",
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    rotation=90,
+                    color=color,
+                )
     axes.set_xticks(positions)
     axes.set_xticklabels([c.short for c in columns], rotation=35, ha="right", fontsize=9)
     axes.set_ylim(0, 105)
@@ -117,8 +136,9 @@ def write_plots(runs: list[Run], out: Path, formats: list[str]) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sarbench.plot",
-                                     description="Radar of task scores and Table-3 bars per run.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sarbench.plot", description="Radar of task scores and Table-3 bars per run."
+    )
     parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS_DIR")
     parser.add_argument("--out", type=Path, required=True, help="directory for the figures")
     parser.add_argument("--format", default="png,pdf", help="comma list of png, pdf, svg")

@@ -5,11 +5,12 @@ appended, so every complete prediction survives and a resumed run continues afte
 Lines are written with unbuffered `os.write` calls: a failed write (disk full) leaves nothing
 buffered that a later close would try, and fail, to write again.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from sarbench.run_folder import PredictionLine, RunFolderError, json_line, read_prediction_lines
 
@@ -66,7 +67,7 @@ class PredictionFile:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         data = memoryview("".join(json_line(r) for r in records).encode("utf-8"))
         while data:
-            data = data[os.write(self._fd, data):]
+            data = data[os.write(self._fd, data) :]
         if self.fsync:
             os.fsync(self._fd)
 

@@ -1,4 +1,5 @@
 """What is recorded with every run: the run key that guards resume, and the manifest."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,20 @@ from typing import Any
 
 from sarbench import PROTOCOL, __version__
 
-PACKAGES = ("sarbench", "torch", "torchvision", "transformers", "accelerate", "vllm", "numpy",
-            "pillow", "hydra-core", "pycocoevalcap", "scipy", "pandas")
+PACKAGES = (
+    "sarbench",
+    "torch",
+    "torchvision",
+    "transformers",
+    "accelerate",
+    "vllm",
+    "numpy",
+    "pillow",
+    "hydra-core",
+    "pycocoevalcap",
+    "scipy",
+    "pandas",
+)
 
 
 def stable_hash(value: Any) -> str:
@@ -35,8 +48,14 @@ def git_state(path: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
             # no optional locks: `git status` of a run must never write (or leave) the repo's index.lock
-            done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10,
-                                  env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
+            done = subprocess.run(
+                ["git", *args],
+                cwd=path,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -49,16 +68,25 @@ def git_state(path: Path) -> dict[str, Any]:
 
 
 def hardware() -> dict[str, Any]:
-    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                            "machine": platform.machine(), "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
     torch = sys.modules.get("torch")  # only when the model already loaded it: importing costs seconds
     if torch is not None and torch.cuda.is_available():
         info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return info
 
 
-def run_key(model_fingerprint: dict, prompts_hash: str, generation: dict,
-            data_checksums: dict[str, str], checkpoint: dict | None = None) -> dict[str, Any]:
+def run_key(
+    model_fingerprint: dict,
+    prompts_hash: str,
+    generation: dict,
+    data_checksums: dict[str, str],
+    checkpoint: dict | None = None,
+) -> dict[str, Any]:
     """Everything that, if changed, makes earlier predictions invalid (sarbench.run_folder.RunKey;
     the images' bytes are checked per prediction line instead)."""
     return {
@@ -102,8 +130,16 @@ def session_history(previous: dict | None, current: dict) -> list[dict]:
 SESSION_FIELDS = ("started", "finished", "git", "packages", "samples_generated", "samples_resumed")
 
 
-def manifest(*, key: dict, config: dict, started: str, finished: str | None, stats: dict,
-             repo: Path, previous: dict | None = None) -> dict[str, Any]:
+def manifest(
+    *,
+    key: dict,
+    config: dict,
+    started: str,
+    finished: str | None,
+    stats: dict,
+    repo: Path,
+    previous: dict | None = None,
+) -> dict[str, Any]:
     document = {
         "sarbench_version": __version__,
         "protocol": PROTOCOL,

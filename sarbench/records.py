@@ -1,10 +1,12 @@
 """Reading record files (JSON array or JSONL) and the ms-swift record fields, with located errors."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from metrics.benchmark import PROMPT_TAG_PATTERN, TASK_TABLE, Task, subset, task_of_tag
 
@@ -44,7 +46,7 @@ def first_content_byte(path: Path) -> bytes:
             if not chunk:
                 return b""
             if start and chunk.startswith(UTF8_BOM):
-                chunk = chunk[len(UTF8_BOM):]
+                chunk = chunk[len(UTF8_BOM) :]
             start = False
             stripped = chunk.lstrip()
             if stripped:
@@ -93,7 +95,7 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
     with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, start=1):
             if line_number == 1 and line.startswith(UTF8_BOM):
-                line = line[len(UTF8_BOM):]
+                line = line[len(UTF8_BOM) :]
             if not line.strip():
                 continue
             try:
@@ -123,7 +125,7 @@ def strip_image_tag(text: str) -> str:
     """User text without the leading `<image>` placeholder the ms-swift format carries."""
     stripped = text.lstrip()
     if stripped.startswith("<image>"):
-        return stripped[len("<image>"):].lstrip("\n")
+        return stripped[len("<image>") :].lstrip("\n")
     return text
 
 

@@ -5,6 +5,7 @@ reference; when absent, the assistant turn of `messages` is used). The subset co
 file name (PROTOCOL §4); files whose names name no subset are routed per record by prompt tag
 and reference box count (`records.route_by_content`).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sarbench.records import (UTF8_BOM, DataError, RecordIssue, first_content_byte, message_text, read_records,
-                              route_by_content)
+from sarbench.records import (
+    UTF8_BOM,
+    DataError,
+    RecordIssue,
+    first_content_byte,
+    message_text,
+    read_records,
+    route_by_content,
+)
 from sarbench.subsets import SUBSETS, subset_from_filename
 
 
@@ -131,7 +139,10 @@ def resolve_image_path(image: str, result_file: Path, image_root: Path | None) -
 
 
 def load_predictions(
-    inputs: list[str | Path], *, collect_errors: bool = False, image_root: Path | None = None,
+    inputs: list[str | Path],
+    *,
+    collect_errors: bool = False,
+    image_root: Path | None = None,
     duplicates: list[DuplicateFile] | None = None,
 ) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
     """Read result files into per-subset predictions, in the order the files are given.
@@ -165,8 +176,9 @@ def load_predictions(
                 subset = named or route_by_content(message_text(record, "user"), reference)
                 if isinstance(record.get("id"), str):
                     if record["id"] in seen:  # the same sample twice would be scored twice
-                        raise DataError(path, index, f"sample id {record['id']!r} again (first at "
-                                                     f"{seen[record['id']]})")
+                        raise DataError(
+                            path, index, f"sample id {record['id']!r} again (first at {seen[record['id']]})"
+                        )
                     seen[record["id"]] = f"{path}:{index}"
             except DataError as exc:
                 if not collect_errors:
@@ -180,12 +192,19 @@ def load_predictions(
             if image is not None:
                 image = resolve_image_path(image, path, image_root)
             size = record.get("image_size")
-            by_subset[subset].append(Prediction(
-                sample_id, subset, response, reference, f"{path}:{index}", image,
-                question=message_text(record, "user"),
-                image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
-                no_response_field="response" not in record,
-            ))
+            by_subset[subset].append(
+                Prediction(
+                    sample_id,
+                    subset,
+                    response,
+                    reference,
+                    f"{path}:{index}",
+                    image,
+                    question=message_text(record, "user"),
+                    image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
+                    no_response_field="response" not in record,
+                )
+            )
     return {k: v for k, v in by_subset.items() if v}, issues, used
 
 

@@ -19,6 +19,7 @@ surrogate (text a model or an API can produce, e.g. "\\ud800"), which cannot be 
 that line is written with `ensure_ascii=True`, so it reads back as exactly the same string and
 scores the same as the in-memory record.
 """
+
 from __future__ import annotations
 
 import json
@@ -93,8 +94,10 @@ def schema_version(document: dict, path: Path) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise RunFolderError(f"{path}: schema_version must be a whole number, got {version!r}; {MOVE_ASIDE}")
     if version > SCHEMA_VERSION:
-        raise NewerSchemaError(f"{path} was written by a newer sarbench (schema {version}, this one reads "
-                             f"{SCHEMA_VERSION}): upgrade sarbench, or use another out= folder")
+        raise NewerSchemaError(
+            f"{path} was written by a newer sarbench (schema {version}, this one reads "
+            f"{SCHEMA_VERSION}): upgrade sarbench, or use another out= folder"
+        )
     return version
 
 
@@ -178,15 +181,19 @@ def _line_problem(record: Any) -> str | None:
         return f"'response' is a {type(record['response']).__name__}, not a string"
     if "error" in record and not isinstance(record["error"], str):
         return "'error' is not a string"
-    if "image_sha256" in record and not (isinstance(record["image_sha256"], str)
-                                         and _is_stat(record.get("image_stat"))):
+    if "image_sha256" in record and not (
+        isinstance(record["image_sha256"], str) and _is_stat(record.get("image_stat"))
+    ):
         return "'image_sha256' without a valid 'image_stat'"
     return None
 
 
 def _is_stat(value: Any) -> bool:
-    return (isinstance(value, list) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
 
 
 def read_prediction_lines(path: Path) -> list[PredictionLine]:
@@ -195,8 +202,10 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
         return []
     if not path.is_file():  # a device or pipe would be read forever
         raise RunFolderError(f"{path} is not a regular file; move it aside")
-    fix = (f"delete that line (its sample is generated again), or move {path.name} aside, or "
-           "re-run with runner.overwrite=true to discard this file's predictions")
+    fix = (
+        f"delete that line (its sample is generated again), or move {path.name} aside, or "
+        "re-run with runner.overwrite=true to discard this file's predictions"
+    )
     records = []
     try:
         with open(path, "rb") as handle:

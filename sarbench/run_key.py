@@ -1,4 +1,5 @@
 """The run key: what must not change for a run folder's predictions to stay valid."""
+
 from __future__ import annotations
 
 import logging
@@ -30,14 +31,19 @@ def check_run_key(out: Path, key: dict, overwrite: bool) -> dict:
     if old is None:
         present = predictions_present(out)
         if present and not overwrite:
-            raise RunError(f"{out} holds predictions ({', '.join(p.name for p in present[:3])}) but no "
-                           "run_key.json, so what made them cannot be checked. Restore run_key.json, move "
-                           "predictions/ aside, or re-run with runner.overwrite=true to discard them.")
+            raise RunError(
+                f"{out} holds predictions ({', '.join(p.name for p in present[:3])}) but no "
+                "run_key.json, so what made them cannot be checked. Restore run_key.json, move "
+                "predictions/ aside, or re-run with runner.overwrite=true to discard them."
+            )
         return _discard(out, key, "no run key") if present else key
     conflicts = _conflicts(old, key)
     if conflicts and not overwrite:
-        raise RunError(f"{out} holds predictions made under a different configuration:\n  "
-                       + "\n  ".join(conflicts) + f"\n{DISCARD}")
+        raise RunError(
+            f"{out} holds predictions made under a different configuration:\n  "
+            + "\n  ".join(conflicts)
+            + f"\n{DISCARD}"
+        )
     if conflicts:
         return _discard(out, key, "changed configuration")
     merged = {**old, "checkpoint": key.get("checkpoint")}
@@ -50,8 +56,7 @@ def _conflicts(old: dict, key: dict) -> list[str]:
     conflicts = []
     for field_name in ("protocol", "model", "prompts_sha256"):
         if old.get(field_name) != key.get(field_name):
-            conflicts += describe_key_change({field_name: old.get(field_name)},
-                                             {field_name: key.get(field_name)})
+            conflicts += describe_key_change({field_name: old.get(field_name)}, {field_name: key.get(field_name)})
     if "checkpoint" in old:  # absent: a folder from before checkpoints were recorded
         conflicts += checkpoint_changes(old["checkpoint"], key.get("checkpoint"))
     for field_name in ("generation", "data_sha256"):

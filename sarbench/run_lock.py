@@ -13,6 +13,7 @@ across hosts on NFSv4 (locking is part of the protocol) and on NFSv3 only where 
 (lockd/statd) runs on client and server; with `nolock` mounts it is local to each host. A client
 that loses its lease (NFSv4) or crashes frees the lock only after the server's grace period.
 """
+
 from __future__ import annotations
 
 import errno
@@ -49,10 +50,14 @@ class RunLock:
             holder = _holder_text(fd)
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunLocked(f"{self.path.parent} is being written by another sarbench run ({holder}); "
-                                "wait for it to finish (or stop it), or use another out= folder") from None
-            raise RunError(f"cannot lock {self.path}: {exc} (the file system does not support "
-                           "locks; use an out= folder on a local or lock-capable file system)") from None
+                raise RunLocked(
+                    f"{self.path.parent} is being written by another sarbench run ({holder}); "
+                    "wait for it to finish (or stop it), or use another out= folder"
+                ) from None
+            raise RunError(
+                f"cannot lock {self.path}: {exc} (the file system does not support "
+                "locks; use an out= folder on a local or lock-capable file system)"
+            ) from None
         previous = _holder_text(fd)
         if previous != "holder unknown":
             log.info("taking over %s, left by a run that has ended (%s)", self.path, previous)
@@ -60,8 +65,11 @@ class RunLock:
         self._write_holder()
 
     def _write_holder(self) -> None:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
         try:
             os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, (json.dumps(holder) + "\n").encode(), 0)
@@ -79,7 +87,7 @@ class RunLock:
         os.close(self._fd)
         self._fd = None
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self.acquire()
         return self
 

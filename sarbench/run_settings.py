@@ -1,4 +1,5 @@
 """Runner settings (the `runner:` config group), checked up front, and the run's error type."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,5 +33,6 @@ class RunnerSettings:
 
 def _check_count(name: str, value, alternative: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise RunError(f"{name} must be a whole number >= 1{' (or ' + alternative + ')' if alternative else ''}, "
-                       f"got {value!r}")
+        raise RunError(
+            f"{name} must be a whole number >= 1{' (or ' + alternative + ')' if alternative else ''}, got {value!r}"
+        )

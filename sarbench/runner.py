@@ -4,17 +4,19 @@ Every completed batch is on disk (appended, flushed, fsynced) before the next on
 re-running the same command skips what is done. A changed configuration that would make
 earlier predictions invalid is refused unless `runner.overwrite=true`.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -23,9 +25,9 @@ from sarbench.data import Dataset, Sample, file_sha256
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
-from sarbench.result_files import Prediction
 from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
+from sarbench.result_files import Prediction
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
 from sarbench.run_key import check_run_key
 from sarbench.run_lock import RunLock
@@ -55,16 +57,34 @@ def select_samples(dataset: Dataset, subsets: list[str], limit: int | None) -> d
 
 
 def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationRequest:
-    return GenerationRequest(sample_id=sample.id, subset=sample.subset, prompt=sample.prompt,
-                             image_path=sample.image, image=image, max_new_tokens=max_new_tokens,
-                             reference=sample.reference)
+    return GenerationRequest(
+        sample_id=sample.id,
+        subset=sample.subset,
+        prompt=sample.prompt,
+        image_path=sample.image,
+        image=image,
+        max_new_tokens=max_new_tokens,
+        reference=sample.reference,
+    )
 
 
-def _record(sample: Sample, response: str | None, latency: float, batch_size: int,
-            error: str | None = None, image_file: ImageFile | None = None) -> dict:
-    record = {"id": sample.id, "response": response, "labels": sample.reference,
-              "messages": sample.record.get("messages"), "images": sample.record.get("images"),
-              "latency_s": round(latency, 6), "batch_size": batch_size}
+def _record(
+    sample: Sample,
+    response: str | None,
+    latency: float,
+    batch_size: int,
+    error: str | None = None,
+    image_file: ImageFile | None = None,
+) -> dict:
+    record = {
+        "id": sample.id,
+        "response": response,
+        "labels": sample.reference,
+        "messages": sample.record.get("messages"),
+        "images": sample.record.get("images"),
+        "latency_s": round(latency, 6),
+        "batch_size": batch_size,
+    }
     if error is not None:
         record["error"] = error
     if image_file is not None:  # the bytes this prediction saw (checked on resume)
@@ -74,9 +94,17 @@ def _record(sample: Sample, response: str | None, latency: float, batch_size: in
 
 
 class Runner:
-    def __init__(self, adapter: ModelAdapter, dataset: Dataset, subsets: list[str], out: Path,
-                 settings: RunnerSettings, max_new_tokens: dict[str, int], config: dict,
-                 meteor: bool | None = None) -> None:
+    def __init__(
+        self,
+        adapter: ModelAdapter,
+        dataset: Dataset,
+        subsets: list[str],
+        out: Path,
+        settings: RunnerSettings,
+        max_new_tokens: dict[str, int],
+        config: dict,
+        meteor: bool | None = None,
+    ) -> None:
         self.adapter = adapter
         self.dataset = dataset
         self.out = out
@@ -100,11 +128,13 @@ class Runner:
     def key(self) -> dict:
         files = sorted({s.source.rsplit(":", 1)[0] for v in self.samples.values() for s in v})
         prompts = stable_hash(self.adapter.prompt_fingerprint())
-        generation = {subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"}
-                      for subset in self.samples}
+        generation = {
+            subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"} for subset in self.samples
+        }
         checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
-        return run_key(self.adapter.fingerprint(), prompts, generation,
-                       {Path(f).name: file_sha256(f) for f in files}, checkpoint)
+        return run_key(
+            self.adapter.fingerprint(), prompts, generation, {Path(f).name: file_sha256(f) for f in files}, checkpoint
+        )
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
         records = self._done(store)
@@ -113,8 +143,9 @@ class Runner:
             store.rewrite(records)
         done = {r["id"] for r in records}
         if len(done) != len(records):
-            raise RunError(f"{store.path} lists a sample twice; delete the duplicate lines or "
-                           "re-run with runner.overwrite=true")
+            raise RunError(
+                f"{store.path} lists a sample twice; delete the duplicate lines or re-run with runner.overwrite=true"
+            )
         records = self._unchanged_images(subset, store, records)
         done = {r["id"] for r in records}
         todo = [s for s in self.samples[subset] if s.id not in done]
@@ -144,14 +175,18 @@ class Runner:
             return records
         listed = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         if not self.settings.overwrite:
-            raise RunError(f"{len(changed)} image(s) of done {subset} predictions changed since they were "
-                           f"made: {listed}. Use runner.overwrite=true to predict those samples again, "
-                           "or another out=DIR.")
+            raise RunError(
+                f"{len(changed)} image(s) of done {subset} predictions changed since they were "
+                f"made: {listed}. Use runner.overwrite=true to predict those samples again, "
+                "or another out=DIR."
+            )
         stale = set(changed)
         kept = [r for r in records if image_of.get(r["id"]) not in stale or "image_sha256" not in r]
         store.rewrite(kept)
-        self._event(f"runner.overwrite=true: {len(records) - len(kept)} {subset} predictions made "
-                    f"again, their images changed ({listed})")
+        self._event(
+            f"runner.overwrite=true: {len(records) - len(kept)} {subset} predictions made "
+            f"again, their images changed ({listed})"
+        )
         return kept
 
     def _event(self, message: str) -> None:
@@ -162,18 +197,25 @@ class Runner:
     def _prepare(self, batch: list[Sample], loaded: list) -> tuple[list[Sample], dict, list[GenerationRequest]]:
         """(samples with an image, records of those without, their requests)."""
         ready = [(s, img, file) for s, (img, file) in zip(batch, loaded) if not isinstance(img, ImageError)]
-        failed = {s.id: _record(s, None, 0.0, len(batch), str(img))
-                  for s, (img, _) in zip(batch, loaded) if isinstance(img, ImageError)}
+        failed = {
+            s.id: _record(s, None, 0.0, len(batch), str(img))
+            for s, (img, _) in zip(batch, loaded)
+            if isinstance(img, ImageError)
+        }
         self._image_files.update((s.id, file) for s, _, file in ready)
-        return ([s for s, *_ in ready], failed,
-                [_request(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready])
+        return (
+            [s for s, *_ in ready],
+            failed,
+            [_request(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
+        )
 
     def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
         samples, records, requests = prepared
         for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
             response = raw if raw is None else self.adapter.to_protocol(raw, request)
-            records[sample.id] = _record(sample, response, latency, len(requests), error,
-                                         self._image_files.pop(sample.id, None))
+            records[sample.id] = _record(
+                sample, response, latency, len(requests), error, self._image_files.pop(sample.id, None)
+            )
             if response != raw:
                 records[sample.id]["raw_response"] = raw
         return [records[s.id] for s in batch]
@@ -220,14 +262,17 @@ class Runner:
             return [(None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")]
         return self._outcomes(requests, responses, start)
 
-    def _outcomes(self, requests: list[GenerationRequest], responses: list,
-                  start: float) -> list[tuple[str | None, float, str | None]]:
+    def _outcomes(
+        self, requests: list[GenerationRequest], responses: list, start: float
+    ) -> list[tuple[str | None, float, str | None]]:
         if len(responses) != len(requests):
-            raise RunError(f"adapter {self.adapter.name} returned {len(responses)} responses "
-                           f"for {len(requests)} requests")
+            raise RunError(
+                f"adapter {self.adapter.name} returned {len(responses)} responses for {len(requests)} requests"
+            )
         latency = (time.perf_counter() - start) / max(1, len(requests))
-        return [(None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None)
-                for r in responses]
+        return [
+            (None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None) for r in responses
+        ]
 
     def run(self) -> dict:
         """Generate what is missing into `out`, score it; one process at a time per folder."""
@@ -252,19 +297,35 @@ class Runner:
             (self.out / stale).unlink(missing_ok=True)
         # This session is in the manifest from its start (finished: null until it ends), so a
         # killed session's predictions still have their package versions and commit on record.
-        write_document(self.out / "manifest.json", manifest(
-            key=key, config=self.config, started=started, finished=None,
-            stats={**self._stats(), "samples_generated": None}, repo=REPO, previous=previous))
-        stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync)
-                  for s in self.samples}
+        write_document(
+            self.out / "manifest.json",
+            manifest(
+                key=key,
+                config=self.config,
+                started=started,
+                finished=None,
+                stats={**self._stats(), "samples_generated": None},
+                repo=REPO,
+                previous=previous,
+            ),
+        )
+        stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync) for s in self.samples}
         todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
         self._generate_all(stores, [sample for _, samples in todo for sample in samples])
         result = self.score(stores)
         write_document(self.out / "metrics.json", result)
-        write_document(self.out / "manifest.json", manifest(
-            key=key, config=self.config, started=started,
-            finished=datetime.now(timezone.utc).isoformat(), stats=self._stats(), repo=REPO,
-            previous=previous))
+        write_document(
+            self.out / "manifest.json",
+            manifest(
+                key=key,
+                config=self.config,
+                started=started,
+                finished=datetime.now(timezone.utc).isoformat(),
+                stats=self._stats(),
+                repo=REPO,
+                previous=previous,
+            ),
+        )
         return result
 
     def _generate_all(self, stores: dict[str, PredictionFile], queue: list[Sample]) -> None:
@@ -272,13 +333,14 @@ class Runner:
             log.info("resuming: %d samples already done, %d to go", self.stats.resumed, len(queue))
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
-        batches = [queue[i:i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
+        batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
         progress = _progress(len(queue), self.settings.progress)
         start = time.perf_counter()
         consecutive = 0
         finished = False
-        generated = self._generated(prefetched_batches(batches, self.decode_images,
-                                                       self.settings.image_workers, self.settings.prefetch_batches))
+        generated = self._generated(
+            prefetched_batches(batches, self.decode_images, self.settings.image_workers, self.settings.prefetch_batches)
+        )
         try:
             for batch, records in generated:
                 for subset in dict.fromkeys(sample.subset for sample in batch):
@@ -288,9 +350,11 @@ class Runner:
                 self.stats.failures += failed
                 consecutive = consecutive + failed if failed == len(records) else 0
                 if consecutive >= self.settings.max_consecutive_failures:
-                    raise RunError(f"{consecutive} samples failed in a row; last error: "
-                                   f"{records[-1]['error']}. Predictions so far are saved; fix the "
-                                   "cause and re-run with runner.retry_failed=true.")
+                    raise RunError(
+                        f"{consecutive} samples failed in a row; last error: "
+                        f"{records[-1]['error']}. Predictions so far are saved; fix the "
+                        "cause and re-run with runner.retry_failed=true."
+                    )
                 progress.update(len(records))
             finished = True
         finally:
@@ -301,11 +365,16 @@ class Runner:
 
     def _stats(self) -> dict:
         s = self.stats
-        return {"samples_generated": s.generated, "samples_resumed": s.resumed,
-                "inference_failures_this_run": s.failures, "repaired_bytes": s.repaired_bytes,
-                "generation_seconds": round(s.seconds, 3),
-                "samples_per_second": round(s.generated / s.seconds, 3) if s.seconds > 0 else None,
-                "batch_size": self.batch_size, "events": s.events + list(self.adapter.events)}
+        return {
+            "samples_generated": s.generated,
+            "samples_resumed": s.resumed,
+            "inference_failures_this_run": s.failures,
+            "repaired_bytes": s.repaired_bytes,
+            "generation_seconds": round(s.seconds, 3),
+            "samples_per_second": round(s.generated / s.seconds, 3) if s.seconds > 0 else None,
+            "batch_size": self.batch_size,
+            "events": s.events + list(self.adapter.events),
+        }
 
     # -- scoring ------------------------------------------------------------------------
     def score(self, stores: dict[str, PredictionFile]) -> dict:
@@ -315,25 +384,39 @@ class Runner:
             records = {r["id"]: r for r in stores[subset].read()}
             missing = [s.id for s in samples if s.id not in records]
             if missing:
-                raise RunError(f"{len(missing)} samples of {subset} have no prediction "
-                               f"(first: {missing[0]}); re-run to complete them")
+                raise RunError(
+                    f"{len(missing)} samples of {subset} have no prediction "
+                    f"(first: {missing[0]}); re-run to complete them"
+                )
             chosen = [records[s.id] for s in samples]
             failures[subset] = sum("error" in r for r in chosen)
-            by_subset[subset] = [Prediction(s.id, subset, r.get("response") or "", s.reference,
-                                            f"{stores[subset].path}:{s.index}", s.image,
-                                            question=s.prompt)
-                                 for s, r in zip(samples, chosen)]
+            by_subset[subset] = [
+                Prediction(
+                    s.id,
+                    subset,
+                    r.get("response") or "",
+                    s.reference,
+                    f"{stores[subset].path}:{s.index}",
+                    s.image,
+                    question=s.prompt,
+                )
+                for s, r in zip(samples, chosen)
+            ]
         try:
-            result = score_predictions(by_subset, meteor=self.meteor, issues=self.dataset.issues,
-                                       details=self.out / "details.jsonl")
+            result = score_predictions(
+                by_subset, meteor=self.meteor, issues=self.dataset.issues, details=self.out / "details.jsonl"
+            )
         except DataError as exc:
             raise RunError(str(exc)) from None
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
-        result["run"] = {"model": self.config.get("model", {}).get("name"),
-                         "data": self.config.get("data", {}).get("name"),
-                         "task": self.config.get("task", {}).get("name"), "limit": self.settings.limit}
+        result["run"] = {
+            "model": self.config.get("model", {}).get("name"),
+            "data": self.config.get("data", {}).get("name"),
+            "task": self.config.get("task", {}).get("name"),
+            "limit": self.settings.limit,
+        }
         return result
 
 
@@ -346,9 +429,11 @@ def _append(store: PredictionFile, records: list[dict]) -> None:
     try:
         store.append(records)
     except OSError as exc:
-        raise RunError(f"cannot write predictions to {store.path}: {exc}. Predictions written "
-                       "before this batch are intact; fix the cause and re-run the same command "
-                       "to resume.") from None
+        raise RunError(
+            f"cannot write predictions to {store.path}: {exc}. Predictions written "
+            "before this batch are intact; fix the cause and re-run the same command "
+            "to resume."
+        ) from None
 
 
 def _close_all(stores, report: bool) -> None:

@@ -6,6 +6,7 @@ SARChat test stem (`SARChat_classify_count_test_final_results.jsonl`, longest st
 A file reached twice (named twice, via a symlink or its folder) or a copy with identical bytes
 under another name is scored once: the later one is skipped with a warning naming both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,10 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-from sarbench.result_files import DuplicateFile, load_predictions, result_files
 from sarbench.records import DataError
-from sarbench.score_predictions import score_predictions
 from sarbench.reports.console import format_metrics
+from sarbench.result_files import DuplicateFile, load_predictions, result_files
+from sarbench.score_predictions import score_predictions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,21 +25,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m sarbench.score",
         description="Score SARChat result files (swift infer JSONL/JSON or sarbench predictions).",
         epilog="A file given twice (by name, symlink or folder) or a copy with identical content "
-               "is scored once: later ones are skipped, listed in 'duplicate_files' and warned "
-               "about on stderr.",
+        "is scored once: later ones are skipped, listed in 'duplicate_files' and warned "
+        "about on stderr.",
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="result file or directory")
     parser.add_argument("--out", type=Path, help="write metrics JSON here")
     parser.add_argument("--details", type=Path, help="write one JSON line per sample here")
     meteor = parser.add_mutually_exclusive_group()
-    meteor.add_argument("--no-meteor", action="store_true",
-                        help="skip Java METEOR (reported absent)")
-    meteor.add_argument("--meteor", action="store_true",
-                        help="require Java METEOR (error if Java is missing)")
-    parser.add_argument("--collect-errors", action="store_true",
-                        help="report malformed records and go on instead of stopping at the first")
-    parser.add_argument("--image-root", type=Path,
-                        help="directory the results' image paths are relative to (for size breakdowns)")
+    meteor.add_argument("--no-meteor", action="store_true", help="skip Java METEOR (reported absent)")
+    meteor.add_argument("--meteor", action="store_true", help="require Java METEOR (error if Java is missing)")
+    parser.add_argument(
+        "--collect-errors",
+        action="store_true",
+        help="report malformed records and go on instead of stopping at the first",
+    )
+    parser.add_argument(
+        "--image-root", type=Path, help="directory the results' image paths are relative to (for size breakdowns)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
     return parser
 
@@ -49,19 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     duplicates: list[DuplicateFile] = []
     try:
         by_subset, issues, used = load_predictions(
-            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root,
-            duplicates=duplicates)
+            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
+        )
         if not by_subset:
             raise DataError(", ".join(args.inputs), None, "no result records found")
         result = score_predictions(
-            by_subset, meteor=meteor, details=args.details, issues=issues,
+            by_subset,
+            meteor=meteor,
+            details=args.details,
+            issues=issues,
             malformed_reference="collect" if args.collect_errors else "raise",
         )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    missing = {subset: n for subset, items in by_subset.items()
-               if (n := sum(p.no_response_field for p in items))}
+    missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}
     if missing:
         result["no_response_field"] = missing
     for duplicate in duplicates:
@@ -81,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in skipped:
             print(f"note: skipped {path} (a JSON object, not result records)")
         if missing:
-            print(f"note: {sum(missing.values())} records have no 'response' field ({', '.join(missing)}); "
-                  "scored as empty answers: are these model outputs?")
+            print(
+                f"note: {sum(missing.values())} records have no 'response' field ({', '.join(missing)}); "
+                "scored as empty answers: are these model outputs?"
+            )
     return 0
 
 

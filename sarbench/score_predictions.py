@@ -1,18 +1,19 @@
 """Scoring predictions into the `metrics.json` of PROTOCOL §4 (shared by `sarbench.score` and runs)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from metrics.aggregate import aggregate
 from metrics.breakdown import BOX_METRICS, Breakdown
 from metrics.parsing import Parsed, parse_answer
 from metrics.sample_scores import SampleScore, score_sample
 from sarbench import PROTOCOL, __version__
-from sarbench.result_files import Prediction
 from sarbench.records import DataError, RecordIssue
+from sarbench.result_files import Prediction
 from sarbench.run_folder import json_line
 from sarbench.subsets import SUBSETS
 
@@ -24,8 +25,7 @@ class CaptionJob:
     def __init__(self, predictions: Sequence[Prediction], meteor: bool | None) -> None:
         from metrics.captions import meteor_score, meteor_unavailable_reason, tokenize_pairs
 
-        self.hyps, self.refs = tokenize_pairs([p.response for p in predictions],
-                                              [p.reference for p in predictions])
+        self.hyps, self.refs = tokenize_pairs([p.response for p in predictions], [p.reference for p in predictions])
         self._pool = None
         self._meteor = None
         self.meteor_note = None
@@ -71,8 +71,7 @@ def score_predictions(
     caption_job = None
     describe = by_subset.get("describe") or []
     if captions and describe:
-        caption_job = CaptionJob([p for p in describe
-                                  if not parse_answer("describe", p.reference).failed], meteor)
+        caption_job = CaptionJob([p for p in describe if not parse_answer("describe", p.reference).failed], meteor)
     breakdown = Breakdown()
     scored: dict[str, list[SampleScore]] = {}
     detail_lines: list[str] = []
@@ -83,8 +82,7 @@ def score_predictions(
             reference = parse_answer(subset, prediction.reference)
             if reference.failed:
                 path, _, index = prediction.source.rpartition(":")
-                problem = (f"reference answer has nothing to score for subset {subset!r}: "
-                           f"{prediction.reference[:120]!r}")
+                problem = f"reference answer has nothing to score for subset {subset!r}: {prediction.reference[:120]!r}"
                 if malformed_reference != "collect":
                     raise DataError(path, int(index) if index.isdigit() else None, problem)
                 issues.append(RecordIssue(path, int(index) if index.isdigit() else None, problem))
@@ -95,8 +93,7 @@ def score_predictions(
             size = None
             if subset in BOX_METRICS:
                 size = prediction.image_size or image_size(prediction.image)
-            breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size,
-                          sample.count_exact)
+            breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size, sample.count_exact)
             if details is not None:
                 detail_lines.append(_detail_line(prediction, parsed, reference, sample))
         if samples:
@@ -119,13 +116,10 @@ def score_predictions(
     }
 
 
-def score_pairs(
-    pairs: Mapping[str, Sequence[tuple[str | None, str]]], **kwargs
-) -> dict:
+def score_pairs(pairs: Mapping[str, Sequence[tuple[str | None, str]]], **kwargs) -> dict:
     """Score {subset: [(response, reference), ...]} without files (library use, tests)."""
     by_subset = {
-        subset: [Prediction(f"{subset}/{i}", subset, r or "", ref, f"<memory>:{i}")
-                 for i, (r, ref) in enumerate(items)]
+        subset: [Prediction(f"{subset}/{i}", subset, r or "", ref, f"<memory>:{i}") for i, (r, ref) in enumerate(items)]
         for subset, items in pairs.items()
     }
     return score_predictions(by_subset, **kwargs)

@@ -2,14 +2,14 @@
 
 The subsets themselves are defined once, in `metrics.benchmark`.
 """
+
 from __future__ import annotations
 
 from pathlib import PurePath
 
 from metrics.benchmark import SUBSET_TABLE, SUBSETS, TASKS
 
-__all__ = ["FILE_STEMS", "SUBSETS", "TASKS", "official_file_names", "split_file_stem",
-           "subset_from_filename"]
+__all__ = ["FILE_STEMS", "SUBSETS", "TASKS", "official_file_names", "split_file_stem", "subset_from_filename"]
 
 # Official test-file stem of each subset (from the benchmark table).
 FILE_STEMS: dict[str, str] = {s.name: s.file_stem for s in SUBSET_TABLE}
@@ -52,4 +52,3 @@ def split_file_stem(subset: str, split: str = "test") -> str:
 def official_file_names(split: str = "test") -> dict[str, str]:
     """File name -> subset of the official files of a split (`.json`, or `.jsonl`)."""
     return {f"{split_file_stem(s, split)}{suffix}": s for s in SUBSETS for suffix in (".json", ".jsonl")}
-

@@ -8,6 +8,7 @@ torchvision's own ops loaded, it does nothing. Installed by scripts/setup_vllm_e
 `.pth` file, so every interpreter of that venv, vLLM's worker processes included, gets it.
 Never imported by the library.
 """
+
 from __future__ import annotations
 
 import sys
@@ -27,11 +28,11 @@ def nms_kernel(dets, scores, iou_threshold: float):
         if suppressed[i]:
             continue
         keep.append(i)
-        top_left = torch.maximum(boxes[i, :2], boxes[i + 1:, :2])
-        bottom_right = torch.minimum(boxes[i, 2:], boxes[i + 1:, 2:])
+        top_left = torch.maximum(boxes[i, :2], boxes[i + 1 :, :2])
+        bottom_right = torch.minimum(boxes[i, 2:], boxes[i + 1 :, 2:])
         inter = (bottom_right - top_left).clamp(min=0).prod(dim=1)
-        iou = inter / (areas[i] + areas[i + 1:] - inter)
-        suppressed[i + 1:] |= iou > iou_threshold
+        iou = inter / (areas[i] + areas[i + 1 :] - inter)
+        suppressed[i + 1 :] |= iou > iou_threshold
     return order[torch.tensor(keep, dtype=torch.long)]
 
 

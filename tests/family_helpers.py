@@ -1,4 +1,5 @@
 """Family declarations and backends built from the real config files, for tests."""
+
 from pathlib import Path
 
 from omegaconf import OmegaConf

@@ -3,6 +3,7 @@
 The graph comes from the source with `ast`: every `import` statement counts, function-local
 (lazy) ones included, and relative imports are resolved against the importing module.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,7 @@ LOWER_LAYERS = ("metrics", "model_adapters")  # must never import sarbench
 
 # Import edges (importer, imported) that break the rules today; the model_adapters refactor
 # (in progress elsewhere) removes them, and then this set must be emptied.
-KNOWN_UNTIL_REFACTOR = {
-}
+KNOWN_UNTIL_REFACTOR = {}
 
 
 def module_files(root: Path, packages) -> dict[str, Path]:
@@ -40,8 +40,7 @@ def _imported_names(node: ast.AST, module: str, is_package: bool, modules) -> li
         source = ".".join(base + ([node.module] if node.module else []))
     else:
         source = node.module or ""
-    return [f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source
-            for alias in node.names]
+    return [f"{source}.{alias.name}" if f"{source}.{alias.name}" in modules else source for alias in node.names]
 
 
 def import_graph(root: Path, packages) -> dict[str, set[str]]:
@@ -119,9 +118,13 @@ def _project_graph() -> dict[str, set[str]]:
 
 
 def test_metrics_and_model_adapters_never_import_sarbench():
-    offences = sorted((module, target) for module, targets in _project_graph().items()
-                      if module.split(".")[0] in LOWER_LAYERS
-                      for target in targets if target.split(".")[0] == "sarbench")
+    offences = sorted(
+        (module, target)
+        for module, targets in _project_graph().items()
+        if module.split(".")[0] in LOWER_LAYERS
+        for target in targets
+        if target.split(".")[0] == "sarbench"
+    )
     assert not offences, f"lower layers import sarbench (arrows must point one way): {offences}"
 
 
@@ -145,16 +148,19 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 def test_graph_sees_lazy_and_relative_imports_and_finds_cycles(tmp_path):
-    _write(tmp_path, {
-        "top/__init__.py": "",
-        "top/a.py": "def f():\n    from top.b import g\n",  # function-local
-        "top/b.py": "from . import c\nimport os\n",  # relative, resolved to top.c
-        "top/c.py": "from .sub.d import x\n",
-        "top/sub/__init__.py": "",
-        "top/sub/d.py": "from ..a import f\n",  # two levels up: closes a -> b -> c -> d -> a
-        "low/__init__.py": "",
-        "low/e.py": "import top.sub\n",
-    })
+    _write(
+        tmp_path,
+        {
+            "top/__init__.py": "",
+            "top/a.py": "def f():\n    from top.b import g\n",  # function-local
+            "top/b.py": "from . import c\nimport os\n",  # relative, resolved to top.c
+            "top/c.py": "from .sub.d import x\n",
+            "top/sub/__init__.py": "",
+            "top/sub/d.py": "from ..a import f\n",  # two levels up: closes a -> b -> c -> d -> a
+            "low/__init__.py": "",
+            "low/e.py": "import top.sub\n",
+        },
+    )
     graph = import_graph(tmp_path, ("top", "low"))
     assert graph["top.a"] == {"top.b"}
     assert graph["top.b"] == {"top.c"}

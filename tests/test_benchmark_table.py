@@ -1,4 +1,5 @@
 """The one benchmark table (metrics/benchmark.py) is self-consistent and matches PROTOCOL §1.1."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,8 +44,14 @@ def test_file_stems_are_unique_and_recognised():
 
 def test_paper_sizes_sum_as_protocol_says():
     sizes = {t.name: t.paper_test_size for t in TASK_TABLE}
-    assert sizes == {"classify": 10_024, "describe": 6_032, "count": 11_704, "grounding": 11_608,
-                     "identify": 175_565, "refer": 11_703}
+    assert sizes == {
+        "classify": 10_024,
+        "describe": 6_032,
+        "count": 11_704,
+        "grounding": 11_608,
+        "identify": 175_565,
+        "refer": 11_703,
+    }
     assert sum(sizes.values()) == 226_636
 
 
@@ -81,15 +88,18 @@ def test_lookups_name_the_known_entries():
     assert benchmark.task_of_tag("classify") is None
 
 
-@pytest.mark.parametrize("question, reference, expected", [
-    ("<image>\n[refer] Locate 1 ship.", "{<1><2><3><4>} (top left)", "refer_single"),
-    ("[Refer] Identify 2 ship.", "{<1><2><3><4>}{<5><6><7><8>}", "refer_multi"),
-    ("[grounding] What objects?", "There is a ship {<1><2><3><4>}.", "grounding_single"),
-    ("[identify] What is at {<1><2><3><4>}?", "a small ship.", "identify_multi"),
-    ("[count] Count the ship.", "There is 1 instance. {<1><2><3><4>}", "count"),
-    ("Options (ship, car, tank): what is visible?", "It is ship.", "classify"),
-    ("What do you observe?", "A small ship is visible.", "describe"),
-])
+@pytest.mark.parametrize(
+    "question, reference, expected",
+    [
+        ("<image>\n[refer] Locate 1 ship.", "{<1><2><3><4>} (top left)", "refer_single"),
+        ("[Refer] Identify 2 ship.", "{<1><2><3><4>}{<5><6><7><8>}", "refer_multi"),
+        ("[grounding] What objects?", "There is a ship {<1><2><3><4>}.", "grounding_single"),
+        ("[identify] What is at {<1><2><3><4>}?", "a small ship.", "identify_multi"),
+        ("[count] Count the ship.", "There is 1 instance. {<1><2><3><4>}", "count"),
+        ("Options (ship, car, tank): what is visible?", "It is ship.", "classify"),
+        ("What do you observe?", "A small ship is visible.", "describe"),
+    ],
+)
 def test_routing_by_content_uses_the_table(question, reference, expected):
     assert route_by_content(question, reference) == expected
 
@@ -103,9 +113,15 @@ def test_generator_subsets_follow_the_arity():
 def test_task_scores_scalar_path_is_the_array_path():
     import numpy as np
 
-    metrics = {"count.only": 50.0, "count.iou25": 40.0, "count.iou50": 30.0,
-               "grounding.single": 10.0, "grounding.multi": 20.0, "grounding.abstract": None,
-               "classify.acc": 90.0}
+    metrics = {
+        "count.only": 50.0,
+        "count.iou25": 40.0,
+        "count.iou50": 30.0,
+        "grounding.single": 10.0,
+        "grounding.multi": 20.0,
+        "grounding.abstract": None,
+        "classify.acc": 90.0,
+    }
     n = {"count": 3, "grounding_single": 1, "grounding_multi": 2, "classify": 4}
     scores = task_scores(metrics, n)
     assert scores["task.count"] == pytest.approx(40.0)
@@ -115,6 +131,7 @@ def test_task_scores_scalar_path_is_the_array_path():
     assert "task.refer" not in scores
     arrays = task_score_arrays(
         {k: np.array([np.nan if v is None else v, np.nan]) for k, v in metrics.items()},
-        {k: np.array([v, v], dtype=float) for k, v in n.items()})
+        {k: np.array([v, v], dtype=float) for k, v in n.items()},
+    )
     assert {k: v[0] for k, v in arrays.items()} == scores  # bit-identical
     assert all(np.isnan(v[1]) for v in arrays.values())  # nothing defined: NaN, not an error

@@ -1,4 +1,5 @@
 """Box codecs: each family's documented native box syntax -> protocol pixels, and round trips."""
+
 import re
 
 import pytest
@@ -17,32 +18,48 @@ def boxes(text):
     return [tuple(float(v) for v in m.groups()) for m in PROTOCOL_BOX.finditer(text)]
 
 
-@pytest.mark.parametrize("codec, native, width, height, expected", [
-    # Qwen2-VL: (x1,y1),(x2,y2) in [0,1000) of the image; special tokens already skipped.
-    (QWEN2_VL_BOXES, "ship(100,200),(300,400)", 1000, 500, "ship{<100><100><300><200>}"),
-    (QWEN2_VL_BOXES, "<|box_start|>(0,0),(999,999)<|box_end|>", 512, 512, "{<0><0><511><511>}"),
-    # InternVL2.5: <ref>..</ref><box>[[x1, y1, x2, y2]]</box> in [0,1000].
-    (INTERNVL_BOXES, "<ref>ship</ref><box>[[500, 250, 1000, 750]]</box>", 800, 400, "ship{<400><100><800><300>}"),
-    (INTERNVL_BOXES, "<box>[[0, 0, 100, 100], [900, 900, 1000, 1000]]</box>", 1000, 1000,
-     "{<0><0><100><100>}{<900><900><1000><1000>}"),
-    # DeepSeek-VL2: <|det|>[[...]]<|/det|> in [0,999]: x / 999 * W.
-    (DEEPSEEK_VL2_BOXES, "<|ref|>ship<|/ref|><|det|>[[0, 0, 999, 999]]<|/det|>", 640, 480, "ship{<0><0><640><480>}"),
-    # LLaVA-1.5: fractions of the padded square (800x400 padded to 800x800, 200 px bars).
-    (llava_boxes("pad_square"), "[0.25, 0.25, 0.75, 0.75]", 800, 400, "{<200><0><600><400>}"),
-    # ... or of the centre crop (400x400 crop from x=200).
-    (llava_boxes("crop_square"), "[0.0, 0.5, 1.0, 1.0]", 800, 400, "{<200><200><600><400>}"),
-    # Generic: fractions when all <= 1, else per-mille.
-    (GENERIC_BOXES, "A ship [0.1, 0.2, 0.3, 0.4].", 1000, 1000, "A ship {<100><200><300><400>}."),
-    (GENERIC_BOXES, "A ship [100, 200, 300, 400].", 500, 500, "A ship {<50><100><150><200>}."),
-])
+@pytest.mark.parametrize(
+    "codec, native, width, height, expected",
+    [
+        # Qwen2-VL: (x1,y1),(x2,y2) in [0,1000) of the image; special tokens already skipped.
+        (QWEN2_VL_BOXES, "ship(100,200),(300,400)", 1000, 500, "ship{<100><100><300><200>}"),
+        (QWEN2_VL_BOXES, "<|box_start|>(0,0),(999,999)<|box_end|>", 512, 512, "{<0><0><511><511>}"),
+        # InternVL2.5: <ref>..</ref><box>[[x1, y1, x2, y2]]</box> in [0,1000].
+        (INTERNVL_BOXES, "<ref>ship</ref><box>[[500, 250, 1000, 750]]</box>", 800, 400, "ship{<400><100><800><300>}"),
+        (
+            INTERNVL_BOXES,
+            "<box>[[0, 0, 100, 100], [900, 900, 1000, 1000]]</box>",
+            1000,
+            1000,
+            "{<0><0><100><100>}{<900><900><1000><1000>}",
+        ),
+        # DeepSeek-VL2: <|det|>[[...]]<|/det|> in [0,999]: x / 999 * W.
+        (
+            DEEPSEEK_VL2_BOXES,
+            "<|ref|>ship<|/ref|><|det|>[[0, 0, 999, 999]]<|/det|>",
+            640,
+            480,
+            "ship{<0><0><640><480>}",
+        ),
+        # LLaVA-1.5: fractions of the padded square (800x400 padded to 800x800, 200 px bars).
+        (llava_boxes("pad_square"), "[0.25, 0.25, 0.75, 0.75]", 800, 400, "{<200><0><600><400>}"),
+        # ... or of the centre crop (400x400 crop from x=200).
+        (llava_boxes("crop_square"), "[0.0, 0.5, 1.0, 1.0]", 800, 400, "{<200><200><600><400>}"),
+        # Generic: fractions when all <= 1, else per-mille.
+        (GENERIC_BOXES, "A ship [0.1, 0.2, 0.3, 0.4].", 1000, 1000, "A ship {<100><200><300><400>}."),
+        (GENERIC_BOXES, "A ship [100, 200, 300, 400].", 500, 500, "A ship {<50><100><150><200>}."),
+    ],
+)
 def test_documented_native_examples_decode_to_protocol_pixels(codec, native, width, height, expected):
     assert codec.decode(native, width, height) == expected
 
 
 def test_text_around_boxes_and_existing_protocol_boxes_are_kept():
     text = "There are 2 ships: {<1><2><3><4>} and (10,20),(30,40) near the harbor."
-    assert QWEN2_VL_BOXES.decode(text, 1000, 1000) == \
-        "There are 2 ships: {<1><2><3><4>} and {<10><20><30><40>} near the harbor."
+    assert (
+        QWEN2_VL_BOXES.decode(text, 1000, 1000)
+        == "There are 2 ships: {<1><2><3><4>} and {<10><20><30><40>} near the harbor."
+    )
 
 
 def test_decoded_boxes_are_clipped_to_the_image():
@@ -58,18 +75,33 @@ def test_qwen2_5_vl_json_boxes_are_rescaled_from_the_resized_input():
     assert codec.decode('"bbox_2d": [0, 0, 504, 252]', 1000, 500) == "{<0><0><500><250>}"
 
 
-@pytest.mark.parametrize("height, width, budget", [(500, 1000, (28, 3136, 12845056)), (17, 3000, (28, 3136, 1003520)),
-                                                   (4000, 3000, (28, 3136, 1003520)), (30, 30, (28, 3136, 12845056))])
+@pytest.mark.parametrize(
+    "height, width, budget",
+    [
+        (500, 1000, (28, 3136, 12845056)),
+        (17, 3000, (28, 3136, 1003520)),
+        (4000, 3000, (28, 3136, 1003520)),
+        (30, 30, (28, 3136, 12845056)),
+    ],
+)
 def test_smart_resize_matches_transformers(height, width, budget):
     utils = pytest.importorskip("transformers.models.qwen2_vl.image_processing_qwen2_vl")
     factor, low, high = budget
     assert smart_resize(height, width, factor, low, high) == utils.smart_resize(
-        height, width, factor=factor, min_pixels=low, max_pixels=high)
+        height, width, factor=factor, min_pixels=low, max_pixels=high
+    )
 
 
-ROUND_TRIP = [QWEN2_VL_BOXES, INTERNVL_BOXES, DEEPSEEK_VL2_BOXES, GENERIC_BOXES, llava_boxes("pad_square"),
-              llava_boxes("crop_square"), llava_boxes("pad_square", scale=999, fractions_when_at_most_1=True),
-              ResizedPixelJsonCodec(max_pixels=1003520)]
+ROUND_TRIP = [
+    QWEN2_VL_BOXES,
+    INTERNVL_BOXES,
+    DEEPSEEK_VL2_BOXES,
+    GENERIC_BOXES,
+    llava_boxes("pad_square"),
+    llava_boxes("crop_square"),
+    llava_boxes("pad_square", scale=999, fractions_when_at_most_1=True),
+    ResizedPixelJsonCodec(max_pixels=1003520),
+]
 
 
 @st.composite
@@ -113,8 +145,9 @@ def test_encoded_question_boxes_use_each_familys_syntax():
     assert DEEPSEEK_VL2_BOXES.encode(question, 999, 999) == "What is at <|det|>[[100, 50, 300, 150]]<|/det|>?"
     assert llava_boxes("pad_square").encode(question, 1000, 500) == "What is at [0.10, 0.30, 0.30, 0.40]?"
     assert GENERIC_BOXES.encode(question, 1000, 500) == "What is at [100, 100, 300, 300]?"
-    assert re.fullmatch(r'What is at \{"bbox_2d": \[\d+, \d+, \d+, \d+\]\}\?',
-                        ResizedPixelJsonCodec().encode(question, 1000, 500))
+    assert re.fullmatch(
+        r'What is at \{"bbox_2d": \[\d+, \d+, \d+, \d+\]\}\?', ResizedPixelJsonCodec().encode(question, 1000, 500)
+    )
 
 
 def test_square_views():
@@ -123,7 +156,16 @@ def test_square_views():
     assert SquareView("crop_square").frame(800, 400) == (200, 0, 400, 400)
 
 
-@pytest.mark.parametrize("width, height, grid", [(512, 512, (1, 1)), (800, 800, (2, 2)), (1600, 400, (4, 1)),
-                                                  (448, 4480, (1, 10)), (3000, 3000, (3, 3)), (1000, 600, (3, 2))])
+@pytest.mark.parametrize(
+    "width, height, grid",
+    [
+        (512, 512, (1, 1)),
+        (800, 800, (2, 2)),
+        (1600, 400, (4, 1)),
+        (448, 4480, (1, 10)),
+        (3000, 3000, (3, 3)),
+        (1000, 600, (3, 2)),
+    ],
+)
 def test_internvl_dynamic_tiling_grid(width, height, grid):
     assert tile_grid(width, height) == grid

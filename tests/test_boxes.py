@@ -1,7 +1,9 @@
 """Box IoU and maximum-cardinality matching, checked against scipy and pycocotools."""
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from metrics.boxes import iou, is_degenerate, match_count
@@ -14,8 +16,7 @@ boxes = st.lists(box, max_size=7)
 def scipy_tp(pred, ref, t):
     if not pred or not ref:
         return 0
-    graph = np.array([[0 if is_degenerate(p) or is_degenerate(r) else int(iou(p, r) >= t)
-                       for r in ref] for p in pred])
+    graph = np.array([[0 if is_degenerate(p) or is_degenerate(r) else int(iou(p, r) >= t) for r in ref] for p in pred])
     rows, cols = linear_sum_assignment(graph, maximize=True)
     return int(graph[rows, cols].sum())
 
@@ -35,7 +36,10 @@ def test_iou_equals_pycocotools():
     b = rng.uniform(0, 100, (50, 2))
     first = np.hstack([a, a + rng.uniform(1, 50, (50, 2))])
     second = np.hstack([b, b + rng.uniform(1, 50, (50, 2))])
-    xywh = lambda x: np.hstack([x[:, :2], x[:, 2:] - x[:, :2]])
+
+    def xywh(x):
+        return np.hstack([x[:, :2], x[:, 2:] - x[:, :2]])
+
     expected = mask_util.iou(xywh(first).tolist(), xywh(second).tolist(), [0] * 50)
     ours = np.array([[iou(p, r) for r in second] for p in first])
     assert np.allclose(ours, expected, atol=1e-12)
@@ -114,13 +118,24 @@ fine_box = st.tuples(fine_coordinate, fine_coordinate, fine_coordinate, fine_coo
 
 
 def python_edges(pred, ref, t, pl=None, rl=None):
-    return [[j for j, r in enumerate(ref) if not is_degenerate(p) and not is_degenerate(r)
-             and (pl is None or pl[i] == rl[j]) and iou(p, r) >= t] for i, p in enumerate(pred)]
+    return [
+        [
+            j
+            for j, r in enumerate(ref)
+            if not is_degenerate(p) and not is_degenerate(r) and (pl is None or pl[i] == rl[j]) and iou(p, r) >= t
+        ]
+        for i, p in enumerate(pred)
+    ]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(fine_box, max_size=12), st.lists(fine_box, max_size=12), st.sampled_from([0.25, 0.5]),
-       st.booleans(), st.randoms())
+@given(
+    st.lists(fine_box, max_size=12),
+    st.lists(fine_box, max_size=12),
+    st.sampled_from([0.25, 0.5]),
+    st.booleans(),
+    st.randoms(),
+)
 def test_numpy_iou_graph_equals_the_python_one(pred, ref, t, labelled, rnd):
     pl = [rnd.choice("ab") for _ in pred] if labelled else None
     rl = [rnd.choice("ab") for _ in ref] if labelled else None

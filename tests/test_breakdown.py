@@ -1,5 +1,4 @@
 """Per-category and per-size breakdowns in metrics.json."""
-import pytest
 
 from metrics.breakdown import size_word
 from sarbench.result_files import Prediction
@@ -7,8 +6,9 @@ from sarbench.score_predictions import score_predictions
 
 
 def prediction(subset, response, reference, question=None, size=None, i=0):
-    return Prediction(f"{subset}/{i}", subset, response, reference, f"<m>:{i}", None,
-                      question=question, image_size=size)
+    return Prediction(
+        f"{subset}/{i}", subset, response, reference, f"<m>:{i}", None, question=question, image_size=size
+    )
 
 
 def breakdowns(by_subset):
@@ -25,12 +25,19 @@ def test_size_words_follow_protocol_thresholds():
 
 
 def test_classify_and_refer_categories():
-    result = breakdowns({
-        "classify": [prediction("classify", "It is ship.", "It is ship."),
-                     prediction("classify", "It is car.", "It is tank.", i=1)],
-        "refer_single": [prediction("refer_single", "{<0><0><10><10>}", "{<0><0><10><10>}",
-                                    question="[refer] Locate 1 aircraft.")],
-    })["category"]
+    result = breakdowns(
+        {
+            "classify": [
+                prediction("classify", "It is ship.", "It is ship."),
+                prediction("classify", "It is car.", "It is tank.", i=1),
+            ],
+            "refer_single": [
+                prediction(
+                    "refer_single", "{<0><0><10><10>}", "{<0><0><10><10>}", question="[refer] Locate 1 aircraft."
+                )
+            ],
+        }
+    )["category"]
     assert result["ship"]["classify.acc"] == 100 and result["ship"]["n"] == 1
     assert result["tank"]["classify.acc"] == 0
     assert result["aircraft"]["refer.single.iou50"] == 100
@@ -51,11 +58,25 @@ def test_grounding_categories_add_up_and_sizes():
 
 
 def test_count_category_and_missing_sizes():
-    result = breakdowns({"count": [
-        prediction("count", "There are 1 instances. {<0><0><10><10>}",
-                   "There are 1 instances. {<0><0><10><10>}", question="[count] Count the harbors."),
-        prediction("count", "There are 3 instances.", "There are 1 instances. {<0><0><10><10>}",
-                   question="Count them.", i=1)]})
+    result = breakdowns(
+        {
+            "count": [
+                prediction(
+                    "count",
+                    "There are 1 instances. {<0><0><10><10>}",
+                    "There are 1 instances. {<0><0><10><10>}",
+                    question="[count] Count the harbors.",
+                ),
+                prediction(
+                    "count",
+                    "There are 3 instances.",
+                    "There are 1 instances. {<0><0><10><10>}",
+                    question="Count them.",
+                    i=1,
+                ),
+            ]
+        }
+    )
     assert result["category"]["harbor"]["count.only"] == 100
     assert result["category"]["harbor"]["n"] == 1
     assert result["size"] == {}

@@ -1,4 +1,5 @@
 """PROTOCOL §2 geometry: grid cells, sizes, shapes, relations and the paper's filters."""
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,13 @@ def test_cells_follow_the_min_2_floor_rule_on_exact_thirds():
 
 def test_paper_examples_cells():
     # Fig. 3 boxes on a 512 x 512 image, with the paper's grid words.
-    for box, cell in [((294, 358, 329, 427), "bottom center"), ((61, 448, 122, 503), "bottom left"),
-                      ((27, 199, 78, 261), "middle left"), ((193, 157, 245, 306), "middle center"),
-                      ((393, 426, 470, 494), "bottom right")]:
+    for box, cell in [
+        ((294, 358, 329, 427), "bottom center"),
+        ((61, 448, 122, 503), "bottom left"),
+        ((27, 199, 78, 261), "middle left"),
+        ((193, 157, 245, 306), "middle center"),
+        ((393, 426, 470, 494), "bottom right"),
+    ]:
         assert geo.grid_cell(Box(*box), 512, 512) == cell
 
 
@@ -38,11 +43,22 @@ def test_cells_sizes_shapes_match_the_float_definitions(width, height, data):
     row, col = min(2, math.floor(3 * cy / height)), min(2, math.floor(3 * cx / width))
     assert geo.grid_cell(box, width, height) == f"{geo.ROWS[row]} {geo.COLUMNS[col]}"
     ratio = Fraction(box.area, width * height)
-    size = ("very large" if ratio >= Fraction(2, 5) else "large" if ratio >= Fraction(1, 4) else "medium"
-            if ratio >= Fraction(1, 10) else "small" if ratio >= Fraction(3, 100) else "very small")
+    size = (
+        "very large"
+        if ratio >= Fraction(2, 5)
+        else "large"
+        if ratio >= Fraction(1, 4)
+        else "medium"
+        if ratio >= Fraction(1, 10)
+        else "small"
+        if ratio >= Fraction(3, 100)
+        else "very small"
+    )
     assert geo.size_word(box, width, height) == size
     aspect = Fraction(box.width, box.height)
-    assert geo.shape_word(box) == ("wide" if aspect > Fraction(3, 2) else "tall" if aspect < Fraction(67, 100) else "square")
+    assert geo.shape_word(box) == (
+        "wide" if aspect > Fraction(3, 2) else "tall" if aspect < Fraction(67, 100) else "square"
+    )
 
 
 def test_size_and_shape_thresholds_are_inclusive_as_written():
@@ -92,18 +108,31 @@ def test_near_threshold_is_strict():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500), st.integers(1, 60), st.integers(1, 60)), min_size=2, max_size=6),
-       st.integers(1, 5), st.integers(224, 800), st.integers(224, 800))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 500), st.integers(0, 500), st.integers(1, 60), st.integers(1, 60)),
+        min_size=2,
+        max_size=6,
+    ),
+    st.integers(1, 5),
+    st.integers(224, 800),
+    st.integers(224, 800),
+)
 def test_relations_match_the_rational_definitions(raw, split, width, height):
     boxes = [Box(x, y, x + w, y + h) for x, y, w, h in raw]
-    a, b = boxes[:min(split, len(boxes) - 1)], boxes[min(split, len(boxes) - 1):]
+    a, b = boxes[: min(split, len(boxes) - 1)], boxes[min(split, len(boxes) - 1) :]
 
     def centroid(group):
-        return (sum(Fraction(g.x1 + g.x2, 2) for g in group) / len(group), sum(Fraction(g.y1 + g.y2, 2) for g in group) / len(group))
+        return (
+            sum(Fraction(g.x1 + g.x2, 2) for g in group) / len(group),
+            sum(Fraction(g.y1 + g.y2, 2) for g in group) / len(group),
+        )
 
     (ax, ay), (bx, by) = centroid(a), centroid(b)
     distance_squared = (ax - bx) ** 2 + (ay - by) ** 2
-    assert geo.is_near(geo.position(a), geo.position(b), width, height) == (distance_squared < Fraction(width + height, 8) ** 2)
+    assert geo.is_near(geo.position(a), geo.position(b), width, height) == (
+        distance_squared < Fraction(width + height, 8) ** 2
+    )
     expected = []
     if abs(ax - bx) >= Fraction(width, 6):
         expected.append("left_of" if ax < bx else "right_of")

@@ -1,4 +1,5 @@
 """Annotation readers (JSONL, COCO, VOC): conversions, streaming, category maps and located errors."""
+
 from __future__ import annotations
 
 import json
@@ -10,16 +11,26 @@ import pytest
 from sarbench.build import coco
 from sarbench.build.categories import CategoryMapError, CategoryMapper
 from sarbench.build.formats import open_reader
-from sarbench.build.readers import AnnotationError
 from sarbench.build.png import write_gray_png
+from sarbench.build.readers import AnnotationError
 
 
 def write_coco(root: Path, images: list[dict], annotations: list[dict], categories: list[dict], split="test") -> Path:
     (root / "Annotations").mkdir(parents=True, exist_ok=True)
     path = root / "Annotations" / f"{split}.json"
     # keys in an unusual order: categories last, annotations before images
-    path.write_text(json.dumps({"info": {"version": 1.0}, "annotations": annotations, "licenses": [],
-                                "images": images, "categories": categories}, indent=1))
+    path.write_text(
+        json.dumps(
+            {
+                "info": {"version": 1.0},
+                "annotations": annotations,
+                "licenses": [],
+                "images": images,
+                "categories": categories,
+            },
+            indent=1,
+        )
+    )
     folder = root / "JPEGImages" / split
     folder.mkdir(parents=True, exist_ok=True)
     for image in images:
@@ -31,8 +42,10 @@ COCO_CATEGORIES = [{"id": 1, "name": "ship"}, {"id": 2, "name": "Aircraft"}, {"i
 
 
 def coco_fixture(root: Path) -> Path:
-    images = [{"id": 10, "file_name": "a.png", "width": 300, "height": 256},
-              {"id": 3, "file_name": "b.png", "width": 256, "height": 256}]
+    images = [
+        {"id": 10, "file_name": "a.png", "width": 300, "height": 256},
+        {"id": 3, "file_name": "b.png", "width": 256, "height": 256},
+    ]
     annotations = [
         {"id": 1, "image_id": 3, "category_id": 7, "bbox": [10.4, 20.5, 30.2, 40.0]},
         {"id": 2, "image_id": 10, "category_id": 1, "bbox": [0, 0, 50, 20]},
@@ -59,14 +72,17 @@ def test_coco_stream_survives_tiny_read_chunks(tmp_path, monkeypatch):
     assert [(i.image, i.objects) for i in open_reader("coco", path, "test").images()] == expected
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda d: d["annotations"][1].pop("bbox"), "annotations[1]"),
-    (lambda d: d["annotations"][0].update(category_id=99), "annotations[0]"),
-    (lambda d: d["annotations"][2].update(image_id=12345), "annotations[2]"),
-    (lambda d: d["images"][1].pop("width"), "images[1]"),
-    (lambda d: d["images"][0].update(file_name="../escape.png"), "images[0]"),
-    (lambda d: d["categories"][0].pop("name"), "categories[0]"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d["annotations"][1].pop("bbox"), "annotations[1]"),
+        (lambda d: d["annotations"][0].update(category_id=99), "annotations[0]"),
+        (lambda d: d["annotations"][2].update(image_id=12345), "annotations[2]"),
+        (lambda d: d["images"][1].pop("width"), "images[1]"),
+        (lambda d: d["images"][0].update(file_name="../escape.png"), "images[0]"),
+        (lambda d: d["categories"][0].pop("name"), "categories[0]"),
+    ],
+)
 def test_coco_errors_name_the_file_and_record(tmp_path, mutate, where):
     path = coco_fixture(tmp_path)
     data = json.loads(path.read_text())
@@ -90,11 +106,13 @@ def test_jsonl_reader_and_errors(tmp_path):
     path.write_text(json.dumps(good) + "\n\n" + json.dumps({**good, "image": "2.png", "objects": []}) + "\n")
     images = list(open_reader("jsonl", path, "test").images())
     assert [(i.image, i.width, len(i.objects)) for i in images] == [("x/1.png", 300, 1), ("2.png", 300, 0)]
-    for bad, problem in [("{not json", "line 2: invalid JSON"),
-                         (json.dumps({**good, "width": 0}), "line 2: width must be a positive integer"),
-                         (json.dumps({**good, "objects": [{"category": "ship", "bbox": [1, 2, 3]}]}), "line 2, objects[0]"),
-                         (json.dumps({"width": 3, "height": 3}), "line 2: missing field 'image'"),
-                         (json.dumps({**good, "image": "/abs.png"}), "must stay inside")]:
+    for bad, problem in [
+        ("{not json", "line 2: invalid JSON"),
+        (json.dumps({**good, "width": 0}), "line 2: width must be a positive integer"),
+        (json.dumps({**good, "objects": [{"category": "ship", "bbox": [1, 2, 3]}]}), "line 2, objects[0]"),
+        (json.dumps({"width": 3, "height": 3}), "line 2: missing field 'image'"),
+        (json.dumps({**good, "image": "/abs.png"}), "must stay inside"),
+    ]:
         path.write_text(json.dumps(good) + "\n" + bad + "\n")
         with pytest.raises(AnnotationError, match=problem.replace("[", r"\[").replace("]", r"\]")) as caught:
             list(open_reader("jsonl", path, "test").images())
@@ -109,12 +127,16 @@ VOC = """<annotation><filename>{name}</filename>{size}
 
 def test_voc_reader(tmp_path):
     (tmp_path / "Annotations").mkdir()
-    (tmp_path / "Annotations" / "b.xml").write_text(VOC.format(name="b.jpg", size="<size><width>400</width><height>300</height><depth>1</depth></size>"))
+    (tmp_path / "Annotations" / "b.xml").write_text(
+        VOC.format(name="b.jpg", size="<size><width>400</width><height>300</height><depth>1</depth></size>")
+    )
     (tmp_path / "Annotations" / "a.xml").write_text(VOC.format(name="a.jpg", size=""))
     images = list(open_reader("voc", tmp_path / "Annotations", "test").images())
     assert [(i.image, i.width, i.height) for i in images] == [("a.jpg", 0, 0), ("b.jpg", 400, 300)]  # 0: read later
     assert [tuple(o) for o in images[1].objects] == [("ship", 10, 20, 60.5, 70), ("Boeing737", 100, 100, 150, 130)]
-    (tmp_path / "Annotations" / "c.xml").write_text("<annotation><filename>c.jpg</filename><object><name>ship</name></object></annotation>")
+    (tmp_path / "Annotations" / "c.xml").write_text(
+        "<annotation><filename>c.jpg</filename><object><name>ship</name></object></annotation>"
+    )
     with pytest.raises(AnnotationError, match=r"c\.xml, <object> 0: missing <bndbox>"):
         list(open_reader("voc", tmp_path, "test").images())
     (tmp_path / "Annotations" / "c.xml").write_text("<annotation><oops></annotation>")

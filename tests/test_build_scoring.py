@@ -1,17 +1,19 @@
 """Built references scored against themselves with the project's scorer: 100 everywhere, no parse failure."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from test_build_pipeline import REAL_SAR
 
 from sarbench.build import BuildOptions, build, sample_data_dir
 from sarbench.build.output import subset_file_name
 from sarbench.subsets import SUBSETS
 
-from test_build_pipeline import REAL_SAR
-
-scoring = pytest.importorskip("sarbench.score_predictions", reason="sarbench.score_predictions (lead's scorer) is not importable yet")
+scoring = pytest.importorskip(
+    "sarbench.score_predictions", reason="sarbench.score_predictions (lead's scorer) is not importable yet"
+)
 
 ERRORS = {"count.mae", "count.rmse"}
 

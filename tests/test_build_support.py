@@ -4,6 +4,7 @@ The mini parser covers the phrases the builder can emit plus their §3 synonyms;
 from `metrics.parsing` on purpose, so the generated references are checked by two readings.
 The tests at the bottom pin the mini parser to the paper's verbatim examples.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,23 +18,74 @@ from sarbench.build.output import subset_file_name
 from sarbench.subsets import SUBSETS
 
 _F = re.ASCII
-_CATEGORY = {"ship": "ship", "aircraft": "aircraft", "plane": "aircraft", "airplane": "aircraft", "car": "car",
-             "tank": "tank", "bridge": "bridge", "harbor": "harbor", "harbour": "harbor"}
-_ROW = {"top": "top", "upper": "top", "middle": "middle", "center": "middle", "centre": "middle",
-        "central": "middle", "bottom": "bottom", "lower": "bottom"}
+_CATEGORY = {
+    "ship": "ship",
+    "aircraft": "aircraft",
+    "plane": "aircraft",
+    "airplane": "aircraft",
+    "car": "car",
+    "tank": "tank",
+    "bridge": "bridge",
+    "harbor": "harbor",
+    "harbour": "harbor",
+}
+_ROW = {
+    "top": "top",
+    "upper": "top",
+    "middle": "middle",
+    "center": "middle",
+    "centre": "middle",
+    "central": "middle",
+    "bottom": "bottom",
+    "lower": "bottom",
+}
 _COL = {"left": "left", "center": "center", "centre": "center", "right": "right"}
 _GRID = {f"{r}{sep}{c}": f"{_ROW[r]} {_COL[c]}" for r in _ROW for c in _COL for sep in (" ", "-")}
-_GRID.update({"left side": "middle left", "right side": "middle right", "top side": "top center",
-              "top part": "top center", "upper part": "top center", "bottom side": "bottom center",
-              "bottom part": "bottom center", "lower part": "bottom center", "central region": "middle center",
-              "center of the image": "middle center", "centre of the image": "middle center",
-              "middle of the image": "middle center", "image center": "middle center", "image centre": "middle center"})
-_SIZE = {"very small": "very small", "small": "small", "medium": "medium", "medium-sized": "medium",
-         "medium sized": "medium", "large": "large", "very large": "very large"}
-_SHAPE = {"wide": "wide", "wide-body": "wide", "square": "square", "approximately square": "square",
-          "tall": "tall", "tall-body": "tall"}
-_REL = {"far from": "far", "near": "near", "close to": "near", "next to": "near", "to the left of": "left_of",
-        "to the right of": "right_of", "above": "above", "below": "below"}
+_GRID.update(
+    {
+        "left side": "middle left",
+        "right side": "middle right",
+        "top side": "top center",
+        "top part": "top center",
+        "upper part": "top center",
+        "bottom side": "bottom center",
+        "bottom part": "bottom center",
+        "lower part": "bottom center",
+        "central region": "middle center",
+        "center of the image": "middle center",
+        "centre of the image": "middle center",
+        "middle of the image": "middle center",
+        "image center": "middle center",
+        "image centre": "middle center",
+    }
+)
+_SIZE = {
+    "very small": "very small",
+    "small": "small",
+    "medium": "medium",
+    "medium-sized": "medium",
+    "medium sized": "medium",
+    "large": "large",
+    "very large": "very large",
+}
+_SHAPE = {
+    "wide": "wide",
+    "wide-body": "wide",
+    "square": "square",
+    "approximately square": "square",
+    "tall": "tall",
+    "tall-body": "tall",
+}
+_REL = {
+    "far from": "far",
+    "near": "near",
+    "close to": "near",
+    "next to": "near",
+    "to the left of": "left_of",
+    "to the right of": "right_of",
+    "above": "above",
+    "below": "below",
+}
 
 
 def _alternation(phrases) -> str:
@@ -45,9 +97,15 @@ _CAT_ALT = "|".join(sorted((w + "s?" for w in _CATEGORY), key=len, reverse=True)
 CATEGORY_RE = re.compile(rf"\b(?:{_CAT_ALT})\b", _F)
 GRID_RE = re.compile(rf"\b(?:{_alternation(_GRID)})\b", _F)
 ATTR_RE = re.compile(rf"\b(?:(?P<cat>{_CAT_ALT})|(?P<p>{_alternation({**_GRID, **_SIZE, **_SHAPE})}))\b", _F)
-BOX_RE = re.compile(r"\{\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*\}", _F)
+BOX_RE = re.compile(
+    r"\{\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*<\s*(-?\d+(?:\.\d+)?)\s*>\s*\}",
+    _F,
+)
 COUNT_RE = re.compile(r"\bthere\s+(?:is|are)\s+(\d+)\s+instances?\b", _F)
-REL_RE = re.compile(rf"(?:the\s+)?\b(?P<a>{_CAT_ALT})\b\s+(?:is|are)\s+(?P<r>{_alternation(_REL)})\s+(?:the\s+)?\b(?P<b>{_CAT_ALT})\b", _F)
+REL_RE = re.compile(
+    rf"(?:the\s+)?\b(?P<a>{_CAT_ALT})\b\s+(?:is|are)\s+(?P<r>{_alternation(_REL)})\s+(?:the\s+)?\b(?P<b>{_CAT_ALT})\b",
+    _F,
+)
 
 
 def _cat(word: str) -> str:
@@ -133,6 +191,7 @@ def assert_parses_to(subset: str, text: str, expected) -> None:
 
 # --- the build checker -------------------------------------------------------------------------
 
+
 def expected_images(images: list[dict]) -> dict[str, dict]:
     """Source images (simple-JSONL dicts, SARChat category names) after the paper's filters,
     keyed by their output path: {path: {"width", "height", "objects": [(category, Box)]}}."""
@@ -160,7 +219,7 @@ def _texts(record: dict) -> tuple[str, str]:
     user, assistant = record["messages"]
     assert user["role"] == "user" and assistant["role"] == "assistant"
     assert user["content"].startswith("<image>\n")
-    return user["content"][len("<image>\n"):], assistant["content"]
+    return user["content"][len("<image>\n") :], assistant["content"]
 
 
 TAGS = {"count": "[count] ", "grounding": "[grounding] ", "identify": "[identify] ", "refer": "[refer] "}
@@ -222,8 +281,14 @@ def _check_image(records: dict, image: dict) -> None:
         (box,) = boxes(question)
         category = category_of_box[box]
         asked.append(box)
-        assert attributes == Counter({("cell", geo.grid_cell(geo.Box(*box), w, h)): 1, ("size", geo.size_word(geo.Box(*box), w, h)): 1,
-                                      ("shape", geo.shape_word(geo.Box(*box))): 1, ("category", category): 1})
+        assert attributes == Counter(
+            {
+                ("cell", geo.grid_cell(geo.Box(*box), w, h)): 1,
+                ("size", geo.size_word(geo.Box(*box), w, h)): 1,
+                ("shape", geo.shape_word(geo.Box(*box))): 1,
+                ("category", category): 1,
+            }
+        )
     assert sorted(asked) == sorted(b for _, b in objects)
     refer = {}
     for subset in ("refer_single", "refer_multi"):
@@ -239,19 +304,31 @@ def _check_image(records: dict, image: dict) -> None:
 
 # --- the mini parser against the paper's verbatim examples ---------------------------------------
 
+
 def test_mini_parser_reads_the_paper_examples():
     assert parse("classify", "It is ship.") == {"ship"}
-    text = ("In this satellite image, we can observe the following: A small ship is visible in the bottom left portion "
-            "of the image There is one more small ship on the left side of the image Also, we can observe another "
-            "small ship in the central region of the image.")
-    assert parse("describe", text) == Counter({("ship", "bottom left"): 1, ("ship", "middle left"): 1, ("ship", "middle center"): 1})
+    text = (
+        "In this satellite image, we can observe the following: A small ship is visible in the bottom left portion "
+        "of the image There is one more small ship on the left side of the image Also, we can observe another "
+        "small ship in the central region of the image."
+    )
+    assert parse("describe", text) == Counter(
+        {("ship", "bottom left"): 1, ("ship", "middle left"): 1, ("ship", "middle center"): 1}
+    )
     assert parse("count", "There are 4 instances. {<294><358><329><427>}{<61><448><122><503>}") == (
-        4, [(294, 358, 329, 427), (61, 448, 122, 503)])
+        4,
+        [(294, 358, 329, 427), (61, 448, 122, 503)],
+    )
     assert parse("identify_multi", "Examining the bottom center area reveals a very small ship.") == Counter(
-        {("cell", "bottom center"): 1, ("size", "very small"): 1, ("category", "ship"): 1})
-    labelled, relations = parse("grounding_multi", "There is a ship in the top right portion {<1><2><3><4>}. "
-                                "The ship is far from the aircrafts.")
+        {("cell", "bottom center"): 1, ("size", "very small"): 1, ("category", "ship"): 1}
+    )
+    labelled, relations = parse(
+        "grounding_multi",
+        "There is a ship in the top right portion {<1><2><3><4>}. The ship is far from the aircrafts.",
+    )
     assert labelled == [("ship", (1, 2, 3, 4))] and relations == Counter({("ship", "far", "aircraft"): 1})
     assert parse("refer_multi", "{<294><358><329><427>} (bottom center){<61><448><122><503>} (bottom left)") == [
-        (294, 358, 329, 427), (61, 448, 122, 503)]
+        (294, 358, 329, 427),
+        (61, 448, 122, 503),
+    ]
     assert parse("identify_single", "It is in the middle. Nothing else.") is None

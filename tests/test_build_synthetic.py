@@ -1,4 +1,5 @@
 """Synthetic SAR scenes (exact boxes, determinism, PNG) and the bundled sample built from them."""
+
 from __future__ import annotations
 
 import io
@@ -7,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from test_build_support import check_build, expected_images, load_build, parse
 
 from sarbench.build import sample_data_dir
 from sarbench.build import synthetic as syn
@@ -14,8 +16,6 @@ from sarbench.build.geometry import Box
 from sarbench.build.png import encode_gray_png
 from sarbench.build.sample import SAMPLE_DIR, regenerate
 from sarbench.subsets import SUBSETS
-
-from test_build_support import check_build, expected_images, load_build, parse
 
 
 def test_png_writer_round_trips_through_pillow():
@@ -43,7 +43,7 @@ def test_boxes_are_the_tight_boxes_of_the_painted_targets(index):
     assert canvas.placed, kind
     labels = np.zeros((height, width), np.uint8)
     for i, (target, box) in enumerate(canvas.placed, 1):
-        labels[box.y1:box.y2, box.x1:box.x2][target.mask] = i
+        labels[box.y1 : box.y2, box.x1 : box.x2][target.mask] = i
     for flips in [(False, False, False), (True, False, True), (False, True, True)]:
         turned, boxes = syn.orient(labels, [b for _, b in canvas.placed], *flips)
         for i, box in enumerate(boxes, 1):
@@ -65,7 +65,7 @@ def test_targets_are_brighter_than_their_surroundings():
     pixels, objects, _ = syn.make_scene(0, 3)  # an airport
     background = np.median(pixels)
     for _, box in objects:
-        assert pixels[box.y1:box.y2, box.x1:box.x2].max() == 255 and background < 120
+        assert pixels[box.y1 : box.y2, box.x1 : box.x2].max() == 255 and background < 120
 
 
 @pytest.fixture(scope="module")
@@ -109,4 +109,6 @@ def test_bundled_sample_is_present_small_and_current(fresh_sample):
     if committed["versions"]["numpy"] != report["versions"]["numpy"]:
         pytest.skip("numpy differs from the one that made the committed sample; pixels may differ in the last bit")
     for name in ["annotations.jsonl", *(p.name for p in out.glob("SARChat_*.json"))]:
-        assert (folder / name).read_bytes() == (out / name).read_bytes(), f"{name} is stale: run python -m sarbench.build.sample"
+        assert (folder / name).read_bytes() == (out / name).read_bytes(), (
+            f"{name} is stale: run python -m sarbench.build.sample"
+        )

@@ -1,26 +1,27 @@
 """sarbench.compare: paired cluster bootstrap, McNemar, disagreements, same-data checks."""
+
 import json
 import random
 import shutil
 
 import numpy as np
 import pytest
+from test_data import REFERENCES
 
 from sarbench.compare import BETTER, SAME, WORSE, compare_runs, main, verdict
-from sarbench.result_files import Prediction
 from sarbench.reports.bootstrap import scores
 from sarbench.reports.paired import mcnemar_exact
+from sarbench.result_files import Prediction
 from sarbench.score_predictions import score_predictions
 from sarbench.subsets import SUBSETS
-
-from test_data import REFERENCES
 
 SHA = {"SARChat_classify_test.json": "a" * 64, "SARChat_classify_count_test.json": "b" * 64}
 WRONG = {"count": "There are 7 instances.", "classify": "It is tank."}
 
 
-def make_run(folder, skill, *, seed=0, per_subset=30, images=15, model="model", sha=SHA,
-             one_image=False, subsets=SUBSETS):
+def make_run(
+    folder, skill, *, seed=0, per_subset=30, images=15, model="model", sha=SHA, one_image=False, subsets=SUBSETS
+):
     """Score a synthetic run: each response is the reference with probability `skill`."""
     rng = random.Random(seed)
     by_subset = {}
@@ -34,8 +35,9 @@ def make_run(folder, skill, *, seed=0, per_subset=30, images=15, model="model", 
                 reference = answer
             response = reference if rng.random() < skill else WRONG.get(subset, "no idea")
             image = "img.png" if one_image else f"images/{i % images}.png"
-            by_subset[subset].append(Prediction(f"{subset}/{i}", subset, response, reference,
-                                                f"x.json:{i}", image, question))
+            by_subset[subset].append(
+                Prediction(f"{subset}/{i}", subset, response, reference, f"x.json:{i}", image, question)
+            )
     folder.mkdir(parents=True)
     result = score_predictions(by_subset, captions=False, details=folder / "details.jsonl")
     result["run"] = {"model": model, "data": "synthetic"}
@@ -87,8 +89,9 @@ def test_point_estimates_reproduce_the_scorer(runs):
         metrics = json.loads((folder / "metrics.json").read_text())["metrics"]
         for row in comparison["scores"]:
             assert row[side] == pytest.approx(metrics[row["metric"]], abs=1e-9), row["metric"]
-    assert {"avg", "avg_paper", "task.grounding", "count.rmse", "count.parse_fail",
-            "grounding.abstract"} <= set(rows(comparison))
+    assert {"avg", "avg_paper", "task.grounding", "count.rmse", "count.parse_fail", "grounding.abstract"} <= set(
+        rows(comparison)
+    )
 
 
 def test_ci_contains_point_estimate_and_is_seeded(runs):
@@ -126,7 +129,10 @@ def test_mcnemar_counts_discordant_samples(runs):
     count = [(r["count_exact"], b[r["id"]]["count_exact"]) for r in a if r["subset"] == "count"]
     test = next(t for t in comparison["mcnemar"] if t["name"] == "count.only")
     assert (test["n"], test["a_only"], test["b_only"]) == (
-        len(count), sum(x and not y for x, y in count), sum(y and not x for x, y in count))
+        len(count),
+        sum(x and not y for x, y in count),
+        sum(y and not x for x, y in count),
+    )
     assert test["p_value"] == pytest.approx(mcnemar_exact(test["a_only"], test["b_only"]))
 
 
@@ -137,8 +143,7 @@ def test_verdict_rule():
 
 
 def test_scores_pool_like_the_protocol():
-    sums = {"n|m": np.array([2.0, 0.0, 3.0]), "tp|A|m": np.array([1.0, 0.0, 0.0]),
-            "den|A|m": np.array([4.0, 0.0, 0.0])}
+    sums = {"n|m": np.array([2.0, 0.0, 3.0]), "tp|A|m": np.array([1.0, 0.0, 0.0]), "den|A|m": np.array([4.0, 0.0, 0.0])}
     values = scores(sums, "A")["m"]
     assert values[0] == 25.0 and np.isnan(values[1]) and values[2] == 100.0  # 0/0 -> 100
 
@@ -157,13 +162,18 @@ def test_responses_fall_back_to_predictions_files(runs, tmp_path):
     stripped = tmp_path / "stripped"
     shutil.copytree(strong, stripped)
     lines = [json.loads(l) for l in (stripped / "details.jsonl").read_text().splitlines()]
-    (stripped / "details.jsonl").write_text("".join(
-        json.dumps({k: v for k, v in line.items() if k != "response"}) + "\n" for line in lines))
+    (stripped / "details.jsonl").write_text(
+        "".join(json.dumps({k: v for k, v in line.items() if k != "response"}) + "\n" for line in lines)
+    )
     (stripped / "predictions").mkdir()
     for subset in SUBSETS:
-        (stripped / "predictions" / f"{subset}.jsonl").write_text("".join(
-            json.dumps({"id": l["id"], "response": f"from predictions {l['id']}"}) + "\n"
-            for l in lines if l["subset"] == subset))
+        (stripped / "predictions" / f"{subset}.jsonl").write_text(
+            "".join(
+                json.dumps({"id": l["id"], "response": f"from predictions {l['id']}"}) + "\n"
+                for l in lines
+                if l["subset"] == subset
+            )
+        )
     [comparison] = compare_runs([weak, stripped], replicates=10, top=3)
     assert all(d["b_response"] == f"from predictions {d['id']}" for d in comparison["disagreements"])
 
@@ -179,8 +189,7 @@ def test_different_data_is_refused_with_what_differs(runs, tmp_path):
     relabelled = tmp_path / "relabelled"
     shutil.copytree(weak, relabelled)
     (relabelled / "manifest.json").unlink()
-    details = (relabelled / "details.jsonl").read_text().replace('"labels": "It is ship."',
-                                                                 '"labels": "It is car."', 1)
+    details = (relabelled / "details.jsonl").read_text().replace('"labels": "It is ship."', '"labels": "It is car."', 1)
     (relabelled / "details.jsonl").write_text(details)
     with pytest.raises(SystemExit, match="different reference answers for 1 samples"):
         compare_runs([weak, relabelled], replicates=10)
@@ -210,14 +219,21 @@ def test_caption_metrics_get_deltas_without_ci(runs, tmp_path, capsys):
         (copy / "metrics.json").write_text(json.dumps(result))
         copies.append(copy)
     [comparison] = compare_runs(copies, replicates=10)
-    assert comparison["captions"] == [{"metric": "describe.cider", "a": 50.0, "b": 80.0,
-                                       "delta": 30.0, "verdict": "n/a (corpus-level: no CI)"}]
+    assert comparison["captions"] == [
+        {"metric": "describe.cider", "a": 50.0, "b": 80.0, "delta": 30.0, "verdict": "n/a (corpus-level: no CI)"}
+    ]
 
 
 def test_common_compares_runs_over_different_tasks_on_the_samples_both_scored(runs, tmp_path, capsys):
     weak, _, _ = runs
-    partial = make_run(tmp_path / "partial", 0.9, seed=3, per_subset=20, subsets=("count", "classify"),
-                       sha={"SARChat_classify_count_test.json": SHA["SARChat_classify_count_test.json"]})
+    partial = make_run(
+        tmp_path / "partial",
+        0.9,
+        seed=3,
+        per_subset=20,
+        subsets=("count", "classify"),
+        sha={"SARChat_classify_count_test.json": SHA["SARChat_classify_count_test.json"]},
+    )
     with pytest.raises(SystemExit, match="only in A.*--common compares"):
         compare_runs([weak, partial], replicates=10)
     [comparison] = compare_runs([weak, partial], replicates=50, common=True)
@@ -226,19 +242,29 @@ def test_common_compares_runs_over_different_tasks_on_the_samples_both_scored(ru
     assert "files 1 only in A (SARChat_classify_test.json)" in comparison["data_check"]
     assert comparison["captions"] == [] and comparison["warnings"] == []
     # A's side is A re-scored on exactly the shared samples
-    shared = [json.loads(line) for line in (weak / "details.jsonl").read_text().splitlines()
-              if json.loads(line)["subset"] in ("count", "classify")
-              and int(json.loads(line)["id"].split("/")[1]) < 20]
+    shared = [
+        json.loads(line)
+        for line in (weak / "details.jsonl").read_text().splitlines()
+        if json.loads(line)["subset"] in ("count", "classify") and int(json.loads(line)["id"].split("/")[1]) < 20
+    ]
     assert len(shared) == 40
     by_metric = rows(comparison)
     hits = sum(r["counts"]["classify.acc"]["tp"] for r in shared if r["subset"] == "classify")
-    errors = sum(r["counts"]["classify.acc"]["fp"] + r["counts"]["classify.acc"]["fn"]
-                 for r in shared if r["subset"] == "classify")
+    errors = sum(
+        r["counts"]["classify.acc"]["fp"] + r["counts"]["classify.acc"]["fn"]
+        for r in shared
+        if r["subset"] == "classify"
+    )
     assert by_metric["classify.acc"]["a"] == pytest.approx(100 * hits / (hits + errors))
     assert set(by_metric) >= {"avg", "task.count", "count.only"} and "task.refer" not in by_metric
     assert main([str(weak), str(partial), "--common", "--bootstrap", "20"]) == 0
     assert "230 only in A and 0 only in B left out" in capsys.readouterr().out
-    clashing = make_run(tmp_path / "clashing", 0.9, per_subset=20, subsets=("count",),
-                        sha={"SARChat_classify_count_test.json": "f" * 64})
+    clashing = make_run(
+        tmp_path / "clashing",
+        0.9,
+        per_subset=20,
+        subsets=("count",),
+        sha={"SARChat_classify_count_test.json": "f" * 64},
+    )
     with pytest.raises(SystemExit, match="different data"):
         compare_runs([weak, clashing], replicates=10, common=True)

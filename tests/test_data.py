@@ -1,4 +1,5 @@
 """Loading SARChat test files: subsets from names, routing, ids, image paths, malformed records."""
+
 import json
 
 import pytest
@@ -8,8 +9,14 @@ from sarbench.records import DataError
 from sarbench.subsets import FILE_STEMS, subset_from_filename
 
 REFERENCES = {
-    "classify": ("Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible?", "It is ship."),
-    "describe": ("What do you observe in this satellite imagery?", "A small ship is visible in the top left portion of the image"),
+    "classify": (
+        "Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible?",
+        "It is ship.",
+    ),
+    "describe": (
+        "What do you observe in this satellite imagery?",
+        "A small ship is visible in the top left portion of the image",
+    ),
     "count": ("[count] Count the ship in this satellite image.", "There are 1 instances. {<1><2><30><40>}"),
     "grounding_single": ("[grounding] Where are the objects?", "There is a ship {<1><2><30><40>}."),
     "grounding_multi": ("[grounding] Where are the objects?", "Ships {<1><2><30><40>}{<50><2><80><40>}."),
@@ -21,8 +28,13 @@ REFERENCES = {
 
 
 def record(question, answer, image="images/a.png", tag=True):
-    return {"messages": [{"role": "user", "content": ("<image>\n" if tag else "") + question},
-                         {"role": "assistant", "content": answer}], "images": [image]}
+    return {
+        "messages": [
+            {"role": "user", "content": ("<image>\n" if tag else "") + question},
+            {"role": "assistant", "content": answer},
+        ],
+        "images": [image],
+    }
 
 
 @pytest.fixture
@@ -51,31 +63,51 @@ def test_subset_filter(data_dir):
     assert list(data.samples) == ["count"]
 
 
-@pytest.mark.parametrize("name,subset", [
-    ("SARChat_classify_test.json", "classify"),
-    ("SARChat_classify_count_test_final_results.jsonl", "count"),
-    ("refer_multi.jsonl", "refer_multi"),
-    ("my_SARChat_classify_grounding_multi_test.json", "grounding_multi"),
-    ("SARChat_describe_test.jsonl", "describe"),
-    ("SARChat_classify_identify_single_val.json", "identify_single"),  # another split
-    ("SARChat_classify_val.json", "classify"),
-    ("SARChat_describe.json", None),
-    ("whatever.json", None),
-])
+@pytest.mark.parametrize(
+    "name,subset",
+    [
+        ("SARChat_classify_test.json", "classify"),
+        ("SARChat_classify_count_test_final_results.jsonl", "count"),
+        ("refer_multi.jsonl", "refer_multi"),
+        ("my_SARChat_classify_grounding_multi_test.json", "grounding_multi"),
+        ("SARChat_describe_test.jsonl", "describe"),
+        ("SARChat_classify_identify_single_val.json", "identify_single"),  # another split
+        ("SARChat_classify_val.json", "classify"),
+        ("SARChat_describe.json", None),
+        ("whatever.json", None),
+    ],
+)
 def test_subset_from_filename(name, subset):
     assert subset_from_filename(name) == subset
 
 
 def test_jsonl_and_routing_for_unknown_names(tmp_path):
-    lines = [record(*REFERENCES[s]) for s in ("count", "grounding_multi", "grounding_single",
-                                              "refer_single", "refer_multi", "classify", "describe",
-                                              "identify_single")]
+    lines = [
+        record(*REFERENCES[s])
+        for s in (
+            "count",
+            "grounding_multi",
+            "grounding_single",
+            "refer_single",
+            "refer_multi",
+            "classify",
+            "describe",
+            "identify_single",
+        )
+    ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in lines) + "\n\n")
     data = load_dataset(path)
     assert {s: len(v) for s, v in data.samples.items()} == {
-        "count": 1, "grounding_multi": 1, "grounding_single": 1, "refer_single": 1,
-        "refer_multi": 1, "classify": 1, "describe": 1, "identify_multi": 1}
+        "count": 1,
+        "grounding_multi": 1,
+        "grounding_single": 1,
+        "refer_single": 1,
+        "refer_multi": 1,
+        "classify": 1,
+        "describe": 1,
+        "identify_multi": 1,
+    }
 
 
 def test_image_escaping_root_is_refused(tmp_path):
@@ -85,15 +117,18 @@ def test_image_escaping_root_is_refused(tmp_path):
         load_dataset(path)
 
 
-@pytest.mark.parametrize("bad,problem", [
-    ({"images": ["a.png"]}, "messages"),
-    ({"messages": [{"role": "user", "content": "x"}], "images": ["a.png"]}, "assistant"),
-    ({"messages": [{"role": "assistant", "content": "It is ship."}], "images": ["a.png"]}, "user"),
-    ({**record(*REFERENCES["classify"]), "images": "a.png"}, "images"),
-    ({**record(*REFERENCES["classify"]), "images": []}, "images"),
-    (record("question", "It is nothing."), "nothing to score"),
-    ([1, 2], "expected an object"),
-])
+@pytest.mark.parametrize(
+    "bad,problem",
+    [
+        ({"images": ["a.png"]}, "messages"),
+        ({"messages": [{"role": "user", "content": "x"}], "images": ["a.png"]}, "assistant"),
+        ({"messages": [{"role": "assistant", "content": "It is ship."}], "images": ["a.png"]}, "user"),
+        ({**record(*REFERENCES["classify"]), "images": "a.png"}, "images"),
+        ({**record(*REFERENCES["classify"]), "images": []}, "images"),
+        (record("question", "It is nothing."), "nothing to score"),
+        ([1, 2], "expected an object"),
+    ],
+)
 def test_malformed_records_name_file_and_index(tmp_path, bad, problem):
     path = tmp_path / "SARChat_classify_test.json"
     path.write_text(json.dumps([record(*REFERENCES["classify"]), bad]))
@@ -107,7 +142,7 @@ def test_malformed_records_name_file_and_index(tmp_path, bad, problem):
 def test_invalid_json_lines(tmp_path):
     path = tmp_path / "SARChat_classify_test.jsonl"
     good = json.dumps(record(*REFERENCES["classify"]))
-    path.write_text(good + "\n{\"messages\": [tru\n" + good + "\n")
+    path.write_text(good + '\n{"messages": [tru\n' + good + "\n")
     with pytest.raises(DataError, match="record 1: invalid JSON on line 2"):
         load_dataset(path)
     data = load_dataset(path, collect_errors=True)

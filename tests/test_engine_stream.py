@@ -1,5 +1,6 @@
 """engine_stream.py on a simulated engine: what backend=vllm does with the runner's batches,
 checked without vLLM (the vLLM tier checks the real engine, tests/test_vllm_backend.py)."""
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,7 +27,7 @@ class FakeEngine:
         return str(self.counter)
 
     def run_one_step(self) -> None:
-        done, self.running = self.running[:self.per_step], self.running[self.per_step:]
+        done, self.running = self.running[: self.per_step], self.running[self.per_step :]
         self.ready.update((i, f"answer to {sample}") for i, sample in done)
 
     def collect(self, block: bool) -> dict:
@@ -45,8 +46,10 @@ class FakeEngine:
 
 
 def requests(n: int, start: int = 0, refuse=()) -> list[GenerationRequest]:
-    return [GenerationRequest(f"count/{i}", "count", "refuse" if i in refuse else "q", "", None)
-            for i in range(start, start + n)]
+    return [
+        GenerationRequest(f"count/{i}", "count", "refuse" if i in refuse else "q", "", None)
+        for i in range(start, start + n)
+    ]
 
 
 def batches_of(sizes, pulled=None, refuse=()):
@@ -63,15 +66,19 @@ def stream(engine, batches, window):
 
 
 @settings(max_examples=200, deadline=None)
-@given(sizes=st.lists(st.integers(1, 9), min_size=1, max_size=12), window=st.integers(1, 25),
-       per_step=st.integers(1, 7), refuse=st.sets(st.integers(0, 60), max_size=5))
+@given(
+    sizes=st.lists(st.integers(1, 9), min_size=1, max_size=12),
+    window=st.integers(1, 25),
+    per_step=st.integers(1, 7),
+    refuse=st.sets(st.integers(0, 60), max_size=5),
+)
 def test_every_batch_is_answered_in_order_and_the_window_bounds_the_engine(sizes, window, per_step, refuse):
     engine = FakeEngine(per_step)
     answers = list(stream(engine, batches_of(sizes, refuse=refuse), window))
     assert [len(a) for a in answers] == sizes
     flat = [a for batch in answers for a in batch]
     for i, answer in enumerate(flat):
-        assert (isinstance(answer, InferenceFailure) if i in refuse else answer == f"answer to count/{i}")
+        assert isinstance(answer, InferenceFailure) if i in refuse else answer == f"answer to count/{i}"
     largest = max(sizes)
     assert max((e[2] for e in engine.log if e[0] == "submit"), default=0) < window + largest
     assert not engine.busy() and not engine.aborted

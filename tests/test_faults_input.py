@@ -1,4 +1,5 @@
 """Hostile inputs: each case here gave a wrong number, a traceback or a hang before (issue P8)."""
+
 from __future__ import annotations
 
 import json
@@ -8,16 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+from test_build_pipeline import write_jsonl_fixture
+from test_build_readers import COCO_CATEGORIES, write_coco
 
 from sarbench.build.__main__ import main as build_main
 from sarbench.build.readers import AnnotationError, read_jsonl
 from sarbench.score import main as score_main
 
-from test_build_pipeline import write_jsonl_fixture
-from test_build_readers import COCO_CATEGORIES, write_coco
-
-CLASSIFY = [{"response": "It is ship.", "labels": "It is ship."},
-            {"response": "It is tank.", "labels": "It is ship."}]
+CLASSIFY = [{"response": "It is ship.", "labels": "It is ship."}, {"response": "It is tank.", "labels": "It is ship."}]
 DEEP = "[" * 100_000 + "]" * 100_000
 
 
@@ -45,6 +44,7 @@ def finishes(function, seconds: float = 10.0):
 
 # --- 1. the same result file twice is scored once -------------------------------------------------
 
+
 @pytest.mark.parametrize("how", ["named twice", "symlink", "renamed copy", "file and its folder"])
 def test_a_result_file_read_twice_is_scored_once_with_a_warning(tmp_path, capsys, how):
     folder = tmp_path / "results"
@@ -66,7 +66,10 @@ def test_a_result_file_read_twice_is_scored_once_with_a_warning(tmp_path, capsys
     assert twice["metrics"] == once["metrics"] and twice["n"] == {"classify": 2}
     [duplicate] = twice["duplicate_files"]
     assert {Path(duplicate["path"]).name, Path(duplicate["same_as"]).name} <= {
-        "classify.jsonl", "link.jsonl", "SARChat_classify_test_results.jsonl"}
+        "classify.jsonl",
+        "link.jsonl",
+        "SARChat_classify_test_results.jsonl",
+    }
     assert "warning: skipped" in err and duplicate["path"] in err and duplicate["same_as"] in err
 
 
@@ -80,6 +83,7 @@ def test_identical_files_of_different_subsets_are_both_scored(tmp_path, capsys):
 
 
 # --- 4. deeply nested JSON -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layout", ["jsonl", "array"])
 def test_deeply_nested_result_file_is_a_located_error(tmp_path, capsys, layout):
@@ -119,10 +123,12 @@ def test_deeply_nested_annotations_are_located_errors(tmp_path, capsys):
 
 # --- 2. builder: inconsistent ids, non-finite and huge numbers, bad bytes, bad --split -----------
 
+
 def build_coco(tmp_path, capsys, images, annotations, categories=COCO_CATEGORIES) -> str:
     write_coco(tmp_path / "coco", [IMAGE_A, IMAGE_B], [], COCO_CATEGORIES)  # the pixels
-    (tmp_path / "coco" / "Annotations" / "test.json").write_text(json.dumps(
-        {"annotations": annotations, "images": images, "categories": categories}))
+    (tmp_path / "coco" / "Annotations" / "test.json").write_text(
+        json.dumps({"annotations": annotations, "images": images, "categories": categories})
+    )
     code = build_main(["--annotations", str(tmp_path / "coco"), "--format", "coco", "--out", str(tmp_path / "o")])
     assert code == 2
     return capsys.readouterr().err
@@ -133,17 +139,20 @@ IMAGE_B = {"id": 2, "file_name": "b.png", "width": 300, "height": 256}
 BOX = {"image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 40]}
 
 
-@pytest.mark.parametrize("images, annotations, message", [
-    ([IMAGE_A, {**IMAGE_B, "id": 1}], [BOX], "images[1]: image id 1 is already used by images[0]"),
-    ([IMAGE_A], [{**BOX, "image_id": 10**30}], "annotations[0]: an annotation needs integer 'image_id'"),
-    ([IMAGE_A], [{**BOX, "bbox": [float("nan"), 1, 2, 3]}], "annotations[0]: 'bbox' must be"),
-    ([IMAGE_A], [{**BOX, "bbox": [1, 1, float("inf"), 3]}], "annotations[0]: 'bbox' must be"),
-    ([IMAGE_A], [{**BOX, "bbox": [1, 1, 1e308, 3]}], "annotations[0]: 'bbox' must be"),
-    ([{**IMAGE_A, "width": float("inf")}], [BOX], "images[0]: width must be a positive integer"),
-    ([{**IMAGE_A, "height": float("nan")}], [BOX], "images[0]: height must be a positive integer"),
-    ([{**IMAGE_A, "width": 10**5000}], [BOX], "images[0]: width must be a positive integer"),
-    ([IMAGE_A], [{**BOX, "image_id": 5}], "annotations[0]: image_id is not in 'images'"),
-])
+@pytest.mark.parametrize(
+    "images, annotations, message",
+    [
+        ([IMAGE_A, {**IMAGE_B, "id": 1}], [BOX], "images[1]: image id 1 is already used by images[0]"),
+        ([IMAGE_A], [{**BOX, "image_id": 10**30}], "annotations[0]: an annotation needs integer 'image_id'"),
+        ([IMAGE_A], [{**BOX, "bbox": [float("nan"), 1, 2, 3]}], "annotations[0]: 'bbox' must be"),
+        ([IMAGE_A], [{**BOX, "bbox": [1, 1, float("inf"), 3]}], "annotations[0]: 'bbox' must be"),
+        ([IMAGE_A], [{**BOX, "bbox": [1, 1, 1e308, 3]}], "annotations[0]: 'bbox' must be"),
+        ([{**IMAGE_A, "width": float("inf")}], [BOX], "images[0]: width must be a positive integer"),
+        ([{**IMAGE_A, "height": float("nan")}], [BOX], "images[0]: height must be a positive integer"),
+        ([{**IMAGE_A, "width": 10**5000}], [BOX], "images[0]: width must be a positive integer"),
+        ([IMAGE_A], [{**BOX, "image_id": 5}], "annotations[0]: image_id is not in 'images'"),
+    ],
+)
 def test_coco_inconsistent_or_non_finite_input_is_a_located_error(tmp_path, capsys, images, annotations, message):
     import sys
 
@@ -160,15 +169,24 @@ def test_coco_category_id_with_two_names_is_refused(tmp_path, capsys):
     assert "category id 1 is already 'ship'" in build_coco(tmp_path, capsys, [IMAGE_A], [BOX], categories)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b'{"image": "a.png", "width": 300, "height": 256, "objects": []}\n{"image": "\xff\xfe"}\n',
-     "line 2: not UTF-8 text"),
-    (b'{"image": "a.png", "width": 300, "height": 256, "objects": [{"category": "ship", "bbox": [1, 2, NaN, 4]}]}\n',
-     "bbox value must be a finite number"),
-    (b'{"image": "a.png", "width": 1e999, "height": 256}\n', "width must be a positive integer"),
-    (b'{"image": "a.png", "width": 300, "height": 256, "objects": [{"category": "ship", "bbox": [1, 2, 1e300, 4]}]}\n',
-     "is not a pixel coordinate"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b'{"image": "a.png", "width": 300, "height": 256, "objects": []}\n{"image": "\xff\xfe"}\n',
+            "line 2: not UTF-8 text",
+        ),
+        (
+            b'{"image": "a.png", "width": 300, "height": 256, "objects": [{"category": "ship", "bbox": [1, 2, NaN, 4]}]}\n',  # noqa: E501
+            "bbox value must be a finite number",
+        ),
+        (b'{"image": "a.png", "width": 1e999, "height": 256}\n', "width must be a positive integer"),
+        (
+            b'{"image": "a.png", "width": 300, "height": 256, "objects": [{"category": "ship", "bbox": [1, 2, 1e300, 4]}]}\n',  # noqa: E501
+            "is not a pixel coordinate",
+        ),
+    ],
+)
 def test_jsonl_annotation_bad_bytes_and_numbers_are_located_errors(tmp_path, capsys, content, message):
     path = tmp_path / "annotations.jsonl"
     path.write_bytes(content)
@@ -181,10 +199,12 @@ def test_jsonl_annotation_bad_bytes_and_numbers_are_located_errors(tmp_path, cap
 def test_voc_non_finite_sizes_are_located_errors(tmp_path, capsys, value):
     folder = tmp_path / "Annotations"
     folder.mkdir()
-    (folder / "x.xml").write_text(f"<annotation><filename>x.png</filename><size><width>{value}</width>"
-                                  "<height>256</height></size></annotation>")
-    code = build_main(["--annotations", str(tmp_path), "--format", "voc", "--out", str(tmp_path / "o"),
-                       "--link", "none"])
+    (folder / "x.xml").write_text(
+        f"<annotation><filename>x.png</filename><size><width>{value}</width><height>256</height></size></annotation>"
+    )
+    code = build_main(
+        ["--annotations", str(tmp_path), "--format", "voc", "--out", str(tmp_path / "o"), "--link", "none"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "x.xml" in err and "<width> is not a pixel value" in err
 
@@ -192,13 +212,15 @@ def test_voc_non_finite_sizes_are_located_errors(tmp_path, capsys, value):
 @pytest.mark.parametrize("split", ["../escape", "a/b", "", ".hidden", "x\x00y"])
 def test_split_with_path_characters_is_refused(tmp_path, capsys, split):
     annotations = write_jsonl_fixture(tmp_path)
-    code = build_main(["--annotations", str(annotations), "--format", "jsonl", "--out", str(tmp_path / "o"),
-                       "--split", split])
+    code = build_main(
+        ["--annotations", str(annotations), "--format", "jsonl", "--out", str(tmp_path / "o"), "--split", split]
+    )
     assert code == 2 and "--split" in capsys.readouterr().err
     assert not (tmp_path / "escape").exists()
 
 
 # --- 5. images that are FIFOs, folders ---------------------------------------------------------
+
 
 @pytest.fixture
 def fifo(tmp_path) -> Path:
@@ -225,12 +247,14 @@ def test_builder_refuses_a_fifo_image(tmp_path, capsys):
     annotations = write_jsonl_fixture(tmp_path)
     (tmp_path / "c.png").unlink()
     os.mkfifo(tmp_path / "c.png")
-    code = finishes(lambda: build_main(["--annotations", str(annotations), "--format", "jsonl",
-                                        "--out", str(tmp_path / "o")]))
+    code = finishes(
+        lambda: build_main(["--annotations", str(annotations), "--format", "jsonl", "--out", str(tmp_path / "o")])
+    )
     assert code == 2 and "c.png is a FIFO" in capsys.readouterr().err
 
 
 # --- 3. a runaway count is bounded work, with the same metrics ------------------------------------
+
 
 def test_ten_million_digit_count_is_fast_and_scores_as_its_exact_value(tmp_path, capsys):
     from metrics.parsing import parse_answer, parse_digits
@@ -242,9 +266,13 @@ def test_ten_million_digit_count_is_fast_and_scores_as_its_exact_value(tmp_path,
     assert time.perf_counter() - started < 10
     assert parsed.count > 10**4299
     assert parse_digits("7" * 5000) == parse_digits("0" + "7" * 5000) != parse_digits("7" * 4999 + "8")
-    path = write_jsonl(tmp_path / "count.jsonl", [
-        {"response": "There are " + "7" * 200_000 + " ships.", "labels": "There are 3 ships."},
-        {"response": "There are 2 ships.", "labels": "There are 3 ships."}])
+    path = write_jsonl(
+        tmp_path / "count.jsonl",
+        [
+            {"response": "There are " + "7" * 200_000 + " ships.", "labels": "There are 3 ships."},
+            {"response": "There are 2 ships.", "labels": "There are 3 ships."},
+        ],
+    )
     code, result, _ = score([str(path), "--details", str(tmp_path / "details.jsonl")], capsys)
     assert code == 0
     metrics = result["metrics"]
@@ -256,14 +284,17 @@ def test_ten_million_digit_count_is_fast_and_scores_as_its_exact_value(tmp_path,
 
 # --- 6. lone surrogates -----------------------------------------------------------------------
 
+
 def test_lone_surrogates_do_not_crash_scoring_or_details_nor_move_other_samples(tmp_path, capsys):
     (tmp_path / "a").mkdir()
     clean = write_jsonl(tmp_path / "a" / "classify.jsonl", CLASSIFY)
     _, before, _ = score([str(clean)], capsys)
     hostile = tmp_path / "b" / "classify.jsonl"
     hostile.parent.mkdir()
-    hostile.write_text(clean.read_text() + '{"response": "It is ship \\ud800.", "labels": "It is \\udfff ship.", '
-                       '"messages": [{"role": "user", "content": "<image>\\ud800 options"}]}\n')
+    hostile.write_text(
+        clean.read_text() + '{"response": "It is ship \\ud800.", "labels": "It is \\udfff ship.", '
+        '"messages": [{"role": "user", "content": "<image>\\ud800 options"}]}\n'
+    )
     details = tmp_path / "details.jsonl"
     code, after, _ = score([str(hostile), "--details", str(details)], capsys)
     assert code == 0 and after["n"] == {"classify": 3}
@@ -276,9 +307,16 @@ def test_a_data_prompt_with_a_lone_surrogate_loads(tmp_path):
     from sarbench.data import load_dataset
 
     (tmp_path / "a.png").write_bytes(b"")
-    record = {"messages": [{"role": "user", "content": "<image>\ud800 Based on these category options "
-                            "(aircraft, ship, tank), what is here?"},
-                           {"role": "assistant", "content": "It is ship."}], "images": ["a.png"]}
+    record = {
+        "messages": [
+            {
+                "role": "user",
+                "content": "<image>\ud800 Based on these category options (aircraft, ship, tank), what is here?",
+            },
+            {"role": "assistant", "content": "It is ship."},
+        ],
+        "images": ["a.png"],
+    }
     path = tmp_path / "SARChat_classify_test.json"
     path.write_text(json.dumps([record]))
     assert load_dataset(path).samples["classify"][0].prompt.startswith("\ud800")
@@ -286,10 +324,12 @@ def test_a_data_prompt_with_a_lone_surrogate_loads(tmp_path):
 
 # --- 7. model names with TeX characters are shown literally ----------------------------------
 
-def test_plot_labels_with_dollar_signs_render_literally(tmp_path, capsys):
-    from sarbench.plot import literal_label, main as plot_main
 
+def test_plot_labels_with_dollar_signs_render_literally(tmp_path, capsys):
     from test_plot import write_run
+
+    from sarbench.plot import literal_label
+    from sarbench.plot import main as plot_main
 
     assert literal_label("a$b_c^d$\\e") == "a\\$b_c^d\\$\\e"
     write_run(tmp_path / "runs" / "a", "model$^$ x_1 \\alpha $", 70.0)

@@ -1,12 +1,14 @@
 """Fuzzing the three input readers with arbitrary JSON and bytes: a message and exit code 2 (or a
 counted failure), never a traceback or a hang; a hostile scored record never moves the others."""
+
 from __future__ import annotations
 
 import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sarbench.build.__main__ import main as build_main
 from sarbench.data import load_dataset
@@ -15,17 +17,41 @@ from sarbench.score import main as score_main
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-scalar = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
-                   st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
-json_value = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(st.text(max_size=6), inner, max_size=4)),
-                          max_leaves=12)
-KEYS = ("response", "labels", "messages", "images", "id", "image_size", "image", "width", "height", "objects",
-        "bbox", "category", "role", "content")
+scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
+json_value = st.recursive(
+    scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
+KEYS = (
+    "response",
+    "labels",
+    "messages",
+    "images",
+    "id",
+    "image_size",
+    "image",
+    "width",
+    "height",
+    "objects",
+    "bbox",
+    "category",
+    "role",
+    "content",
+)
 keyed_record = st.dictionaries(st.sampled_from(KEYS), json_value, max_size=5)
 record = st.one_of(keyed_record, json_value)
-raw_line = st.one_of(record.map(json.dumps), st.binary(max_size=30).map(lambda b: b.decode("latin-1")),
-                     st.sampled_from(["[" * 5000, '{"a":' * 5000, "\ud800", "NaN", "1e999"]))
+raw_line = st.one_of(
+    record.map(json.dumps),
+    st.binary(max_size=30).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(["[" * 5000, '{"a":' * 5000, "\ud800", "NaN", "1e999"]),
+)
 
 CLEAN = [{"response": "It is ship.", "labels": "It is ship."}, {"response": "It is car.", "labels": "It is tank."}]
 
@@ -97,6 +123,7 @@ def test_annotation_files_build_or_exit_2(lines, fmt):
             body = {"images": lines[0], "annotations": lines[1:], "categories": [{"id": 1, "name": "ship"}]}
             text = json.dumps(body).replace(json.dumps(lines[0]), lines[0], 1)
             (root / "Annotations" / "test.json").write_bytes(text.encode("utf-8", "surrogatepass"))
-        code = build_main(["--annotations", str(annotations), "--format", fmt, "--out", str(root / "out"),
-                           "--link", "none"])
+        code = build_main(
+            ["--annotations", str(annotations), "--format", fmt, "--out", str(root / "out"), "--link", "none"]
+        )
         assert code in (0, 2)

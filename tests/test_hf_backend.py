@@ -1,4 +1,5 @@
 """backend=hf machinery: OOM fallback, max_new_tokens grouping, loading guards, runner integration."""
+
 import importlib.util
 import json
 import subprocess
@@ -8,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from family_helpers import make_family, model_config
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from family_helpers import make_family, model_config
 from model_adapters import BACKENDS, FAMILIES, BackendSpec, Capabilities, GenerationRequest, ModelAdapter
-from model_adapters.settings import OracleSettings
 from model_adapters.hf_images import image_size, to_rgb
+from model_adapters.settings import OracleSettings
 from sarbench.__main__ import CONF_DIR
 from sarbench.evaluate import build_adapter, run_from_config
 from sarbench.runner import RunError
@@ -28,18 +29,26 @@ def compose_config(*overrides):
 
 
 def request(i=0, size=(64, 48), max_new_tokens=6, prompt="[count] Count the ship in this satellite image."):
-    return GenerationRequest(sample_id=f"count/{i}", subset="count", prompt=prompt + " x" * i, image_path="",
-                             image=Image.new("RGB", size, (10 * i, 20, 30)), max_new_tokens=max_new_tokens)
+    return GenerationRequest(
+        sample_id=f"count/{i}",
+        subset="count",
+        prompt=prompt + " x" * i,
+        image_path="",
+        image=Image.new("RGB", size, (10 * i, 20, 30)),
+        max_new_tokens=max_new_tokens,
+    )
 
 
 # -- without torch --------------------------------------------------------------------------
 def test_package_imports_and_registers_without_torch():
-    code = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
-            "import model_adapters\n"
-            "assert {'qwen2_vl', 'internvl2_5', 'glm_edge_v'} <= set(model_adapters.FAMILIES.names())\n"
-            "sys.path.insert(0, 'tests'); from family_helpers import model_config\n"
-            "try:\n    model_adapters.build_model(model_config('qwen2_vl', path='nowhere'), 'hf')\n"
-            "except model_adapters.AdapterError as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+        "import model_adapters\n"
+        "assert {'qwen2_vl', 'internvl2_5', 'glm_edge_v'} <= set(model_adapters.FAMILIES.names())\n"
+        "sys.path.insert(0, 'tests'); from family_helpers import model_config\n"
+        "try:\n    model_adapters.build_model(model_config('qwen2_vl', path='nowhere'), 'hf')\n"
+        "except model_adapters.AdapterError as e:\n    print(e)\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert "backend=hf needs torch, transformers" in result.stdout
 
@@ -52,7 +61,7 @@ def test_native_box_format_rewrites_responses_and_sarchat_leaves_them():
 
 
 def test_to_rgb_scales_16_bit_images_instead_of_clipping():
-    amplitude = Image.fromarray((np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000))
+    amplitude = Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
     rgb = np.asarray(to_rgb(amplitude))
     assert rgb.shape == (8, 8, 3) and rgb.max() == 255 and len(np.unique(rgb[..., 0])) == 64
     gray = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8), mode="L")
@@ -63,8 +72,10 @@ def test_batch_order_key_groups_by_image_area_then_prompt_length(tmp_path):
     for name, size in (("big", (512, 512)), ("small", (64, 64))):
         Image.new("L", size).save(tmp_path / f"{name}.png")
     adapter = make_family("qwen2_vl")
-    keys = {k: adapter.batch_order_key(p, str(tmp_path / f"{k.split('-')[0]}.png"))
-            for k, p in (("big-long", "x" * 50), ("small-long", "x" * 50), ("small-short", "x"))}
+    keys = {
+        k: adapter.batch_order_key(p, str(tmp_path / f"{k.split('-')[0]}.png"))
+        for k, p in (("big-long", "x" * 50), ("small-long", "x" * 50), ("small-short", "x"))
+    }
     assert sorted(keys, key=keys.get) == ["small-short", "small-long", "big-long"]
     assert image_size(str(tmp_path / "missing.png")) == (0, 0)
 
@@ -79,10 +90,26 @@ def test_hydra_lists_available_models_for_an_unknown_name():
 
 def test_every_paper_checkpoint_has_a_config():
     names = {p.stem for p in (CONF_DIR / "model").glob("*.yaml")}
-    paper = {"internvl2_5-1b", "internvl2_5-2b", "internvl2_5-4b", "internvl2_5-8b", "qwen2vl-2b", "qwen2vl-7b",
-             "qwen2_5vl-3b", "deepseekvl-1.3b", "deepseekvl-7b", "deepseekvl2-tiny", "mplug-owl3-1b",
-             "mplug-owl3-2b", "mplug-owl3-7b", "phi3_5v-4.2b", "glm-edge-v-2b", "glm-edge-v-5b",
-             "llava-1.5-7b", "yi-vl-6b"}
+    paper = {
+        "internvl2_5-1b",
+        "internvl2_5-2b",
+        "internvl2_5-4b",
+        "internvl2_5-8b",
+        "qwen2vl-2b",
+        "qwen2vl-7b",
+        "qwen2_5vl-3b",
+        "deepseekvl-1.3b",
+        "deepseekvl-7b",
+        "deepseekvl2-tiny",
+        "mplug-owl3-1b",
+        "mplug-owl3-2b",
+        "mplug-owl3-7b",
+        "phi3_5v-4.2b",
+        "glm-edge-v-2b",
+        "glm-edge-v-5b",
+        "llava-1.5-7b",
+        "yi-vl-6b",
+    }
     assert paper <= names
     for name in paper:
         cfg = compose_config(f"model={name}").model
@@ -109,12 +136,22 @@ def test_batch_unsafe_adapter_is_run_at_batch_1(tmp_path):
     from test_run import make_dataset
 
     data = make_dataset(tmp_path / "data", per_subset=3)
-    BACKENDS.register("test_batch_unsafe")(BackendSpec("test_batch_unsafe", "test_hf_backend:BatchUnsafeAdapter",
-                                                       OracleSettings))
+    BACKENDS.register("test_batch_unsafe")(
+        BackendSpec("test_batch_unsafe", "test_hf_backend:BatchUnsafeAdapter", OracleSettings)
+    )
     BatchUnsafeAdapter.seen.clear()
-    run_from_config(compose_config("data=built", f"data.root={data}", f"out={tmp_path / 'run'}", "task=refer",
-                                   "model.backend=test_batch_unsafe", "runner.batch_size=8",
-                                   "scoring.meteor=false", "runner.progress=false"))
+    run_from_config(
+        compose_config(
+            "data=built",
+            f"data.root={data}",
+            f"out={tmp_path / 'run'}",
+            "task=refer",
+            "model.backend=test_batch_unsafe",
+            "runner.batch_size=8",
+            "scoring.meteor=false",
+            "runner.progress=false",
+        )
+    )
     assert BatchUnsafeAdapter.seen and set(BatchUnsafeAdapter.seen) == {1}
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["batch_size"] == 1
@@ -139,9 +176,16 @@ def transformers_installed():
     pytest.importorskip("transformers")
 
 
-@pytest.mark.parametrize("family, model_type", [("internvl2_5", "internvl_chat"), ("mplug_owl3", "mplugowl3"),
-                                                ("phi3_5_vision", "phi3_v"), ("glm_edge_v", "glm"),
-                                                ("deepseek_vl2", "deepseek_vl_v2")])
+@pytest.mark.parametrize(
+    "family, model_type",
+    [
+        ("internvl2_5", "internvl_chat"),
+        ("mplug_owl3", "mplugowl3"),
+        ("phi3_5_vision", "phi3_v"),
+        ("glm_edge_v", "glm"),
+        ("deepseek_vl2", "deepseek_vl_v2"),
+    ],
+)
 def test_remote_code_needs_an_explicit_opt_in(family, model_type, tmp_path, transformers_installed):
     path = fake_checkpoint(tmp_path / family, model_type=model_type, auto_map={"AutoModel": "x.Y"})
     with pytest.raises(RunError, match=r"model\.trust_remote_code=true"):
@@ -152,6 +196,7 @@ def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transfor
     pytest.importorskip("torch")
     try:
         import deepseek_vl2  # noqa: F401
+
         pytest.skip("deepseek_vl2 is installed")
     except ImportError:
         pass
@@ -160,14 +205,17 @@ def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transfor
         build_adapter(model_config("deepseek_vl2", path=str(path), trust_remote_code=True), "hf")
 
 
-@pytest.mark.parametrize("family, config, message", [
-    ("llava1_5", {"model_type": "llava", "mm_vision_tower": "openai/clip"}, "llava-hf"),
-    ("yi_vl", {"model_type": "llava", "mm_vision_tower": "./vit/clip"}, "llava-hf"),
-    ("deepseek_vl", {"model_type": "multi_modality"}, "deepseek-community"),
-    ("qwen2_vl", {"model_type": "something_else"}, "trust_remote_code"),
-    ("qwen2_vl", {"model_type": "llava"}, "is a 'llava' model; family qwen2_vl runs qwen2_vl"),
-    ("mplug_owl3", {"model_type": "phi3_v"}, "family mplug_owl3 runs mplugowl3"),
-])
+@pytest.mark.parametrize(
+    "family, config, message",
+    [
+        ("llava1_5", {"model_type": "llava", "mm_vision_tower": "openai/clip"}, "llava-hf"),
+        ("yi_vl", {"model_type": "llava", "mm_vision_tower": "./vit/clip"}, "llava-hf"),
+        ("deepseek_vl", {"model_type": "multi_modality"}, "deepseek-community"),
+        ("qwen2_vl", {"model_type": "something_else"}, "trust_remote_code"),
+        ("qwen2_vl", {"model_type": "llava"}, "is a 'llava' model; family qwen2_vl runs qwen2_vl"),
+        ("mplug_owl3", {"model_type": "phi3_v"}, "family mplug_owl3 runs mplugowl3"),
+    ],
+)
 def test_unloadable_layouts_are_refused_with_advice(family, config, message, tmp_path, transformers_installed):
     path = fake_checkpoint(tmp_path / family, **config)
     with pytest.raises(RunError, match=message):
@@ -230,8 +278,10 @@ def test_cuda_oom_halves_the_batch_retries_and_records_events(tiny_qwen, monkeyp
     tiny_qwen.events.clear()
     assert tiny_qwen.generate(requests) == expected
     assert sizes == [8, 4, 2, 2, 2, 2]
-    assert tiny_qwen.events == ["CUDA out of memory at batch 8: retrying with batch 4",
-                                "CUDA out of memory at batch 4: retrying with batch 2"]
+    assert tiny_qwen.events == [
+        "CUDA out of memory at batch 8: retrying with batch 4",
+        "CUDA out of memory at batch 4: retrying with batch 2",
+    ]
     sizes.clear()
     assert tiny_qwen.generate(requests) == expected  # the smaller batch is remembered
     assert sizes == [2, 2, 2, 2] and len(tiny_qwen.events) == 2
@@ -262,8 +312,7 @@ def test_requests_are_grouped_by_max_new_tokens_and_returned_in_order(tiny_qwen,
     expected = [tiny_qwen.generate([r])[0] for r in requests]
     calls = []
     real = tiny_qwen.generate_batch
-    monkeypatch.setattr(tiny_qwen, "generate_batch",
-                        lambda batch, n: calls.append((len(batch), n)) or real(batch, n))
+    monkeypatch.setattr(tiny_qwen, "generate_batch", lambda batch, n: calls.append((len(batch), n)) or real(batch, n))
     assert tiny_qwen.generate(requests) == expected
     assert sorted(calls) == [(3, 4), (3, 7)]
 
@@ -275,8 +324,13 @@ def test_generation_kwargs_are_greedy_with_config_overrides(tiny_qwen):
 
     settings = dataclasses.replace(tiny_qwen.settings, min_new_tokens=32, generation={"repetition_penalty": 1.05})
     adapter = type(tiny_qwen)(name="q", settings=settings, family=tiny_qwen.family)
-    assert adapter.generation_kwargs(8) == {"do_sample": False, "num_beams": 1, "repetition_penalty": 1.05,
-                                            "max_new_tokens": 8, "min_new_tokens": 8}
+    assert adapter.generation_kwargs(8) == {
+        "do_sample": False,
+        "num_beams": 1,
+        "repetition_penalty": 1.05,
+        "max_new_tokens": 8,
+        "min_new_tokens": 8,
+    }
 
 
 def test_min_new_tokens_fixes_the_generated_length(tiny_qwen, monkeypatch):
@@ -305,10 +359,20 @@ def test_end_to_end_tiny_qwen2vl_all_tasks_writes_metrics(tmp_path, tiny_qwen):
     data = make_dataset(tmp_path / "data", per_subset=3)
     cache = Path(tiny_qwen.settings.tiny["cache_dir"])
     out = tmp_path / "run"
-    result = run_from_config(compose_config(
-        "model=tiny-qwen2vl", f"model.tiny.cache_dir={cache}", "data=built", f"data.root={data}", f"out={out}",
-        "task=all", "task.max_new_tokens=12", "runner.batch_size=4", "scoring.meteor=false",
-        "runner.progress=false"))
+    result = run_from_config(
+        compose_config(
+            "model=tiny-qwen2vl",
+            f"model.tiny.cache_dir={cache}",
+            "data=built",
+            f"data.root={data}",
+            f"out={out}",
+            "task=all",
+            "task.max_new_tokens=12",
+            "runner.batch_size=4",
+            "scoring.meteor=false",
+            "runner.progress=false",
+        )
+    )
     assert set(result["n"].values()) == {3} and len(result["n"]) == 9
     assert json.loads((out / "metrics.json").read_text())["metrics"] == result["metrics"]
     manifest = json.loads((out / "manifest.json").read_text())

@@ -1,5 +1,6 @@
 """Every natively supported family, on its tiny random checkpoint: the same 16 samples give
 IDENTICAL greedy responses at batch 1 and batch 8 (left padding, mixed image sizes and modes)."""
+
 import time
 
 import numpy as np
@@ -17,8 +18,15 @@ from model_adapters.tiny import ensure_tiny_model  # noqa: E402
 from sarbench.__main__ import CONF_DIR  # noqa: E402
 from sarbench.evaluate import build_adapter  # noqa: E402
 
-TINY_MODELS = ["tiny-qwen2vl", "tiny-qwen2_5vl", "tiny-internvl2_5", "tiny-llava1_5", "tiny-yivl",
-               "tiny-deepseekvl", "tiny-deepseekvl-hybrid"]
+TINY_MODELS = [
+    "tiny-qwen2vl",
+    "tiny-qwen2_5vl",
+    "tiny-internvl2_5",
+    "tiny-llava1_5",
+    "tiny-yivl",
+    "tiny-deepseekvl",
+    "tiny-deepseekvl-hybrid",
+]
 QUESTIONS = [
     "Based on these category options (aircraft, bridge, car, harbor, ship, tank), what's visible in this scene?",
     "What do you observe in this satellite imagery?",
@@ -55,9 +63,17 @@ def image(index: int, size) -> Image.Image:
 
 
 def samples(max_new_tokens: int = 8) -> list[GenerationRequest]:
-    return [GenerationRequest(sample_id=f"s/{i}", subset="count", prompt=QUESTIONS[i % 8] + " x" * (i // 8),
-                              image_path="", image=image(i, SIZES[(i * 3) % 8]), max_new_tokens=max_new_tokens)
-            for i in range(16)]
+    return [
+        GenerationRequest(
+            sample_id=f"s/{i}",
+            subset="count",
+            prompt=QUESTIONS[i % 8] + " x" * (i // 8),
+            image_path="",
+            image=image(i, SIZES[(i * 3) % 8]),
+            max_new_tokens=max_new_tokens,
+        )
+        for i in range(16)
+    ]
 
 
 @pytest.mark.parametrize("model", TINY_MODELS)

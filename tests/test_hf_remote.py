@@ -4,14 +4,15 @@ only when SARBENCH_LOCAL_<FAMILY> points at a local checkpoint folder, e.g.
 
     SARBENCH_LOCAL_INTERNVL2_5=/ckpt/InternVL2_5-1B pytest tests/test_hf_remote.py
 """
+
 import os
 import re
 
 import numpy as np
 import pytest
+from family_helpers import make_family, model_config
 from PIL import Image
 
-from family_helpers import make_family, model_config
 from model_adapters import GenerationRequest, build_model
 from model_adapters.internvl2_5 import TILE, tiles
 
@@ -82,12 +83,15 @@ def test_local_checkpoint_loads_and_answers(variable):
     family, settings = LOCAL[variable]
     adapter = build_model(model_config(family, path=path, **settings), "hf")
     picture = Image.new("RGB", (512, 384), (40, 40, 40))
-    requests = [GenerationRequest(f"refer_multi/{i}", "refer_multi", QUESTION + " " * i, "", picture, 32)
-                for i in range(2)]
+    requests = [
+        GenerationRequest(f"refer_multi/{i}", "refer_multi", QUESTION + " " * i, "", picture, 32) for i in range(2)
+    ]
     singles = [adapter.generate([r])[0] for r in requests]
     assert all(isinstance(r, str) and r for r in singles)
     if adapter.capabilities.batch_safe:
         assert adapter.generate(requests) == singles
-    assert re.search(r"\{<\d+><\d+><\d+><\d+>\}", adapter.to_protocol("[[1, 2, 3, 4]]", requests[0])) or \
-        adapter.family.box_format == "sarchat"
+    assert (
+        re.search(r"\{<\d+><\d+><\d+><\d+>\}", adapter.to_protocol("[[1, 2, 3, 4]]", requests[0]))
+        or adapter.family.box_format == "sarchat"
+    )
     adapter.close()

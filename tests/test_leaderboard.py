@@ -3,6 +3,7 @@
 Goldens live in tests/golden/; regenerate them with SARBENCH_UPDATE_GOLDEN=1 after a deliberate
 change, and read the diff before committing.
 """
+
 import json
 import os
 import re
@@ -18,31 +19,45 @@ from sarbench.reports.columns import TABLE3
 GOLDEN = Path(__file__).parent / "golden"
 HOSTILE = "a_b & c%#\\{x}"
 
-STRONG = dict(zip(TABLE3, (91.5, 74.14, 61.37, 52.17, 81.25, 62.25, 87.91, 98.84, 98.98, 37.49,
-                           23.46, 74.86, 60.13, 63.43, 97.25)))
-WEAK = dict(zip(TABLE3, (70.0, 20.66, 8.49, 4.19, None, 65.32, 85.78, 98.97, 99.05, 28.75, 13.66,
-                         64.34, 48.84, None, 93.23)))
+STRONG = dict(
+    zip(
+        TABLE3, (91.5, 74.14, 61.37, 52.17, 81.25, 62.25, 87.91, 98.84, 98.98, 37.49, 23.46, 74.86, 60.13, 63.43, 97.25)
+    )
+)
+WEAK = dict(
+    zip(TABLE3, (70.0, 20.66, 8.49, 4.19, None, 65.32, 85.78, 98.97, 99.05, 28.75, 13.66, 64.34, 48.84, None, 93.23))
+)
 WEAK.pop("describe.acc")  # describe not evaluated: absent, not null
-EXTRA_STRONG = {"count.mae": 0.41, "count.rmse": 0.9, "count.within1": 95.0, "describe.bleu1": 40.2,
-                "describe.cider": 110.5, "count.parse_fail": 0.5, "describe.meteor": None}
+EXTRA_STRONG = {
+    "count.mae": 0.41,
+    "count.rmse": 0.9,
+    "count.within1": 95.0,
+    "describe.bleu1": 40.2,
+    "describe.cider": 110.5,
+    "count.parse_fail": 0.5,
+    "describe.meteor": None,
+}
 EXTRA_WEAK = {"count.mae": 1.7, "count.rmse": 2.5, "count.within1": 71.0, "count.parse_fail": 4.0}
 BREAKDOWN_STRONG = {
-    "category": {"ship": {"classify.acc": 98.0, "count.iou50": 60.0, "n": 40},
-                 "harbor": {"classify.acc": 90.0, "count.iou50": 20.0, "n": 4}},
+    "category": {
+        "ship": {"classify.acc": 98.0, "count.iou50": 60.0, "n": 40},
+        "harbor": {"classify.acc": 90.0, "count.iou50": 20.0, "n": 4},
+    },
     "size": {"small": {"count.iou50": 55.0, "n": 30}, "very small": {"count.iou50": 12.5, "n": 9}},
     "coverage": {"box_samples": 10, "box_samples_with_image_size": 10},
 }
 BREAKDOWN_WEAK = {
-    "category": {"ship": {"classify.acc": 90.0, "count.iou50": 30.0, "n": 40},
-                 "harbor": {"classify.acc": 50.0, "n": 4}},
+    "category": {
+        "ship": {"classify.acc": 90.0, "count.iou50": 30.0, "n": 40},
+        "harbor": {"classify.acc": 50.0, "n": 4},
+    },
     "size": {"small": {"count.iou50": 25.0, "n": 30}},
 }
 
 
 def write_run(folder, model, metrics, breakdowns=None, data="sarchat"):
     folder.mkdir(parents=True)
-    result = {"protocol": "sarchat-v1", "metrics": metrics,
-              "run": {"model": model, "data": data} if model else {}}
+    result = {"protocol": "sarchat-v1", "metrics": metrics, "run": {"model": model, "data": data} if model else {}}
     if breakdowns is not None:
         result["breakdowns"] = breakdowns
     (folder / "metrics.json").write_text(json.dumps(result))
@@ -75,8 +90,7 @@ def test_golden_table3(results, fmt, golden):
 
 
 def test_golden_breakdown_latex(results):
-    check_golden("leaderboard_breakdown_category.tex",
-                 render(results, "--format", "latex", "--breakdown", "category"))
+    check_golden("leaderboard_breakdown_category.tex", render(results, "--format", "latex", "--breakdown", "category"))
 
 
 def test_markdown_sorted_by_avg_with_marks_and_dashes(results, capsys):
@@ -103,8 +117,10 @@ def test_format_from_out_suffix(results, tmp_path):
 
 
 def test_latex_escape():
-    assert latex_escape(r"a_b&c%d#e\f{g}$~^") == (r"a\_b\&c\%d\#e\textbackslash{}f\{g\}"
-                                                  r"\ensuremath{\$}\textasciitilde{}\textasciicircum{}")
+    assert latex_escape(r"a_b&c%d#e\f{g}$~^") == (
+        r"a\_b\&c\%d\#e\textbackslash{}f\{g\}"
+        r"\ensuremath{\$}\textasciitilde{}\textasciicircum{}"
+    )
     assert latex_escape(HOSTILE) == r"a\_b \& c\%\#\textbackslash{}\{x\}"
     assert latex_escape("<a|b>") == r"\textless{}a\textbar{}b\textgreater{}"
 
@@ -142,8 +158,9 @@ def check_latex_structure(text):
     return columns
 
 
-@pytest.mark.parametrize("args", [(), ("--columns", "all"), ("--with-paper",),
-                                  ("--breakdown", "size"), ("--columns", "avg,count.mae")])
+@pytest.mark.parametrize(
+    "args", [(), ("--columns", "all"), ("--with-paper",), ("--breakdown", "size"), ("--columns", "avg,count.mae")]
+)
 def test_latex_structure(results, args):
     text = render(results, "--format", "latex", *args)
     columns = check_latex_structure(text)
@@ -155,10 +172,16 @@ def test_latex_marks_best_bold_second_underlined_lower_is_better(results):
     two = render(results, *columns)
     assert r"\underline" not in two  # with two rows "second" says nothing
     write_run(results / "mid", "mid", {"avg": 80.0, "count.mae": 1.7, "count.within1": 80.0})
-    rows = {l.split(" & ")[0]: l.split(" & ")[1:] for l in render(results, *columns).splitlines()
-            if l.startswith(("a", "Qwen", "mid"))}
+    rows = {
+        l.split(" & ")[0]: l.split(" & ")[1:]
+        for l in render(results, *columns).splitlines()
+        if l.startswith(("a", "Qwen", "mid"))
+    }
     assert rows[r"a\_b \& c\%\#\textbackslash{}\{x\} (sarchat)"] == [
-        r"\textbf{91.50}", r"\textbf{0.41}", r"\textbf{95.00} \\"]
+        r"\textbf{91.50}",
+        r"\textbf{0.41}",
+        r"\textbf{95.00} \\",
+    ]
     assert rows["mid (sarchat)"] == [r"\underline{80.00}", r"\underline{1.70}", r"\underline{80.00} \\"]
     assert rows["Qwen2-VL-7B\\_lora (sarchat)"] == ["70.00", r"\underline{1.70}", r"71.00 \\"]  # tie
 
@@ -175,8 +198,14 @@ def test_with_paper_rows_after_a_rule(results):
 
 def test_columns_all_adds_present_extras_only(results):
     header = render(results, "--format", "csv", "--columns", "all").splitlines()[0].split(",")
-    assert header[16:] == ["count.mae", "count.rmse", "count.within1", "describe.bleu1",
-                           "describe.cider", "count.parse_fail"]  # meteor is null everywhere
+    assert header[16:] == [
+        "count.mae",
+        "count.rmse",
+        "count.within1",
+        "describe.bleu1",
+        "describe.cider",
+        "count.parse_fail",
+    ]  # meteor is null everywhere
 
 
 def test_unknown_column_is_an_error(results):
@@ -186,8 +215,7 @@ def test_unknown_column_is_an_error(results):
 
 def test_breakdown_groups_and_messages(results, capsys):
     text = render(results, "--format", "csv", "--breakdown", "category")
-    assert text.splitlines()[0] == ("model,ship/count.iou50,ship/classify.acc,"
-                                    "harbor/count.iou50,harbor/classify.acc")
+    assert text.splitlines()[0] == ("model,ship/count.iou50,ship/classify.acc,harbor/count.iou50,harbor/classify.acc")
     write_run(results / "old", "old_model", STRONG)
     html = render(results, "--format", "html", "--breakdown", "size")
     assert '<th class="group" colspan="1">very small (n=9)</th>' in html
@@ -229,12 +257,20 @@ def test_latex_compiles(results, tmp_path, args):
     write_run(results / "more", "<a|b> ~^$ 100%", WEAK, BREAKDOWN_WEAK)
     table = render(results, "--format", "latex", *args)
     # default OT1 fonts: T1 would need cm-super or METAFONT bitmaps on a bare TeX install
-    document = ("\\documentclass{article}\n\\usepackage{booktabs}\n"
-                "\\usepackage[margin=5mm,landscape,a3paper]{geometry}\n\\begin{document}\n\\tiny\n"
-                + table + "\\end{document}\n")
+    document = (
+        "\\documentclass{article}\n\\usepackage{booktabs}\n"
+        "\\usepackage[margin=5mm,landscape,a3paper]{geometry}\n\\begin{document}\n\\tiny\n"
+        + table
+        + "\\end{document}\n"
+    )
     (tmp_path / "t.tex").write_text(document)
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "t.pdf").stat().st_size > 1000
     assert "mktexpk" not in done.stdout + done.stderr  # no bitmap fonts built on the fly

@@ -1,27 +1,30 @@
 """The OpenAI-compatible adapter against real HTTP servers on 127.0.0.1 (ok, flaky, failing, slow)."""
+
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from model_adapters.base import GenerationRequest, InferenceFailure
-from omegaconf import OmegaConf
-
 from family_helpers import REPO
-from model_adapters import build_model
-
-OPENAI_YAML = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / "openai.yaml"))
-
+from omegaconf import OmegaConf
 from test_data import REFERENCES
 from test_run import make_dataset, run
 
+from model_adapters import build_model
+from model_adapters.base import GenerationRequest, InferenceFailure
+
+OPENAI_YAML = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / "openai.yaml"))
+
 ANSWERS = {question: answer for question, answer in REFERENCES.values()}
-CONTENT = {"number": 42, "object": {"text": "x"}, "parts": [{"type": "text", "text": "{<1><2>"},
-                                                             {"type": "text", "text": "<3><4>}"}],
-           "image_part": [{"type": "image_url", "image_url": {"url": "data:,"}}], "null": None,
-           "surrogate": "ship \ud800 {<1><2><3><4>}"}
+CONTENT = {
+    "number": 42,
+    "object": {"text": "x"},
+    "parts": [{"type": "text", "text": "{<1><2>"}, {"type": "text", "text": "<3><4>}"}],
+    "image_part": [{"type": "image_url", "image_url": {"url": "data:,"}}],
+    "null": None,
+    "surrogate": "ship \ud800 {<1><2><3><4>}",
+}
 
 
 class Server:
@@ -66,8 +69,9 @@ class Server:
                 if server.mode == "hang":
                     time.sleep(30)
                 text = body["messages"][-1]["content"][1]["text"]
-                self.reply(200, {"choices": [{"message": {"role": "assistant",
-                                                          "content": ANSWERS.get(text, "no idea")}}]})
+                self.reply(
+                    200, {"choices": [{"message": {"role": "assistant", "content": ANSWERS.get(text, "no idea")}}]}
+                )
 
             def reply(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -96,8 +100,16 @@ class Server:
 
 def adapter(url, **settings):
     """The adapter as model=openai configures it (conf/model/openai.yaml), with test overrides."""
-    config = {**OPENAI_YAML, "name": "api", "base_url": url, "served_model": "tiny", "backoff_s": 0.01,
-              "max_retries": 3, "timeout_s": 5, **settings}
+    config = {
+        **OPENAI_YAML,
+        "name": "api",
+        "base_url": url,
+        "served_model": "tiny",
+        "backoff_s": 0.01,
+        "max_retries": 3,
+        "timeout_s": 5,
+        **settings,
+    }
     return build_model(config, "openai")
 
 
@@ -111,8 +123,9 @@ def image(tmp_path):
 
 
 def request(image, prompt="[refer] Locate 1 ship."):
-    return GenerationRequest(sample_id="refer_single/0", subset="refer_single", prompt=prompt,
-                             image_path=image, max_new_tokens=32)
+    return GenerationRequest(
+        sample_id="refer_single/0", subset="refer_single", prompt=prompt, image_path=image, max_new_tokens=32
+    )
 
 
 def test_request_format_and_key_from_env(image, monkeypatch):
@@ -165,13 +178,28 @@ def test_concurrency_keeps_order(image):
 def test_end_to_end_run(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=3)
     with Server() as server:
-        result = run(data, tmp_path / "run", "model=openai", "model.served_model=tiny",
-                     f"model.base_url={server.url}", "task=refer")
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            f"model.base_url={server.url}",
+            "task=refer",
+        )
     assert result["metrics"]["task.refer"] == 100 and result["inference_failures"] == {
-        "refer_single": 0, "refer_multi": 0}
+        "refer_single": 0,
+        "refer_multi": 0,
+    }
     with Server(mode="error") as server:
-        result = run(data, tmp_path / "run2", "model=openai", "model.served_model=tiny",
-                     f"model.base_url={server.url}", "model.max_retries=0", "task=refer")
+        result = run(
+            data,
+            tmp_path / "run2",
+            "model=openai",
+            "model.served_model=tiny",
+            f"model.base_url={server.url}",
+            "model.max_retries=0",
+            "task=refer",
+        )
     assert result["inference_failures"] == {"refer_single": 3, "refer_multi": 3}
     assert result["metrics"]["task.refer"] == 0
 
@@ -202,8 +230,14 @@ def test_text_parts_are_joined_and_null_is_empty(image):
 def test_lone_surrogates_in_answers_and_prompts_are_stored_and_scored(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=2)
     with Server(mode="surrogate") as server:
-        result = run(data, tmp_path / "run", "model=openai", "model.served_model=tiny",
-                     f"model.base_url={server.url}", "task=refer")
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            f"model.base_url={server.url}",
+            "task=refer",
+        )
     assert sum(result["inference_failures"].values()) == 0
     lines = (tmp_path / "run" / "predictions" / "refer_single.jsonl").read_text().splitlines()
     assert all("ship" in json.loads(line)["response"] for line in lines)
@@ -232,9 +266,11 @@ def test_ctrl_c_stops_within_seconds_while_requests_hang(image, tmp_path):
             "from test_openai_adapter import adapter, request\n"
             "print('started', flush=True)\n"
             "adapter(%r, timeout_s=60, concurrency=4).generate([request(%r)] * 4)\n"
-            % (str(REPO / "tests"), str(REPO), server.url, image))
-        process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, cwd=REPO)
+            % (str(REPO / "tests"), str(REPO), server.url, image)
+        )
+        process = subprocess.Popen(
+            [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+        )
         assert process.stdout.readline().strip() == "started"
         time.sleep(1.0)
         start = time.monotonic()

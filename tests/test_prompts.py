@@ -4,12 +4,13 @@ Expected prompts live in tests/snapshots/prompts/<family>.txt. After an intended
 regenerate them with `SARBENCH_UPDATE_SNAPSHOTS=1 pytest tests/test_prompts.py` and review the
 diff (a changed prompt also changes `prompt_fingerprint`, so earlier predictions are refused).
 """
+
 import os
 from pathlib import Path
 
 import pytest
-
 from family_helpers import make_family
+
 from model_adapters import FAMILIES as REGISTRY
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "prompts"
@@ -31,8 +32,18 @@ def rendered(family: str) -> str:
 
 
 def test_every_hf_family_is_covered():
-    assert {"qwen2_vl", "qwen2_5_vl", "internvl2_5", "llava1_5", "yi_vl", "deepseek_vl", "deepseek_vl2",
-            "mplug_owl3", "phi3_5_vision", "glm_edge_v"} <= set(FAMILIES)
+    assert {
+        "qwen2_vl",
+        "qwen2_5_vl",
+        "internvl2_5",
+        "llava1_5",
+        "yi_vl",
+        "deepseek_vl",
+        "deepseek_vl2",
+        "mplug_owl3",
+        "phi3_5_vision",
+        "glm_edge_v",
+    } <= set(FAMILIES)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -91,12 +102,18 @@ def test_unknown_box_format_is_refused():
 
 def test_glm_edge_v_writes_the_literal_backslash_n_of_ms_swifts_template():
     prompt = adapter("glm_edge_v").render_prompt("[refer] Locate 1 ship.")
-    assert prompt == ("<|system|>\\nYou are a helpful assistant.\\n<|user|>\\n<|begin_of_image|>\n"
-                      "[refer] Locate 1 ship.\\n<|assistant|>\\n")
+    assert prompt == (
+        "<|system|>\\nYou are a helpful assistant.\\n<|user|>\\n<|begin_of_image|>\n"
+        "[refer] Locate 1 ship.\\n<|assistant|>\\n"
+    )
     real = adapter("glm_edge_v", escaped_newlines=False).render_prompt("[refer] Locate 1 ship.")
-    assert real == ("<|system|>\nYou are a helpful assistant.\n<|user|>\n<|begin_of_image|>\n"
-                    "[refer] Locate 1 ship.\n<|assistant|>\n")
-    assert adapter("glm_edge_v", escaped_newlines=False).prompt_fingerprint() != adapter("glm_edge_v").prompt_fingerprint()
+    assert real == (
+        "<|system|>\nYou are a helpful assistant.\n<|user|>\n<|begin_of_image|>\n"
+        "[refer] Locate 1 ship.\n<|assistant|>\n"
+    )
+    assert (
+        adapter("glm_edge_v", escaped_newlines=False).prompt_fingerprint() != adapter("glm_edge_v").prompt_fingerprint()
+    )
 
 
 def test_stop_tokens_are_part_of_the_fingerprint_where_a_family_has_them(monkeypatch):

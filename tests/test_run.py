@@ -1,4 +1,5 @@
 """The evaluation run: oracle end to end, resume after kill -9, failures, config guards, provenance."""
+
 import json
 import os
 import random
@@ -11,13 +12,12 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
+from test_data import REFERENCES, record
 
 from sarbench.__main__ import CONF_DIR
 from sarbench.evaluate import run_from_config
 from sarbench.runner import RunError
 from sarbench.subsets import FILE_STEMS
-
-from test_data import REFERENCES, record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,14 +39,17 @@ def config(*overrides):
 
 
 def run(data: Path, out: Path, *overrides):
-    cfg = config("data=built", f"data.root={data}", f"out={out}", "scoring.meteor=false",
-                 "runner.progress=false", *overrides)
+    cfg = config(
+        "data=built", f"data.root={data}", f"out={out}", "scoring.meteor=false", "runner.progress=false", *overrides
+    )
     return run_from_config(cfg)
 
 
 def predictions(out: Path) -> dict[str, list[dict]]:
-    return {p.stem: [json.loads(l) for l in p.read_text().splitlines()]
-            for p in sorted((out / "predictions").glob("*.jsonl"))}
+    return {
+        p.stem: [json.loads(l) for l in p.read_text().splitlines()]
+        for p in sorted((out / "predictions").glob("*.jsonl"))
+    }
 
 
 def test_oracle_scores_100_and_records_provenance(tmp_path, capsys):
@@ -189,8 +192,18 @@ def test_unknown_model_lists_choices():
 
 
 def _cli(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sarbench", "data=built", f"data.root={data}", f"out={out}",
-            "scoring.meteor=false", "runner.progress=false", "runner.batch_size=3", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "sarbench",
+        "data=built",
+        f"data.root={data}",
+        f"out={out}",
+        "scoring.meteor=false",
+        "runner.progress=false",
+        "runner.batch_size=3",
+        *extra,
+    ]
 
 
 def test_kill_minus_9_then_resume_gives_identical_metrics(tmp_path):
@@ -200,9 +213,10 @@ def test_kill_minus_9_then_resume_gives_identical_metrics(tmp_path):
     killed = tmp_path / "killed"
     rng = random.Random(1)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for attempt in range(4):
-        process = subprocess.Popen(_cli(data, killed, "model.delay_s=0.1"), env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _attempt in range(4):
+        process = subprocess.Popen(
+            _cli(data, killed, "model.delay_s=0.1"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(1.0, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait()

@@ -1,5 +1,6 @@
 """The run folder: versioned files, corrupt files named with a fix that works, identity of the
 checkpoint and images behind each prediction, write failures."""
+
 import json
 import os
 import shutil
@@ -9,14 +10,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from test_run import REPO, make_dataset, predictions, run
 
 from model_adapters.oracle import OracleBackend
 from sarbench.identity import checkpoint_identity
 from sarbench.run_folder import SCHEMA_VERSION
 from sarbench.runner import RunError
 from sarbench.subsets import FILE_STEMS
-
-from test_run import REPO, make_dataset, predictions, run
 
 
 def test_documents_carry_the_schema_version_and_a_pre_schema_folder_resumes(tmp_path):
@@ -58,8 +58,18 @@ def test_a_predictions_path_that_is_not_a_file_is_refused_not_read_forever(tmp_p
         run(data, out, "task=classify")
 
 
-@pytest.mark.parametrize("line", ["42", "[1, 2]", '{"response": "It is ship."}', '{"id": 7}',
-                                  '{"id": "classify/1", "response": 5}', "\"\\ud800\"", "nonsense"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "42",
+        "[1, 2]",
+        '{"response": "It is ship."}',
+        '{"id": 7}',
+        '{"id": "classify/1", "response": 5}',
+        '"\\ud800"',
+        "nonsense",
+    ],
+)
 def test_a_predictions_line_that_is_not_a_record_is_named_and_both_fixes_work(tmp_path, line):
     data = make_dataset(tmp_path / "data", per_subset=3)
     out = tmp_path / "run"
@@ -128,8 +138,11 @@ def test_a_changed_checkpoint_is_refused_listing_the_files(tmp_path, monkeypatch
     assert key["checkpoint"]["files"]["model.safetensors"]["size"] == 4096
     (checkpoint / "model.safetensors").write_bytes(b"\1" * 5000)  # a re-merged LoRA
     (checkpoint / "config.json").write_text('{"model_type": "other"}')
-    with pytest.raises(RunError, match=r"checkpoint files changed: config.json \(size, mtime_ns, sha256\), "
-                                       r"model.safetensors \(size, mtime_ns, sha256\)"):
+    with pytest.raises(
+        RunError,
+        match=r"checkpoint files changed: config.json \(size, mtime_ns, sha256\), "
+        r"model.safetensors \(size, mtime_ns, sha256\)",
+    ):
         run(data, out, "task=classify")
     assert run(data, out, "task=classify", "runner.overwrite=true")["n"] == {"classify": 2}
 
@@ -183,8 +196,18 @@ def test_a_lone_surrogate_in_prompt_and_answer_is_written_and_scores_the_same(tm
 
 # -- other processes: the lock, and a user who may not write ------------------------------------
 def _cli(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sarbench", "data=built", f"data.root={data}", f"out={out}",
-            "scoring.meteor=false", "runner.progress=false", "task=count", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "sarbench",
+        "data=built",
+        f"data.root={data}",
+        f"out={out}",
+        "scoring.meteor=false",
+        "runner.progress=false",
+        "task=count",
+        *extra,
+    ]
 
 
 def _env() -> dict:
@@ -196,14 +219,20 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_dead_ones_lock_is_ta
 
     data = make_dataset(tmp_path / "data", per_subset=40)
     out = tmp_path / "run"
-    first = subprocess.Popen(_cli(data, out, "model.delay_s=0.5", "runner.batch_size=1"), env=_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        _cli(data, out, "model.delay_s=0.5", "runner.batch_size=1"),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (out / ".lock").is_file() or f'"pid": {first.pid}' not in (out / ".lock").read_text():
             assert first.poll() is None and time.monotonic() < deadline, "first run did not take the lock"
             time.sleep(0.2)
-        second = subprocess.run(_cli(data, out, "model.delay_s=0.5"), env=_env(), capture_output=True, text=True, timeout=300)
+        second = subprocess.run(
+            _cli(data, out, "model.delay_s=0.5"), env=_env(), capture_output=True, text=True, timeout=300
+        )
         assert second.returncode == 2
         assert f"being written by another sarbench run (pid {first.pid} on " in second.stderr
         assert "Traceback" not in second.stderr
@@ -211,7 +240,13 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_dead_ones_lock_is_ta
         first.kill()
         first.wait()
     assert f'"pid": {first.pid}' in (out / ".lock").read_text()  # left behind by the dead run
-    third = subprocess.run(_cli(data, out, "model.delay_s=0.5", "runner.batch_size=40"), env=_env(), capture_output=True, text=True, timeout=300)
+    third = subprocess.run(
+        _cli(data, out, "model.delay_s=0.5", "runner.batch_size=40"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert third.returncode == 0, third.stderr
     assert (out / ".lock").read_text() == ""
 
@@ -240,10 +275,22 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
 
 def test_a_full_disk_gives_the_cannot_write_message_and_the_next_run_resumes(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=100)
-    overrides = ["data=built", f"data.root={data}", f"out={tmp_path / 'run'}", "scoring.meteor=false",
-                 "runner.progress=false", "task=count", "runner.batch_size=7"]
-    full = subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT + RUN_AS_USER, *overrides], env=_env(),
-                          capture_output=True, text=True, timeout=300)
+    overrides = [
+        "data=built",
+        f"data.root={data}",
+        f"out={tmp_path / 'run'}",
+        "scoring.meteor=false",
+        "runner.progress=false",
+        "task=count",
+        "runner.batch_size=7",
+    ]
+    full = subprocess.run(
+        [sys.executable, "-c", FILE_SIZE_LIMIT + RUN_AS_USER, *overrides],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert full.returncode == 2, full.stderr
     assert "cannot write predictions to" in full.stderr and "File too large" in full.stderr
     assert "intact" in full.stderr and "Traceback" not in full.stderr
@@ -291,8 +338,9 @@ def test_read_only_output_and_predictions_in_process(tmp_path, monkeypatch):
     assert run(data, out, "task=classify")["n"] == {"classify": 2}
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not _runs_as(65534),
-                    reason="needs root, and an interpreter an unprivileged user may run")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not _runs_as(65534), reason="needs root, and an interpreter an unprivileged user may run"
+)
 def test_read_only_folders_as_an_unprivileged_user(tmp_path):
     nobody = 65534
     base = Path(tempfile.mkdtemp(dir="/tmp"))
@@ -300,12 +348,24 @@ def test_read_only_folders_as_an_unprivileged_user(tmp_path):
         base.chmod(0o755)
         data = make_dataset(base / "data", per_subset=2)
         out = base / "run"
-        overrides = ["data=built", f"data.root={data}", f"out={out}", "scoring.meteor=false",
-                     "runner.progress=false", "task=classify"]
+        overrides = [
+            "data=built",
+            f"data.root={data}",
+            f"out={out}",
+            "scoring.meteor=false",
+            "runner.progress=false",
+            "task=classify",
+        ]
 
         def as_nobody():
-            return subprocess.run([sys.executable, "-c", RUN_AS_USER, *overrides], env=_env(), user=nobody,
-                                  capture_output=True, text=True, timeout=300)
+            return subprocess.run(
+                [sys.executable, "-c", RUN_AS_USER, *overrides],
+                env=_env(),
+                user=nobody,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
 
         out.mkdir()
         out.chmod(0o555)  # a read-only output folder
@@ -327,10 +387,14 @@ def test_read_only_folders_as_an_unprivileged_user(tmp_path):
 def _hypothesis_lines():
     from hypothesis import strategies as st
 
-    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                               lambda inner: st.lists(inner, max_size=3)
-                               | st.dictionaries(st.sampled_from(["id", "response", "error", "x"]), inner, max_size=3),
-                               max_leaves=6)
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.sampled_from(["id", "response", "error", "x"]), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
     as_json = json_values.map(lambda v: json.dumps(v).encode())
     return st.one_of(as_json, st.binary(max_size=30))
 

@@ -1,9 +1,11 @@
 """What a run accepts as its test set and settings, and how partial or stale results are shown."""
+
 import json
 import logging
 import shutil
 
 import pytest
+from test_run import make_dataset, run
 
 from sarbench.data import load_dataset
 from sarbench.provenance import describe_key_change
@@ -11,8 +13,6 @@ from sarbench.records import DataError
 from sarbench.reports.runs import load_runs
 from sarbench.runner import RunError, Runner
 from sarbench.subsets import FILE_STEMS
-
-from test_run import make_dataset, run
 
 
 def test_files_that_only_contain_a_test_stem_do_not_join_the_test_set(tmp_path, caplog):
@@ -57,13 +57,16 @@ def test_bom_and_non_utf8_files(tmp_path):
         load_dataset(data, subsets=["count"])
 
 
-@pytest.mark.parametrize("override, message", [
-    ("runner.limit=-1", "runner.limit must be a whole number >= 1 \\(or null for all samples\\), got -1"),
-    ("runner.limit=0", "runner.limit must be a whole number >= 1"),
-    ("runner.limit=abc", "runner.limit must be a whole number >= 1.*'abc'"),
-    ("runner.batch_size=2.5", "runner.batch_size must be a whole number >= 1, got 2.5"),
-    ("runner.max_consecutive_failures=0", "runner.max_consecutive_failures must be"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("runner.limit=-1", "runner.limit must be a whole number >= 1 \\(or null for all samples\\), got -1"),
+        ("runner.limit=0", "runner.limit must be a whole number >= 1"),
+        ("runner.limit=abc", "runner.limit must be a whole number >= 1.*'abc'"),
+        ("runner.batch_size=2.5", "runner.batch_size must be a whole number >= 1, got 2.5"),
+        ("runner.max_consecutive_failures=0", "runner.max_consecutive_failures must be"),
+    ],
+)
 def test_runner_settings_are_checked(tmp_path, override, message):
     data = make_dataset(tmp_path / "data", per_subset=2)
     with pytest.raises(RunError, match=message):
@@ -81,7 +84,10 @@ def test_skipped_records_are_reported_in_metrics_and_keep_later_ids(tmp_path):
     assert [m["index"] for m in result["malformed"]] == [1] and "messages" in result["malformed"][0]["problem"]
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert written["malformed"] == result["malformed"]
-    ids = [json.loads(line)["id"] for line in (tmp_path / "run" / "predictions" / "classify.jsonl").read_text().splitlines()]
+    ids = [
+        json.loads(line)["id"]
+        for line in (tmp_path / "run" / "predictions" / "classify.jsonl").read_text().splitlines()
+    ]
     assert ids == ["classify/0", "classify/2"]
 
 
@@ -110,8 +116,7 @@ def test_an_interrupted_run_leaves_no_earlier_metrics_behind(tmp_path, monkeypat
 def test_partial_runs_are_named_as_such_in_tables(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=2)
     run(data, tmp_path / "runs" / "limited", "task=all", "runner.limit=1", "data.name=d")
-    run(data, tmp_path / "runs" / "classify_only", "task=classify", "data.name=d",
-        "model.name=other")
+    run(data, tmp_path / "runs" / "classify_only", "task=classify", "data.name=d", "model.name=other")
     run(data, tmp_path / "runs" / "full", "task=all", "data.name=d", "model.name=full")
     names = sorted(r.name for r in load_runs([tmp_path / "runs"]))
     assert names == ["full (d)", "oracle (d) [limit 1]", "other (d) [1/9 subsets]"]
@@ -137,7 +142,6 @@ def test_a_refused_resume_names_the_setting_that_changed():
 
 def test_a_run_where_every_sample_failed_exits_non_zero(tmp_path):
     import subprocess
-    import sys
 
     from test_run import REPO, _cli
 
@@ -147,8 +151,12 @@ def test_a_run_where_every_sample_failed_exits_non_zero(tmp_path):
     assert done.returncode == 3 and "all 2 samples failed inference" in done.stderr
     assert (tmp_path / "run" / "metrics.json").exists()  # still scored and written
     make_dataset(data, per_subset=2)
-    done = subprocess.run(_cli(data, tmp_path / "run", "task=classify", "runner.retry_failed=true"),
-                          cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        _cli(data, tmp_path / "run", "task=classify", "runner.retry_failed=true"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -163,9 +171,9 @@ def test_a_validation_split_is_evaluated_with_data_split(tmp_path):
 
 
 def test_unset_data_root_and_an_out_that_is_a_file_are_named(tmp_path):
-    from sarbench.evaluate import run_from_config
-
     from test_run import config
+
+    from sarbench.evaluate import run_from_config
 
     with pytest.raises(RunError, match="data.root is not set"):
         run_from_config(config("data=sarchat", f"out={tmp_path / 'run'}"))

@@ -1,36 +1,82 @@
 """`python -m sarbench.score` on swift-infer style files: every metric id, JSON schema, errors."""
+
 import json
 import subprocess
 import sys
 
 import pytest
+from test_data import REFERENCES
 
 from sarbench.score import main
 from sarbench.subsets import FILE_STEMS
 
-from test_data import REFERENCES
-
-ALL_METRIC_IDS = [
-    "classify.acc", "describe.acc", "describe.bleu1", "describe.bleu2", "describe.bleu3",
-    "describe.bleu4", "describe.cider", "describe.rouge_l", "describe.meteor",
-    "count.only", "count.iou25", "count.iou50", "count.mae", "count.rmse", "count.within1",
-    "grounding.single", "grounding.multi", "grounding.abstract", "identify.single", "identify.multi",
-    "refer.single.iou25", "refer.single.iou50", "refer.multi.iou25", "refer.multi.iou50",
-    "task.classify", "task.describe", "task.count", "task.grounding", "task.identify", "task.refer",
-    "avg", "avg_paper",
-] + [f"{s}.parse_fail" for s in FILE_STEMS] + [
-    f"{m}.sample_mean" for m in ("classify.acc", "describe.acc", "count.iou25", "count.iou50",
-                                 "grounding.single", "grounding.multi", "grounding.abstract",
-                                 "identify.single", "identify.multi", "refer.single.iou25",
-                                 "refer.single.iou50", "refer.multi.iou25", "refer.multi.iou50")]
+ALL_METRIC_IDS = (
+    [
+        "classify.acc",
+        "describe.acc",
+        "describe.bleu1",
+        "describe.bleu2",
+        "describe.bleu3",
+        "describe.bleu4",
+        "describe.cider",
+        "describe.rouge_l",
+        "describe.meteor",
+        "count.only",
+        "count.iou25",
+        "count.iou50",
+        "count.mae",
+        "count.rmse",
+        "count.within1",
+        "grounding.single",
+        "grounding.multi",
+        "grounding.abstract",
+        "identify.single",
+        "identify.multi",
+        "refer.single.iou25",
+        "refer.single.iou50",
+        "refer.multi.iou25",
+        "refer.multi.iou50",
+        "task.classify",
+        "task.describe",
+        "task.count",
+        "task.grounding",
+        "task.identify",
+        "task.refer",
+        "avg",
+        "avg_paper",
+    ]
+    + [f"{s}.parse_fail" for s in FILE_STEMS]
+    + [
+        f"{m}.sample_mean"
+        for m in (
+            "classify.acc",
+            "describe.acc",
+            "count.iou25",
+            "count.iou50",
+            "grounding.single",
+            "grounding.multi",
+            "grounding.abstract",
+            "identify.single",
+            "identify.multi",
+            "refer.single.iou25",
+            "refer.single.iou50",
+            "refer.multi.iou25",
+            "refer.multi.iou50",
+        )
+    ]
+)
 
 
 def swift_record(subset, response):
     question, answer = REFERENCES[subset]
     if subset == "grounding_multi":
         answer += " The ship is near the ship."
-    return {"response": response if response is not None else answer, "labels": answer,
-            "messages": [{"role": "user", "content": "<image>\n" + question}], "images": ["a.png"]}
+    return {
+        "response": response if response is not None else answer,
+        "labels": answer,
+        "messages": [{"role": "user", "content": "<image>\n" + question}],
+        "images": ["a.png"],
+    }
 
 
 @pytest.fixture
@@ -38,8 +84,7 @@ def results_dir(tmp_path):
     for subset, stem in FILE_STEMS.items():
         records = [swift_record(subset, None), swift_record(subset, "I don't know.")]
         name = f"{stem}_final_results.jsonl" if subset != "classify" else f"{stem}.json"
-        body = ("\n".join(json.dumps(r) for r in records) if name.endswith("jsonl")
-                else json.dumps(records))
+        body = "\n".join(json.dumps(r) for r in records) if name.endswith("jsonl") else json.dumps(records)
         (tmp_path / name).write_text(body)
     return tmp_path
 
@@ -84,8 +129,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
 
 def test_collect_errors(tmp_path):
     path = tmp_path / "count.jsonl"
-    path.write_text(json.dumps({"response": "3"}) + "\n{broken\n"
-                    + json.dumps(swift_record("count", None)) + "\n")
+    path.write_text(json.dumps({"response": "3"}) + "\n{broken\n" + json.dumps(swift_record("count", None)) + "\n")
     out = tmp_path / "m.json"
     assert main([str(path), "--collect-errors", "--out", str(out), "--quiet"]) == 0
     result = json.loads(out.read_text())
@@ -93,8 +137,12 @@ def test_collect_errors(tmp_path):
 
 
 def test_module_entry_point(results_dir):
-    run = subprocess.run([sys.executable, "-m", "sarbench.score", str(results_dir), "--no-meteor"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "sarbench.score", str(results_dir), "--no-meteor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "avg_paper" in run.stdout
 
@@ -104,9 +152,17 @@ def test_jsonl_saved_as_json_in_a_directory_is_read_and_meta_files_are_not(tmp_p
 
     folder = tmp_path / "results"
     folder.mkdir()
-    line = {"response": "It is ship.", "labels": "It is ship.",
-            "messages": [{"role": "user", "content": "<image>\nBased on these category options (aircraft, "
-                          "bridge, car, harbor, ship, tank), what's visible in this scene?"}]}
+    line = {
+        "response": "It is ship.",
+        "labels": "It is ship.",
+        "messages": [
+            {
+                "role": "user",
+                "content": "<image>\nBased on these category options (aircraft, "
+                "bridge, car, harbor, ship, tank), what's visible in this scene?",
+            }
+        ],
+    }
     (folder / "my_results.json").write_text("\n".join(json.dumps(line) for _ in range(3)) + "\n")
     (folder / "metrics.json").write_text(json.dumps({"protocol": "x", "metrics": {}}, indent=2))
     (folder / "manifest.json").write_text(json.dumps({"model": "m"}))
@@ -115,8 +171,8 @@ def test_jsonl_saved_as_json_in_a_directory_is_read_and_meta_files_are_not(tmp_p
 
 
 def test_a_sample_id_read_twice_is_refused(tmp_path):
-    from sarbench.result_files import load_predictions
     from sarbench.records import DataError
+    from sarbench.result_files import load_predictions
 
     record = {"id": "classify/0", "response": "It is ship.", "labels": "It is ship."}
     path = tmp_path / "classify.jsonl"
@@ -127,8 +183,9 @@ def test_a_sample_id_read_twice_is_refused(tmp_path):
 
 def test_records_without_a_response_field_are_scored_empty_and_counted(tmp_path, capsys):
     path = tmp_path / "classify.jsonl"
-    path.write_text(json.dumps({"labels": "It is ship."}) + "\n"
-                    + json.dumps({"labels": "It is ship.", "response": None}) + "\n")
+    path.write_text(
+        json.dumps({"labels": "It is ship."}) + "\n" + json.dumps({"labels": "It is ship.", "response": None}) + "\n"
+    )
     out = tmp_path / "m.json"
     assert main([str(path), "--no-meteor", "--out", str(out)]) == 0
     result = json.loads(out.read_text())

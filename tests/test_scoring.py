@@ -1,4 +1,5 @@
 """PROTOCOL §4 scores: golden cases with hand-computed IoUs (transcribed InternVL2.5-8B predictions)."""
+
 import json
 import math
 from pathlib import Path
@@ -18,8 +19,9 @@ def metrics_of(pairs, **kw):
 
 
 def test_classify():
-    m = metrics_of({"classify": [("It is ship.", "It is ship."), ("ships and tanks", "It is ship."),
-                                 ("no idea", "It is car.")]})
+    m = metrics_of(
+        {"classify": [("It is ship.", "It is ship."), ("ships and tanks", "It is ship."), ("no idea", "It is car.")]}
+    )
     # TP 1+1+0, FP 0+1+0, FN 0+0+1
     assert m["classify.acc"] == pytest.approx(100 * 2 / 4)
     assert m["classify.acc.sample_mean"] == pytest.approx((100 + 50 + 0) / 3)
@@ -28,18 +30,24 @@ def test_classify():
 
 
 def test_describe_paper_example():
-    ref = ("In this satellite image, we can observe the following: A small ship is visible in the "
-           "bottom left portion of the image There is one more small ship on the left side of the "
-           "image Also, we can observe another small ship in the central region of the image.")
-    pred = ("In this satellite image, we can observe the following: A small ship is visible in the "
-            "bottom left portion of the image.")
+    ref = (
+        "In this satellite image, we can observe the following: A small ship is visible in the "
+        "bottom left portion of the image There is one more small ship on the left side of the "
+        "image Also, we can observe another small ship in the central region of the image."
+    )
+    pred = (
+        "In this satellite image, we can observe the following: A small ship is visible in the "
+        "bottom left portion of the image."
+    )
     m = metrics_of({"describe": [(pred, ref)]})
     assert m["describe.acc"] == pytest.approx(100 / 3)
 
 
 def test_count_example():
     ref = "There are 4 instances. " + REF_BOXES
-    pred = "There are 4 instances. {<291><355><320><428>}{<205><195><226><293>}{<12><203><78><263>}{<49><453><120><501>}"
+    pred = (
+        "There are 4 instances. {<291><355><320><428>}{<205><195><226><293>}{<12><203><78><263>}{<49><453><120><501>}"
+    )
     # IoUs by hand: P1-A 1794/2738=.655, P2-D 2058/7748=.266, P3-C 2958/4164=.710, P4-B 2832/3931=.720
     m = metrics_of({"count": [(pred, ref)]})
     assert m["count.only"] == 100
@@ -63,15 +71,19 @@ def test_count_errors():
 
 
 def test_grounding_multi_example():
-    ref = ("In this SAR image, I can identify several objects and their locations: There are 4 ships: "
-           "one in the bottom center portion {<294><358><329><427>}, one in the bottom left portion "
-           "{<61><448><122><503>}, one in the middle left portion {<27><199><78><261>}, one in the "
-           "middle center portion {<193><157><245><306>}.")
-    pred = ("In this SAR image, I can identify several objects and their locations: There are 5 ships: "
-            "one in the middle left portion {<10><203><75><260>}, one in the middle center portion "
-            "{<197><187><230><285>}, one in the bottom center portion {<289><355><322><429>}, one in "
-            "the bottom left portion {<53><453><116><501>}, one in the bottom center portion "
-            "{<196><479><221><511>}.")
+    ref = (
+        "In this SAR image, I can identify several objects and their locations: There are 4 ships: "
+        "one in the bottom center portion {<294><358><329><427>}, one in the bottom left portion "
+        "{<61><448><122><503>}, one in the middle left portion {<27><199><78><261>}, one in the "
+        "middle center portion {<193><157><245><306>}."
+    )
+    pred = (
+        "In this SAR image, I can identify several objects and their locations: There are 5 ships: "
+        "one in the middle left portion {<10><203><75><260>}, one in the middle center portion "
+        "{<197><187><230><285>}, one in the bottom center portion {<289><355><322><429>}, one in "
+        "the bottom left portion {<53><453><116><501>}, one in the bottom center portion "
+        "{<196><479><221><511>}."
+    )
     # Q1-C .662, Q2-D 3234/7748=.417 (miss), Q3-A .661, Q4-B .706, Q5 none -> TP 3, FP 2, FN 1
     m = metrics_of({"grounding_multi": [(pred, ref)]})
     assert m["grounding.multi"] == pytest.approx(50.0)
@@ -84,8 +96,10 @@ def test_grounding_multi_example():
 
 def test_grounding_abstract_pooled_over_samples_with_reference_relations():
     with_rel = "There is a ship {<0><0><10><10>}. The ship is far from the car. The car is above the ship."
-    single = [("There is a ship {<0><0><10><10>}. The ship is far from the car.", with_rel),
-              ("a ship {<0><0><10><10>}. The ship is near the car.", "a ship {<0><0><10><10>}")]
+    single = [
+        ("There is a ship {<0><0><10><10>}. The ship is far from the car.", with_rel),
+        ("a ship {<0><0><10><10>}. The ship is near the car.", "a ship {<0><0><10><10>}"),
+    ]
     m = metrics_of({"grounding_single": single})
     # only the first sample counts: TP 1, FP 0, FN 1
     assert m["grounding.abstract"] == pytest.approx(50.0)
@@ -94,8 +108,8 @@ def test_grounding_abstract_pooled_over_samples_with_reference_relations():
 
 
 def test_refer_multi_example():
-    ref = "{<294><358><329><427>} (bottom center){<61><448><122><503>} (bottom left){<27><199><78><261>} (middle left){<193><157><245><306>} (middle center)"
-    pred = "{<10><0><37><56>} (top left){<17><203><75><260>} (middle left){<201><187><224><285>} (middle center){<291><355><320><428>} (bottom center)"
+    ref = "{<294><358><329><427>} (bottom center){<61><448><122><503>} (bottom left){<27><199><78><261>} (middle left){<193><157><245><306>} (middle center)"  # noqa: E501
+    pred = "{<10><0><37><56>} (top left){<17><203><75><260>} (middle left){<201><187><224><285>} (middle center){<291><355><320><428>} (bottom center)"  # noqa: E501
     # R2-C 2736/3732=.733, R3-D 2254/7748=.291, R4-A .655, R1 none
     m = metrics_of({"refer_multi": [(pred, ref)]})
     assert m["refer.multi.iou25"] == pytest.approx(60.0)
@@ -104,8 +118,9 @@ def test_refer_multi_example():
 
 def test_identify_multiset():
     ref = "This is a medium-sized ship located in the top right portion of the image. It appears to be wide in shape."
-    m = metrics_of({"identify_multi": [("A small ship at the top right, wide and wide.", ref)],
-                    "identify_single": [(ref, ref)]})
+    m = metrics_of(
+        {"identify_multi": [("A small ship at the top right, wide and wide.", ref)], "identify_single": [(ref, ref)]}
+    )
     # pred: size small, ship, top right, wide x2 -> TP 3 (ship, cell, wide), FP 2, FN 1
     assert m["identify.multi"] == pytest.approx(50.0)
     assert m["identify.single"] == 100
@@ -118,8 +133,7 @@ def test_empty_denominator_scores_100():
 
 
 def test_avg_weights():
-    m = metrics_of({"classify": [("It is ship.", "It is ship.")] * 3,
-                    "refer_single": [("none", "{<0><0><1><1>}")]})
+    m = metrics_of({"classify": [("It is ship.", "It is ship.")] * 3, "refer_single": [("none", "{<0><0><1><1>}")]})
     assert m["task.classify"] == 100 and m["task.refer"] == 0
     assert m["avg"] == pytest.approx(75.0)
     assert m["avg_paper"] == pytest.approx(100 * 10024 / (10024 + 11703))
@@ -134,21 +148,29 @@ def test_missing_response_is_empty():
 def test_malformed_reference():
     with pytest.raises(DataError, match="nothing to score"):
         metrics_of({"count": [("3", "nothing to see")]})
-    result = score_pairs({"count": [("3", "nothing to see"), ("3", "There are 3 instances.")]},
-                         captions=False, malformed_reference="collect")
+    result = score_pairs(
+        {"count": [("3", "nothing to see"), ("3", "There are 3 instances.")]},
+        captions=False,
+        malformed_reference="collect",
+    )
     assert result["n"] == {"count": 1} and len(result["malformed"]) == 1
 
 
 @pytest.mark.skipif(not EXAMPLES.exists(), reason="shared reference examples absent")
 def test_transcribed_examples_parse_and_self_score():
-    subset_of = {"classification": "classify", "fine_grained_description": "describe",
-                 "instance_counting": "count", "cross_modal_identification": "identify_multi"}
+    subset_of = {
+        "classification": "classify",
+        "fine_grained_description": "describe",
+        "instance_counting": "count",
+        "cross_modal_identification": "identify_multi",
+    }
     pairs = {}
     for example in json.loads(EXAMPLES.read_text()):
         task = example["_task"]
         multi = "multi" in example.get("_subtask", "")
         subset = subset_of.get(task) or {"spatial_grounding": "grounding", "referring": "refer"}[task] + (
-            "_multi" if multi else "_single")
+            "_multi" if multi else "_single"
+        )
         ref = example["messages"][1]["content"]
         pairs.setdefault(subset, []).append((ref, ref))
     m = metrics_of(pairs)

@@ -7,6 +7,7 @@ importable (the main .venv); the runner tests at the end run everywhere. One eng
 session (starting one costs about a minute on 2 cores). The transformers reference runs in the
 same process and venv, on the same checkpoint files, through the same runner.
 """
+
 import importlib.util
 import json
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from sarbench.__main__ import CONF_DIR
 from sarbench.evaluate import build_adapter, run_from_config
 from sarbench.runner import RunError
 
-needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
-                                reason="the vLLM tier runs in .venv-vllm (bash scripts/setup_vllm_env.sh)")
+needs_vllm = pytest.mark.skipif(
+    importlib.util.find_spec("vllm") is None, reason="the vLLM tier runs in .venv-vllm (bash scripts/setup_vllm_env.sh)"
+)
 
 # Random weights rarely emit EOS, so nearly every sample runs to max_new_tokens: 425 samples x 128
 # tokens keep this tier near 80 s on 2 cores (the transformers reference is most of it).
@@ -80,8 +82,9 @@ def run_with(adapter, out, *overrides):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sarbench.evaluate, "build_adapter", lambda *args: adapter)
         patch.setattr(adapter, "close", lambda: None)
-        return run_from_config(compose_config(f"out={out}", "scoring.meteor=false", "runner.progress=false",
-                                              *overrides))
+        return run_from_config(
+            compose_config(f"out={out}", "scoring.meteor=false", "runner.progress=false", *overrides)
+        )
 
 
 class Killed(BaseException):
@@ -89,13 +92,15 @@ class Killed(BaseException):
 
 
 def predictions(out: Path) -> dict[str, dict]:
-    return {r["id"]: r for path in sorted((out / "predictions").glob("*.jsonl"))
-            for r in map(json.loads, path.read_text().splitlines())}
+    return {
+        r["id"]: r
+        for path in sorted((out / "predictions").glob("*.jsonl"))
+        for r in map(json.loads, path.read_text().splitlines())
+    }
 
 
 @needs_vllm
-def test_whole_sample_predictions_are_identical_to_transformers(engine, reference, tiny_cache, tmp_path,
-                                                                monkeypatch):
+def test_whole_sample_predictions_are_identical_to_transformers(engine, reference, tiny_cache, tmp_path, monkeypatch):
     common = (*model_overrides(tiny_cache), "task=all", f"task.max_new_tokens={SAMPLE_TOKENS}")
     vllm_result = run_with(engine, tmp_path / "vllm", *common, "backend=vllm")
     hf_result = run_with(reference, tmp_path / "hf", *common, "backend=hf", "runner.batch_size=8")
@@ -118,10 +123,19 @@ def test_whole_sample_predictions_are_identical_to_transformers(engine, referenc
 def test_other_families_give_the_same_predictions_as_transformers(model, tiny_cache, tmp_path):
     """Each family's prompt (chat template, image placeholder) and image preparation as the engine
     sees them: two samples of every subset, vLLM and transformers, identical."""
-    overrides = (f"model={model}", f"model.tiny.cache_dir={tiny_cache}", "task=all", "runner.limit=2",
-                 "task.max_new_tokens=24", "model.min_new_tokens=24")
-    vllm = build_adapter(group(*overrides, "backend=vllm"), "vllm",
-                         group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"))
+    overrides = (
+        f"model={model}",
+        f"model.tiny.cache_dir={tiny_cache}",
+        "task=all",
+        "runner.limit=2",
+        "task.max_new_tokens=24",
+        "model.min_new_tokens=24",
+    )
+    vllm = build_adapter(
+        group(*overrides, "backend=vllm"),
+        "vllm",
+        group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"),
+    )
     hf = build_adapter(group(*overrides), "hf")
     try:
         run_with(vllm, tmp_path / "vllm", *overrides, "backend=vllm")
@@ -132,8 +146,9 @@ def test_other_families_give_the_same_predictions_as_transformers(model, tiny_ca
     ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
     assert len(ours) == 18 and ours.keys() == theirs.keys()
     assert all("error" not in r for r in ours.values())
-    assert {i: r.get("raw_response", r["response"]) for i, r in ours.items()} == \
-        {i: r.get("raw_response", r["response"]) for i, r in theirs.items()}
+    assert {i: r.get("raw_response", r["response"]) for i, r in ours.items()} == {
+        i: r.get("raw_response", r["response"]) for i, r in theirs.items()
+    }
 
 
 @needs_vllm
@@ -148,10 +163,21 @@ def test_the_checkpoints_repetition_penalty_applies_as_with_transformers(tiny_ca
     shutil.copytree(ensure_tiny_model("qwen2_vl", tiny_cache), penalised)
     config = json.loads((penalised / "generation_config.json").read_text())
     (penalised / "generation_config.json").write_text(json.dumps({**config, "repetition_penalty": 1.5}))
-    overrides = ("model=qwen2vl-2b", f"model.path={penalised}", "model.device=cpu", "model.dtype=float32",
-                 "task=count", "runner.limit=6", "task.max_new_tokens=24", "model.min_new_tokens=24")
-    vllm = build_adapter(group(*overrides, "backend=vllm"), "vllm",
-                         group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"))
+    overrides = (
+        "model=qwen2vl-2b",
+        f"model.path={penalised}",
+        "model.device=cpu",
+        "model.dtype=float32",
+        "task=count",
+        "runner.limit=6",
+        "task.max_new_tokens=24",
+        "model.min_new_tokens=24",
+    )
+    vllm = build_adapter(
+        group(*overrides, "backend=vllm"),
+        "vllm",
+        group(*overrides, "backend=vllm", "backend.enforce_eager=true", name="backend"),
+    )
     hf = build_adapter(group(*overrides), "hf")
     plain = build_adapter(group(*model_overrides(tiny_cache), *overrides[4:]), "hf")
     try:
@@ -164,8 +190,9 @@ def test_the_checkpoints_repetition_penalty_applies_as_with_transformers(tiny_ca
         for adapter in (vllm, hf, plain):
             adapter.close()
     ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
-    assert len(ours) == 6 and {i: r["response"] for i, r in ours.items()} == \
-        {i: r["response"] for i, r in theirs.items()}
+    assert len(ours) == 6 and {i: r["response"] for i, r in ours.items()} == {
+        i: r["response"] for i, r in theirs.items()
+    }
     unpenalised = predictions(tmp_path / "plain")
     assert any(unpenalised[i]["response"] != theirs[i]["response"] for i in theirs)
 
@@ -176,9 +203,17 @@ def test_requests_of_different_lengths_in_one_chunk_match_transformers(engine, r
 
     for adapter in (engine, reference):  # fixed lengths: max_new_tokens wins
         monkeypatch.setattr(adapter, "settings", dataclasses.replace(adapter.settings, min_new_tokens=64))
-    requests = [GenerationRequest(f"count/{i}", "count", f"[count] Count the ship.{' x' * i}", "",
-                                  Image.new("L", (60 + 9 * i, 90), 40 * i), max_new_tokens=n)
-                for i, n in enumerate((3, 17, 8, 1, 17))]
+    requests = [
+        GenerationRequest(
+            f"count/{i}",
+            "count",
+            f"[count] Count the ship.{' x' * i}",
+            "",
+            Image.new("L", (60 + 9 * i, 90), 40 * i),
+            max_new_tokens=n,
+        )
+        for i, n in enumerate((3, 17, 8, 1, 17))
+    ]
     ours = engine.generate(requests)
     assert ours == [reference.generate([r])[0] for r in requests]
     params = {r.max_new_tokens: engine.sampling_params(r.max_new_tokens) for r in requests}
@@ -188,8 +223,10 @@ def test_requests_of_different_lengths_in_one_chunk_match_transformers(engine, r
 @needs_vllm
 def test_a_request_the_engine_refuses_fails_alone(engine, reference):
     too_long = " ".join(["ship"] * 5000)  # beyond the tiny model's 4096 positions
-    requests = [GenerationRequest(f"count/{i}", "count", prompt, "", Image.new("L", (64, 64), 9 * i), max_new_tokens=6)
-                for i, prompt in enumerate(["[count] Count the ship.", too_long, "[refer] Identify 4 ship."])]
+    requests = [
+        GenerationRequest(f"count/{i}", "count", prompt, "", Image.new("L", (64, 64), 9 * i), max_new_tokens=6)
+        for i, prompt in enumerate(["[count] Count the ship.", too_long, "[refer] Identify 4 ship."])
+    ]
     ours = engine.generate(requests)
     assert isinstance(ours[1], InferenceFailure) and "vLLM refused the request" in ours[1].message
     assert [ours[0], ours[2]] == reference.generate([requests[0], requests[2]])
@@ -213,8 +250,9 @@ def test_an_interrupted_run_resumes_batch_by_batch(engine, tiny_cache, tmp_path,
 
     monkeypatch.setattr(engine, "engine_settings", dataclasses.replace(engine.engine_settings, submit_size=100))
     whole = run_with(engine, tmp_path / "whole", *overrides)  # the 71 count samples in one batch
-    monkeypatch.setattr(engine, "engine_settings", dataclasses.replace(engine.engine_settings, submit_size=20,
-                                                                       chunk_size=40))
+    monkeypatch.setattr(
+        engine, "engine_settings", dataclasses.replace(engine.engine_settings, submit_size=20, chunk_size=40)
+    )
     answered, killed = [], []
     stream = engine.generate_stream
 
@@ -236,8 +274,9 @@ def test_an_interrupted_run_resumes_batch_by_batch(engine, tiny_cache, tmp_path,
     assert manifest["samples_resumed"] == 40 and manifest["samples_generated"] == 31
     assert answered == [20, 20, 20, 11]
     assert resumed["metrics"] == whole["metrics"]
-    assert ({i: r["response"] for i, r in predictions(tmp_path / "cut").items()}
-            == {i: r["response"] for i, r in predictions(tmp_path / "whole").items()})
+    assert {i: r["response"] for i, r in predictions(tmp_path / "cut").items()} == {
+        i: r["response"] for i, r in predictions(tmp_path / "whole").items()
+    }
 
 
 @needs_vllm
@@ -246,8 +285,10 @@ def test_a_family_without_vllm_support_fails_fast_naming_hf(tiny_cache):
         build_adapter(group("model=glm-edge-v-2b"), "vllm", vllm_settings())
 
 
-@pytest.mark.parametrize("version, refused", [("0.10.2", True), ("0.31.9", True), ("0.32.0", False),
-                                               ("0.33.0rc1", False), ("1.0.0", False), (None, False)])
+@pytest.mark.parametrize(
+    "version, refused",
+    [("0.10.2", True), ("0.31.9", True), ("0.32.0", False), ("0.33.0rc1", False), ("1.0.0", False), (None, False)],
+)
 def test_a_vllm_older_than_the_api_used_is_refused_up_front(version, refused):
     from model_adapters.vllm_backend import check_vllm_version
 
@@ -267,8 +308,9 @@ def config_only_checkpoint(folder: Path, config: dict) -> Path:
 
 @needs_vllm
 def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
-    checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "qwen2_vl",
-                                                             "architectures": ["Qwen2VLNotInVLLM"]})
+    checkpoint = config_only_checkpoint(
+        tmp_path / "ckpt", {"model_type": "qwen2_vl", "architectures": ["Qwen2VLNotInVLLM"]}
+    )
     cfg = group("model=qwen2vl-2b", f"model.path={checkpoint}")
     adapter = build_adapter(cfg, "vllm", vllm_settings())
     with pytest.raises(RunError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
@@ -277,8 +319,9 @@ def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
 
 @needs_vllm
 def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
-    checkpoint = config_only_checkpoint(tmp_path / "ckpt", {"model_type": "internvl_chat",
-                                                             "architectures": ["InternVLChatModel"]})
+    checkpoint = config_only_checkpoint(
+        tmp_path / "ckpt", {"model_type": "internvl_chat", "architectures": ["InternVLChatModel"]}
+    )
     cfg = group("model=internvl2_5-1b", f"model.path={checkpoint}", "model.trust_remote_code=true")
     adapter = build_adapter(cfg, "vllm", vllm_settings())
     with pytest.raises(RunError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
@@ -286,9 +329,14 @@ def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
 
 
 @needs_vllm
-@pytest.mark.parametrize("generation, message", [
-    ({"do_sample": True}, "decodes greedily"), ({"num_beams": 4}, "decodes greedily"),
-    ({"repetition_penalty": 1.1}, "backend.sampling")])
+@pytest.mark.parametrize(
+    "generation, message",
+    [
+        ({"do_sample": True}, "decodes greedily"),
+        ({"num_beams": 4}, "decodes greedily"),
+        ({"repetition_penalty": 1.1}, "backend.sampling"),
+    ],
+)
 def test_non_greedy_or_transformers_only_generation_settings_are_refused(generation, message):
     cfg = group("model=qwen2vl-2b")
     with pytest.raises(RunError, match=message):
@@ -355,8 +403,9 @@ def test_checkpoint_sampling_reads_repetition_penalty_and_refuses_what_vllm_cann
     from model_adapters.vllm_backend import checkpoint_sampling
 
     assert checkpoint_sampling(str(tmp_path), None) == {}  # no generation_config.json
-    (tmp_path / "generation_config.json").write_text(json.dumps(
-        {"eos_token_id": [2, 3], "repetition_penalty": 1.05, "temperature": 0.1, "top_k": 1}))
+    (tmp_path / "generation_config.json").write_text(
+        json.dumps({"eos_token_id": [2, 3], "repetition_penalty": 1.05, "temperature": 0.1, "top_k": 1})
+    )
     assert checkpoint_sampling(str(tmp_path), None) == {"repetition_penalty": 1.05}
     (tmp_path / "generation_config.json").write_text(json.dumps({"repetition_penalty": 1.0}))
     assert checkpoint_sampling(str(tmp_path), None) == {}

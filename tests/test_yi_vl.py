@@ -1,4 +1,5 @@
 """Yi-VL loads with its own LayerNorm projector; incomplete checkpoints are refused, not run."""
+
 import json
 import shutil
 
@@ -54,11 +55,17 @@ def test_yi_vl_loads_every_projector_weight_into_its_layernorm_projector(tiny_ca
     for name, tensor in projector.state_dict().items():
         assert torch.equal(tensor, saved[f"multi_modal_projector.{name}"]), name
     features = torch.randn(2, 3, projector.linear_1.in_features)
-    hidden = torch.nn.functional.gelu(torch.nn.functional.layer_norm(
-        projector.linear_1(features), (projector.linear_2.normalized_shape[0],),
-        projector.linear_2.weight, projector.linear_2.bias))
-    expected = torch.nn.functional.layer_norm(projector.linear_3(hidden), hidden.shape[-1:],
-                                              projector.linear_4.weight, projector.linear_4.bias)
+    hidden = torch.nn.functional.gelu(
+        torch.nn.functional.layer_norm(
+            projector.linear_1(features),
+            (projector.linear_2.normalized_shape[0],),
+            projector.linear_2.weight,
+            projector.linear_2.bias,
+        )
+    )
+    expected = torch.nn.functional.layer_norm(
+        projector.linear_3(hidden), hidden.shape[-1:], projector.linear_4.weight, projector.linear_4.bias
+    )
     assert torch.allclose(projector(features), expected, atol=1e-6)
 
 
@@ -77,8 +84,11 @@ def test_a_checkpoint_missing_weights_is_refused_naming_them(tiny_cache, tmp_pat
     broken = tmp_path / "llava-without-projector"
     shutil.copytree(ensure_tiny_model("llava", tiny_cache), broken)
     weights = load_file(broken / "model.safetensors")
-    save_file({k: v for k, v in weights.items() if not k.startswith("multi_modal_projector.linear_2")},
-              broken / "model.safetensors", metadata={"format": "pt"})
+    save_file(
+        {k: v for k, v in weights.items() if not k.startswith("multi_modal_projector.linear_2")},
+        broken / "model.safetensors",
+        metadata={"format": "pt"},
+    )
     with pytest.raises(RunError, match=r"lacks 2 weights .*multi_modal_projector\.linear_2\.bias"):
         adapter_for("model=llava-1.5-7b", f"model.path={broken}", "model.device=cpu", "model.dtype=float32")
 
@@ -98,9 +108,14 @@ def yi_request(i=0):
 
     from model_adapters import GenerationRequest
 
-    return GenerationRequest(sample_id=f"count/{i}", subset="count", image_path="", max_new_tokens=10,
-                             prompt="[count] Count the ship in this satellite image." + " x" * i,
-                             image=Image.new("RGB", (80, 60), (30 * i, 60, 90)))
+    return GenerationRequest(
+        sample_id=f"count/{i}",
+        subset="count",
+        image_path="",
+        max_new_tokens=10,
+        prompt="[count] Count the ship in this satellite image." + " x" * i,
+        image=Image.new("RGB", (80, 60), (30 * i, 60, 90)),
+    )
 
 
 def test_yi_vl_stops_at_its_template_turn_end_and_cuts_it(tiny_cache, monkeypatch):
@@ -116,7 +131,7 @@ def test_yi_vl_stops_at_its_template_turn_end_and_cuts_it(tiny_cache, monkeypatc
     text, image = adapter.native_inputs(yi_request())
     inputs = adapter.to_model(adapter.processor(text=[text], images=[image], return_tensors="pt"))
     full = adapter.model.generate(**inputs, do_sample=False, max_new_tokens=10, min_new_tokens=10)
-    new = full[0, inputs["input_ids"].shape[1]:].tolist()
+    new = full[0, inputs["input_ids"].shape[1] :].tolist()
     stop = tokenizer.convert_ids_to_tokens(new[2])
     assert new.index(new[2]) == 2, "pick a request whose 3rd token is new"
     monkeypatch.setattr(type(adapter.family), "stop_tokens", (stop,))

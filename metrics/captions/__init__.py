@@ -6,22 +6,32 @@ METEOR: the tokenizer and the three scorers are re-implemented here and tested a
 library to 1e-9. Scores are corpus-level over the whole subset, one reference per sample,
 ×100.
 """
+
 from __future__ import annotations
 
 from .bleu import NgramIndex, bleu
 from .cider import cider
-from .meteor import meteor as meteor_score, meteor_unavailable_reason
+from .meteor import meteor as meteor_score
+from .meteor import meteor_unavailable_reason
 from .ptb_tokenizer import tokenize
 from .rouge import rouge_l
 
-__all__ = ["CAPTION_KEYS", "caption_scores", "meteor_score", "meteor_unavailable_reason",
-           "scores_from_tokens", "tokenize", "tokenize_pairs"]
+__all__ = [
+    "CAPTION_KEYS",
+    "caption_scores",
+    "meteor_score",
+    "meteor_unavailable_reason",
+    "scores_from_tokens",
+    "tokenize",
+    "tokenize_pairs",
+]
 
 CAPTION_KEYS = ("bleu1", "bleu2", "bleu3", "bleu4", "cider", "rouge_l", "meteor")
 
 
-def caption_scores(predictions: list[str | None], references: list[str], *,
-                   meteor: bool | None = None) -> dict[str, float | None]:
+def caption_scores(
+    predictions: list[str | None], references: list[str], *, meteor: bool | None = None
+) -> dict[str, float | None]:
     """Corpus caption metrics ×100 for aligned predictions and references.
 
     A missing (``None``) prediction counts as the empty caption. An empty list means the

@@ -5,6 +5,7 @@ pycocoevalcap sums clipped n-gram matches, n-gram counts and lengths over the co
 ``(correct + 1e-15) / (guess + 1e-9)``. Here the counting is vectorised with numpy; the final
 arithmetic is the library's, operation for operation, on the same integer totals.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,14 +28,14 @@ class NgramIndex:
         ids = np.fromiter(map(vocab.__getitem__, words), np.int64, len(words))
         lens = np.array([len(s) for s in hyps + refs], dtype=np.int64)
         self.n_sent = len(hyps)
-        self.hyp_len, self.ref_len = lens[:self.n_sent], lens[self.n_sent:]
+        self.hyp_len, self.ref_len = lens[: self.n_sent], lens[self.n_sent :]
         sent = np.repeat(np.arange(len(lens)), lens)
         offset = np.arange(len(ids)) - np.repeat(np.cumsum(lens) - lens, lens)
         self._grams, self._matches = {}, {}
         key = ids
         for n in range(1, max_n + 1):
             if n > 1:  # extend (n-1)-gram ids by the next word, then renumber densely
-                key = np.unique(key[:-1] * (len(vocab) + 1) + ids[n - 1:], return_inverse=True)[1]
+                key = np.unique(key[:-1] * (len(vocab) + 1) + ids[n - 1 :], return_inverse=True)[1]
                 sent, offset = sent[:-1], offset[:-1]
             valid = offset + n <= lens[sent]
             self._grams[n] = (sent[valid], key[valid], int(key.max(initial=0)) + 1)
@@ -55,8 +56,9 @@ class NgramIndex:
     def _match(self, n: int):
         hyp, ref = self.counts(n, "hyp"), self.counts(n, "ref")
         n_keys = self._grams[n][2]
-        _, in_hyp, in_ref = np.intersect1d(hyp[0] * n_keys + hyp[1], ref[0] * n_keys + ref[1],
-                                           assume_unique=True, return_indices=True)
+        _, in_hyp, in_ref = np.intersect1d(
+            hyp[0] * n_keys + hyp[1], ref[0] * n_keys + ref[1], assume_unique=True, return_indices=True
+        )
         return hyp, ref, in_hyp, in_ref
 
 

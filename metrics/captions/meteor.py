@@ -4,6 +4,7 @@ METEOR has no pure-Python equivalent (nltk's METEOR gives different numbers), so
 a ``java`` executable on PATH and pycocoevalcap (which ships ``meteor-1.5.jar``). The jar is
 fed tokenised single-line text only: raw text with newlines makes it hang.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,10 +27,8 @@ def meteor_unavailable_reason() -> str | None:
     except (ImportError, ValueError):
         spec = None
     if spec is None or not spec.submodule_search_locations:
-        return ("pycocoevalcap is not installed (it ships meteor-1.5.jar); "
-                "install sarbench[reference]")
-    if not any(Path(p, "meteor", "meteor-1.5.jar").is_file()
-               for p in spec.submodule_search_locations):
+        return "pycocoevalcap is not installed (it ships meteor-1.5.jar); install sarbench[reference]"
+    if not any(Path(p, "meteor", "meteor-1.5.jar").is_file() for p in spec.submodule_search_locations):
         return "pycocoevalcap's meteor/meteor-1.5.jar is missing"
     return None
 
@@ -48,8 +47,7 @@ def meteor(hyps: list[str], refs: list[str], scorer=None) -> float | None:
     # (tokenised text has none; this only guards direct callers).
     hyps, refs = ([s.replace("\r", " ").replace("\n", " ") for s in side] for side in (hyps, refs))
     if scorer is not None:
-        score, _ = scorer.compute_score({i: [r] for i, r in enumerate(refs)},
-                                        {i: [h] for i, h in enumerate(hyps)})
+        score, _ = scorer.compute_score({i: [r] for i, r in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
         return float(score)
     return _pipelined_meteor(hyps, refs)
 
@@ -66,8 +64,11 @@ def _jar_directory() -> str:
 def _start_jar() -> subprocess.Popen:
     return subprocess.Popen(
         ["java", "-jar", "-Xmx2G", "meteor-1.5.jar", "-", "-", "-stdio", "-l", "en", "-norm"],
-        cwd=_jar_directory(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL)
+        cwd=_jar_directory(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _segment_stats(process: subprocess.Popen, lines: list[str]) -> list[str]:
@@ -102,11 +103,10 @@ def _pipelined_meteor(hyps: list[str], refs: list[str], workers: int | None = No
     # Exactly pycocoevalcap's Meteor: same jar options, same "SCORE ||| ref ||| hyp" lines (with
     # its '|||' removal and double-space squeeze on the hypothesis), then one EVAL line over all
     # segment statistics. Statistics are per segment, so several JVMs can compute them.
-    lines = [" ||| ".join(("SCORE", ref, hyp.replace("|||", "").replace("  ", " ")))
-             for hyp, ref in zip(hyps, refs)]
+    lines = [" ||| ".join(("SCORE", ref, hyp.replace("|||", "").replace("  ", " "))) for hyp, ref in zip(hyps, refs)]
     workers = workers or meteor_workers(len(lines))
     size = -(-len(lines) // workers)
-    chunks = [lines[i:i + size] for i in range(0, len(lines), size)]
+    chunks = [lines[i : i + size] for i in range(0, len(lines), size)]
     processes = [_start_jar() for _ in chunks]
     try:
         with ThreadPoolExecutor(max_workers=len(chunks)) as pool:

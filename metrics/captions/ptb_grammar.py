@@ -3,6 +3,7 @@ jar uses (hex code-point ranges, measured on every BMP character), the JFlex mac
 rules in JFlex's priority order with their token rewrites. See ptb_tokenizer.py for how they run
 and how they were checked against the jar.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,16 +46,20 @@ _LETTERS = (
     "fb46-fbb1 fbd3-fd3d fd50-fd8f fd92-fdc7 fdf0-fdfb fe70-fe74 fe76-fefc ff21-ff3a ff41-ff5a "
     "ff66-ffbe ffc2-ffc7 ffca-ffcf ffd2-ffd7 ffda-ffdc "
 )
-_DIGITS = ("30-39 660-669 6f0-6f9 7c0-7c9 966-96f 9e6-9ef a66-a6f ae6-aef b66-b6f be6-bef "
-           "c66-c6f ce6-cef d66-d6f e50-e59 ed0-ed9 f20-f29 1040-1049 1090-1099 17e0-17e9 "
-           "1810-1819 1946-194f 19d0-19d9 1a80-1a89 1a90-1a99 1b50-1b59 1bb0-1bb9 1c40-1c49 "
-           "1c50-1c59 a620-a629 a8d0-a8d9 a900-a909 a9d0-a9d9 aa50-aa59 abf0-abf9 ff10-ff19")
+_DIGITS = (
+    "30-39 660-669 6f0-6f9 7c0-7c9 966-96f 9e6-9ef a66-a6f ae6-aef b66-b6f be6-bef "
+    "c66-c6f ce6-cef d66-d6f e50-e59 ed0-ed9 f20-f29 1040-1049 1090-1099 17e0-17e9 "
+    "1810-1819 1946-194f 19d0-19d9 1a80-1a89 1a90-1a99 1b50-1b59 1bb0-1bb9 1c40-1c49 "
+    "1c50-1c59 a620-a629 a8d0-a8d9 a900-a909 a9d0-a9d9 aa50-aa59 abf0-abf9 ff10-ff19"
+)
 # CoreNLP adds these marks to WORD letters; JFlex's own [:letter:] (used elsewhere) lacks them.
-_MARKS = ("ad 2c2-2c5 2d2-2df 2e5-2eb 2ed 2ef-36f 375 378-379 384-385 3f6 483-487 55a-55f "
-          "591-5bd 5bf 5c1-5c2 5c4-5c5 5c7 615-61a 64b-65e 670 6d6-6e4 6e7-6ed 6fd-6fe 70f 711 "
-          "730-74c 7a6-7b0 7eb-7f3 900-903 93c 93e-94e 951-955 962-963 981-983 9bc 9be-9c4 "
-          "9c7-9c8 9cb-9cd 9d7 9e2-9e3 a01-a03 a3c a3e-a4f a81-a83 abc abe-acf b82 bbe-bc2 "
-          "bc6-bc8 bca-bcd c01-c03 c3e-c56 d3e-d44 d46-d48 e31 e34-e3a e47-e4e eb1 eb4-ebc ec8-ecd")
+_MARKS = (
+    "ad 2c2-2c5 2d2-2df 2e5-2eb 2ed 2ef-36f 375 378-379 384-385 3f6 483-487 55a-55f "
+    "591-5bd 5bf 5c1-5c2 5c4-5c5 5c7 615-61a 64b-65e 670 6d6-6e4 6e7-6ed 6fd-6fe 70f 711 "
+    "730-74c 7a6-7b0 7eb-7f3 900-903 93c 93e-94e 951-955 962-963 981-983 9bc 9be-9c4 "
+    "9c7-9c8 9cb-9cd 9d7 9e2-9e3 a01-a03 a3c a3e-a4f a81-a83 abc abe-acf b82 bbe-bc2 "
+    "bc6-bc8 bca-bcd c01-c03 c3e-c56 d3e-d44 d46-d48 e31 e34-e3a e47-e4e eb1 eb4-ebc ec8-ecd"
+)
 
 
 def _chars(table: str) -> set[str]:
@@ -69,8 +74,7 @@ def _cls(chars: set[str]) -> str:
     codes = sorted(map(ord, chars))
     starts = [c for c, p in zip(codes, [-2] + codes) if c != p + 1]
     ends = [c for c, q in zip(codes, codes[1:] + [-2]) if q != c + 1]
-    return "[" + "".join("\\u%04x" % a + ("-\\u%04x" % b if b > a else "")
-                         for a, b in zip(starts, ends)) + "]"
+    return "[" + "".join("\\u%04x" % a + ("-\\u%04x" % b if b > a else "") for a, b in zip(starts, ends)) + "]"
 
 
 _L = _chars(_LETTERS)
@@ -84,7 +88,7 @@ _M = {
     "SPACENL": "(?:{SPACE}|{NL})",
     "NAME": "[A-Za-z][A-Za-z0-9_:.-]*",
     "SGML": "<(?:[!?][A-Za-z-][^>\\r\\n]*|{NAME}(?: +(?:{NAME} *= *(?:'[^'\\n]*'|\"[^\"\\n]*\")|{NAME}))*"
-            " */?|/{NAME}) *>",
+    " */?|/{NAME}) *>",
     "SENTEND": "{SPACENL}(?:{SPACENL}|{UP}|{SGML})",
     "LETTER": "(?:{L}|&[aeiou](?:acute|grave|uml);)",
     "LETTERD": "(?:{LD}|&[aeiou](?:acute|grave|uml);)",
@@ -95,39 +99,36 @@ _M = {
     "NUM": "(?:{D}*(?:[.:,\\xad\\u066b\\u066c]{D}+)+|{D}+)",
     "HYPHEN": "[-_\\u058a\\u2010\\u2011]",
     "THINGP": "(?:[dDoOlL]{APOSETC}{JLD})?{JLD}+",
-    "ACRO": "(?:(?:Canada|Sino|Korean|EU|Japan|non)-U\\.S|U\\.S\\.-(?:U\\.K|U\\.S\\.S\\.R)"
-            "|[A-Za-z](?:\\.[A-Za-z])*)",
-    "ACRO2": "(?:(?:Canada|Sino|Korean|EU|Japan|non)-U\\.S|U\\.S\\.-(?:U\\.K|U\\.S\\.S\\.R)"
-             "|[A-Za-z](?:\\.[A-Za-z])+)",
+    "ACRO": "(?:(?:Canada|Sino|Korean|EU|Japan|non)-U\\.S|U\\.S\\.-(?:U\\.K|U\\.S\\.S\\.R)|[A-Za-z](?:\\.[A-Za-z])*)",
+    "ACRO2": "(?:(?:Canada|Sino|Korean|EU|Japan|non)-U\\.S|U\\.S\\.-(?:U\\.K|U\\.S\\.S\\.R)|[A-Za-z](?:\\.[A-Za-z])+)",
     "HTHING": "[A-Za-z0-9][A-Za-z0-9.,\\xad]*(?:-(?:{ACRO2}\\.|[A-Za-z0-9\\xad]+))+",
     "THING": "{THINGP}(?:{HYPHEN}{THINGP})*",
     "THINGA": "(?-i:[A-Z]+(?:(?:[+&]|&(?i:amp);)[A-Z]+)+)",
     "ABBREV1": "(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Mon|Tues?|Wed|Thu(?:rs)?|Fri"
-               "|Ala|Ariz|(?-i:A)z|(?-i:A)rk|Calif|Colo|Conn|Ct|Dak|(?-i:D)el|Fla|Ga|(?-i:I)ll|Ind|Kans?"
-               "|Ky|(?-i:L)a|(?-i:M)ass|Md|Mich|Minn|(?-i:M)iss|Mo|Mont|Neb|Nev|Okla|(?-i:O)re"
-               "|(?-i:P)a|Penn|Tenn|(?-i:T)ex|Va|Vt|(?-i:W)ash|Wisc?|Wyo|Inc|Cos?|Corp"
-               "|Pp?t(?-i:[ye])s?|Ltd|Plc|Rt|Bancorp|Bhd|Assn|Univ|Intl|Sys|tel|est|ext|sq|Jr|Sr"
-               "|Bros|(?:Ed|Ph)\\.D|Blvd|Rd|Esq|etc|al|seq|Bldg)\\.",
+    "|Ala|Ariz|(?-i:A)z|(?-i:A)rk|Calif|Colo|Conn|Ct|Dak|(?-i:D)el|Fla|Ga|(?-i:I)ll|Ind|Kans?"
+    "|Ky|(?-i:L)a|(?-i:M)ass|Md|Mich|Minn|(?-i:M)iss|Mo|Mont|Neb|Nev|Okla|(?-i:O)re"
+    "|(?-i:P)a|Penn|Tenn|(?-i:T)ex|Va|Vt|(?-i:W)ash|Wisc?|Wyo|Inc|Cos?|Corp"
+    "|Pp?t(?-i:[ye])s?|Ltd|Plc|Rt|Bancorp|Bhd|Assn|Univ|Intl|Sys|tel|est|ext|sq|Jr|Sr"
+    "|Bros|(?:Ed|Ph)\\.D|Blvd|Rd|Esq|etc|al|seq|Bldg)\\.",
     "ABBREV4": "(?:Mrs?|Ms|(?-i:M)iss|Drs?|Profs?|Sens?|Reps?|Attys?|Lt|Col|Gen|Messrs|Govs?|Adm"
-               "|Rev|Maj|Sgt|Cpl|Pvt|Capt|Ste?|Ave|Pres|Lieut|Hon|Brig|Co?mdr|Pfc|Spc|Supts?|Det"
-               "|Mt|Ft|Adj|Adv|Asst|Assoc|Ens|Insp|Mlle|Mme|Msgr|Sfc|Invt|Elec|Natl|M[ft]g|Dept"
-               "|Ph|vs|Alex|Wm|Jos|Cie|a\\.k\\.a|cf|TREAS|{ACRO})",
+    "|Rev|Maj|Sgt|Cpl|Pvt|Capt|Ste?|Ave|Pres|Lieut|Hon|Brig|Co?mdr|Pfc|Spc|Supts?|Det"
+    "|Mt|Ft|Adj|Adv|Asst|Assoc|Ens|Insp|Mlle|Mme|Msgr|Sfc|Invt|Elec|Natl|M[ft]g|Dept"
+    "|Ph|vs|Alex|Wm|Jos|Cie|a\\.k\\.a|cf|TREAS|{ACRO})",
     "NEXTWORD": "(?-i:A)(?i:bout|ccording|dditionally|fter|n|s|t|)|(?-i:B)(?i:ut)"
-                "|(?-i:E)(?i:arlier)|(?-i:H)(?i:e|er|ere|owever)|(?-i:I)(?i:f|n|t)"
-                "|(?-i:L)(?i:ast)|(?-i:M)(?i:any|ore|r\\.|s\\.)|(?-i:N)(?i:ow)"
-                "|(?-i:O)(?i:nce|ne|ther|ur)|(?-i:S)(?i:he|ince|o|ome|uch)"
-                "|(?-i:T)(?i:hat|he|heir|hen|here|hese|hey|his)|(?-i:W)(?i:e|hen|hile|hat)"
-                "|(?-i:Y)(?i:et|ou)|{SGML}",
-    "NOTURL": "[^ \\t\\n\\f\\r\"<>|()]",
-    "URLEND": "[^ \\t\\n\\f\\r\"<>|.!?(){},-]",
-    "QUOTECH": "[`\\u2018\\u2019\\u201a\\u201b\\u201c\\u201d\\x91-\\x94\\u201e\\u201f\\u2039"
-               "\\u203a\\xab\\xbb]",
+    "|(?-i:E)(?i:arlier)|(?-i:H)(?i:e|er|ere|owever)|(?-i:I)(?i:f|n|t)"
+    "|(?-i:L)(?i:ast)|(?-i:M)(?i:any|ore|r\\.|s\\.)|(?-i:N)(?i:ow)"
+    "|(?-i:O)(?i:nce|ne|ther|ur)|(?-i:S)(?i:he|ince|o|ome|uch)"
+    "|(?-i:T)(?i:hat|he|heir|hen|here|hese|hey|his)|(?-i:W)(?i:e|hen|hile|hat)"
+    "|(?-i:Y)(?i:et|ou)|{SGML}",
+    "NOTURL": '[^ \\t\\n\\f\\r"<>|()]',
+    "URLEND": '[^ \\t\\n\\f\\r"<>|.!?(){},-]',
+    "QUOTECH": "[`\\u2018\\u2019\\u201a\\u201b\\u201c\\u201d\\x91-\\x94\\u201e\\u201f\\u2039\\u203a\\xab\\xbb]",
     "MISC": "[+%&~^|\\\\\\xa6\\xa7\\xa8\\xa9\\xac\\xae\\xaf\\xb0-\\xba\\xd7\\xf7\\u0387\\u05be"
-            "\\u05c0\\u05c3\\u05c6\\u05f3\\u05f4\\u0600-\\u0603\\u0606-\\u060a\\u060c\\u0614"
-            "\\u061b\\u061e\\u066a\\u066d\\u0703-\\u070d\\u07f6-\\u07f8\\u0964\\u0965\\u0e4f"
-            "\\u1fbd\\u2016\\u2017\\u2020-\\u2023\\u2030-\\u2038\\u203b\\u203e-\\u2042\\u2044"
-            "\\u207a-\\u207f\\u208a-\\u208e\\u2100-\\u214f\\u2190-\\u21ff\\u2200-\\u2bff\\u3012"
-            "\\u30fb\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff65]",
+    "\\u05c0\\u05c3\\u05c6\\u05f3\\u05f4\\u0600-\\u0603\\u0606-\\u060a\\u060c\\u0614"
+    "\\u061b\\u061e\\u066a\\u066d\\u0703-\\u070d\\u07f6-\\u07f8\\u0964\\u0965\\u0e4f"
+    "\\u1fbd\\u2016\\u2017\\u2020-\\u2023\\u2030-\\u2038\\u203b\\u203e-\\u2042\\u2044"
+    "\\u207a-\\u207f\\u208a-\\u208e\\u2100-\\u214f\\u2190-\\u21ff\\u2200-\\u2bff\\u3012"
+    "\\u30fb\\uff01-\\uff0f\\uff1a-\\uff20\\uff3b-\\uff40\\uff5b-\\uff65]",
 }
 
 
@@ -141,8 +142,12 @@ def _quotes(tok: str, left: bool = False) -> str:
     """CoreNLP's LaTeX quote normalisation (ASCII quotes by guessed side, curly ones by shape)."""
     tok = tok.replace("&apos;", "'").replace("&quot;", '"')
     tok = tok.replace('"', "``" if left else "''").replace("'", "`" if left else "'")
-    for chars, rep in (("\x91\u2018\u201b\u2039", "`"), ("\x92\u2019\u203a", "'"),
-                       ("\x93\u201c\xab", "``"), ("\x94\u201d\xbb", "''")):
+    for chars, rep in (
+        ("\x91\u2018\u201b\u2039", "`"),
+        ("\x92\u2019\u203a", "'"),
+        ("\x93\u201c\xab", "``"),
+        ("\x94\u201d\xbb", "''"),
+    ):
         for ch in chars:
             tok = tok.replace(ch, rep)
     return tok
@@ -155,19 +160,56 @@ _AMP = re.compile("&amp;", re.I)
 SKIP, NL, DUP, ACRONYM = object(), object(), object(), object()  # special actions
 
 
-def _keep(t): return t
-def _nosoft(t): return t.replace("\xad", "") or "-"
-def _amp(t): return _AMP.sub("&", t)
-def _space(t): return t.replace(" ", "\xa0")
-def _parens(t): return t.replace("(", "-LRB-").replace(")", "-RRB-")
-def _phone(t): return _parens(_space(t))
-def _dashes(t): return "--" if 3 <= len(t) <= 4 else t
-def _currency(t): return _CURRENCY.get(t, t)
-def _fraction(t): return _FRACTIONS.get(t, t)
-def _bracket(t): return _BRACKETS[t]
-def _right(t): return _quotes(t)
-def _left(t): return _quotes(t, left=True)
-def _first3(t): return t[:3]
+def _keep(t):
+    return t
+
+
+def _nosoft(t):
+    return t.replace("\xad", "") or "-"
+
+
+def _amp(t):
+    return _AMP.sub("&", t)
+
+
+def _space(t):
+    return t.replace(" ", "\xa0")
+
+
+def _parens(t):
+    return t.replace("(", "-LRB-").replace(")", "-RRB-")
+
+
+def _phone(t):
+    return _parens(_space(t))
+
+
+def _dashes(t):
+    return "--" if 3 <= len(t) <= 4 else t
+
+
+def _currency(t):
+    return _CURRENCY.get(t, t)
+
+
+def _fraction(t):
+    return _FRACTIONS.get(t, t)
+
+
+def _bracket(t):
+    return _BRACKETS[t]
+
+
+def _right(t):
+    return _quotes(t)
+
+
+def _left(t):
+    return _quotes(t, left=True)
+
+
+def _first3(t):
+    return t[:3]
 
 
 # (first-character class, pattern with optional trailing context after (?P<t>...), action).
@@ -191,28 +233,44 @@ _RULES = [
     ("{JL}", "{JL}+(?-i:[aeiouyAEIOUY]){APOSETC}(?-i:[aeiouA-Z]){JL}*", _keep),
     ("[cCtTnNeEsSlL']", "cont'd\\.?|'twas|nor'easter|c'mon|e'er|s'mores|ev'ry|li'l|nat'l", _keep),
     ("[yY]", "(?P<t>y{APOS}){JL}", _keep),
-    ("[hH]", "https?://[^ \\t\\n\\f\\r\"<>|(){}]+[^ \\t\\n\\f\\r\"<>|.!?(){},-]", _keep),
-    ("[^ \\t\\n\\f\\r\"<>|.!?(){},]",
-     "~(?:www\\.(?:[^ \\t\\n\\f\\r\"<>|.!?(){},]+\\.)+[a-zA-Z]{2,4}"
-     "|(?:(?-i:[^ \\t\\n\\f\\r\"`'<>|.!?(){}\\x2c-\\x5f$])+\\.)+(?:com|net|org|edu))"
-     "(?:/{NOTURL}+{URLEND})?", _keep),
-    ("[a-zA-Z0-9<&]", "~(?:&lt;|<)?[a-zA-Z0-9][^ \\t\\n\\f\\r\"<>|()\\xa0{}]*@"
-     "(?:[^ \\t\\n\\f\\r\"<>|(){}.\\xa0]+\\.)*[^ \\t\\n\\f\\r\"<>|(){}.\\xa0]+(?:&gt;|>)?", _keep),
+    ("[hH]", 'https?://[^ \\t\\n\\f\\r"<>|(){}]+[^ \\t\\n\\f\\r"<>|.!?(){},-]', _keep),
+    (
+        '[^ \\t\\n\\f\\r"<>|.!?(){},]',
+        '~(?:www\\.(?:[^ \\t\\n\\f\\r"<>|.!?(){},]+\\.)+[a-zA-Z]{2,4}'
+        "|(?:(?-i:[^ \\t\\n\\f\\r\"`'<>|.!?(){}\\x2c-\\x5f$])+\\.)+(?:com|net|org|edu))"
+        "(?:/{NOTURL}+{URLEND})?",
+        _keep,
+    ),
+    (
+        "[a-zA-Z0-9<&]",
+        '~(?:&lt;|<)?[a-zA-Z0-9][^ \\t\\n\\f\\r"<>|()\\xa0{}]*@'
+        '(?:[^ \\t\\n\\f\\r"<>|(){}.\\xa0]+\\.)*[^ \\t\\n\\f\\r"<>|(){}.\\xa0]+(?:&gt;|>)?',
+        _keep,
+    ),
     ("[@#]", "@[a-zA-Z_][a-zA-Z_0-9]*|#{LETTER}+", _keep),
     ("['\\x92\\u2019&]", "(?P<t>{REDAUX})[^A-Za-z]", _right),
     ("[nN]", "n{APOSETC}t", _right),
     ("{D}", "{D}{1,2}[-/]{D}{1,2}[-/]{D}{2,4}", _keep),
     ("[-+.:,\\xad\\u066b\\u066c]|{D}", "[-+]?{NUM}", _nosoft),
-    ("[\\u207a\\u207b\\u208a\\u208b\\u2070\\xb9\\xb2\\xb3\\u2074-\\u2079\\u2080-\\u2089]",
-     "[\\u207a\\u207b\\u208a\\u208b]?(?:[\\u2070\\xb9\\xb2\\xb3\\u2074-\\u2079]+|[\\u2080-\\u2089]+)", _keep),
+    (
+        "[\\u207a\\u207b\\u208a\\u208b\\u2070\\xb9\\xb2\\xb3\\u2074-\\u2079\\u2080-\\u2089]",
+        "[\\u207a\\u207b\\u208a\\u208b]?(?:[\\u2070\\xb9\\xb2\\xb3\\u2074-\\u2079]+|[\\u2080-\\u2089]+)",
+        _keep,
+    ),
     ("{D}", "(?:{D}{1,4}[- \\xa0])?{D}{1,4}(?:\\\\?/|\\u2044){D}{1,4}", _space),
     ("[\\xbc\\xbd\\xbe\\u2153-\\u215e]", "[\\xbc\\xbd\\xbe\\u2153-\\u215e]", _fraction),
-    ("[-cCpPaAsS]", "-(?:RRB|LRB|RCB|LCB|RSB|LSB)-|C\\.D\\.s|pro-|anti-|S(?:&|&amp;)P-500"
-     "|S(?:&|&amp;)Ls|Cap{APOS}n|c{APOS}est", _amp),
+    (
+        "[-cCpPaAsS]",
+        "-(?:RRB|LRB|RCB|LCB|RSB|LSB)-|C\\.D\\.s|pro-|anti-|S(?:&|&amp;)P-500|S(?:&|&amp;)Ls|Cap{APOS}n|c{APOS}est",
+        _amp,
+    ),
     ("[A-Za-z0-9]", "~[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}(?:\\\\?/[A-Za-z0-9]+(?:-[A-Za-z]+){0,2}){1,2}", _keep),
     ("[A-Z$#]", "(?-i:[A-Z]*)\\$|#", _keep),
-    ("[\\xa2-\\xa5\\x80\\u20a0\\u20ac\\u060b\\u0e3f\\u20a4\\uffe0\\uffe1\\uffe5\\uffe6]",
-     "[\\xa2-\\xa5\\x80\\u20a0\\u20ac\\u060b\\u0e3f\\u20a4\\uffe0\\uffe1\\uffe5\\uffe6]", _currency),
+    (
+        "[\\xa2-\\xa5\\x80\\u20a0\\u20ac\\u060b\\u0e3f\\u20a4\\uffe0\\uffe1\\uffe5\\uffe6]",
+        "[\\xa2-\\xa5\\x80\\u20a0\\u20ac\\u060b\\u0e3f\\u20a4\\uffe0\\uffe1\\uffe5\\uffe6]",
+        _currency,
+    ),
     ("[A-Za-z]", "(?P<t>{ACRO}\\.){SPACENL}+(?:{NEXTWORD}){SPACENL}", ACRONYM),
     ("[cCfFpPnNaAbBoO]", "(?P<t>(?:ca|figs?|prop|nos?|art|bldg|pp|op)\\.){SPACENL}?{D}", _keep),
     ("[pPcC]", "(?P<t>(?:pt[eyEY]|co)\\.){SPACE}(?:ltd|lim)", _keep),
@@ -223,19 +281,30 @@ _RULES = [
     ("[A-Za-z]", "(?P<t>{ABBREV4}){SPACE}", _keep),
     ("[A-Za-z]", "(?P<t>{ACRO}){SPACENL}", _keep),
     ("['\\x92\\u2019&]", "(?P<t>{APOS}[0-9][0-9]){SPACENL}", _keep),
-    ("{LD}", "~(?P<t>{LD}+(?:\\.{LD}+)*\\.(?:bat|bmp|c|class|cgi|cpp|dll|docx?|exe|gif|gz|h|html?|jar"
-     "|java|jpeg|jpg|mov|mp3|pdf|php|pl|png|ppt|ps|py|sql|tar|txt|wav|x|xml|zip))(?:{SPACENL}|[.?!,])", _keep),
+    (
+        "{LD}",
+        "~(?P<t>{LD}+(?:\\.{LD}+)*\\.(?:bat|bmp|c|class|cgi|cpp|dll|docx?|exe|gif|gz|h|html?|jar"
+        "|java|jpeg|jpg|mov|mp3|pdf|php|pl|png|ppt|ps|py|sql|tar|txt|wav|x|xml|zip))(?:{SPACENL}|[.?!,])",
+        _keep,
+    ),
     ("{LETTER}|&", "(?P<t>{WORD}\\.)[,;:\\u3001]", _nosoft),
-    ("[0-9(+]", "(?:\\([0-9]{2,3}\\)[ \\xa0]?|(?:\\+\\+?)?(?:[0-9]{2,4}[- \\xa0])?[0-9]{2,4}[- \\xa0])"
-     "[0-9]{3,4}[- \\xa0]?[0-9]{3,5}|(?:(?:\\+\\+?)?[0-9]{2,4}\\.)?[0-9]{2,4}\\.[0-9]{3,4}\\.[0-9]{3,5}",
-     _phone),
-    ("[\"&]", "(?P<t>\"|&quot;)[A-Za-z0-9$]", _left),
-    ("[\"&]", "\"|&quot;", _right),
+    (
+        "[0-9(+]",
+        "(?:\\([0-9]{2,3}\\)[ \\xa0]?|(?:\\+\\+?)?(?:[0-9]{2,4}[- \\xa0])?[0-9]{2,4}[- \\xa0])"
+        "[0-9]{3,4}[- \\xa0]?[0-9]{3,5}|(?:(?:\\+\\+?)?[0-9]{2,4}\\.)?[0-9]{2,4}\\.[0-9]{3,4}\\.[0-9]{3,5}",
+        _phone,
+    ),
+    ('["&]', '(?P<t>"|&quot;)[A-Za-z0-9$]', _left),
+    ('["&]', '"|&quot;', _right),
     ("[<&]", "<|&lt;", lambda t: "<"),
     ("[>&]", ">|&gt;", lambda t: ">"),
     ("[<>:;=]", "(?P<t>(?-i:[<>]?[:;=][-o*']?[()DPdpO\\\\{@|\\[\\]]))[^A-Za-z0-9]", _parens),
-    ("[-\\^x=~<>'(]", "(?-i:[\\^x=~<>]\\.\\[\\^(?i:x)=~<>\\]|[-\\^x=~<>']_[-\\^x=~<>']"
-     "|\\([-\\^x=~<>'][_.]?[-\\^x=~<>']\\)|\\([\\^x=~<>']-[\\^x=~<>'`]\\))", _parens),
+    (
+        "[-\\^x=~<>'(]",
+        "(?-i:[\\^x=~<>]\\.\\[\\^(?i:x)=~<>\\]|[-\\^x=~<>']_[-\\^x=~<>']"
+        "|\\([-\\^x=~<>'][_.]?[-\\^x=~<>']\\)|\\([\\^x=~<>']-[\\^x=~<>'`]\\))",
+        _parens,
+    ),
     ("[][(){}]", "[][(){}]", _bracket),
     ("-", "-+", _dashes),
     ("[.\\x85\\u2026]", "\\.{3,5}|(?:\\.[ \\xa0]){2,4}\\.|[\\x85\\u2026]", lambda t: "..."),
@@ -243,8 +312,11 @@ _RULES = [
     ("[*\\\\]", "\\*+|(?:\\\\\\*){1,3}", _keep),
     ("[,;:\\u3001]", "[,;:\\u3001]", _keep),
     ("[?!]", "[?!]+", _keep),
-    ("[.\\xbf\\xa1\\u037e\\u0589\\u061f\\u06d4\\u0700-\\u0702\\u07fa\\u3002]",
-     "[.\\xbf\\xa1\\u037e\\u0589\\u061f\\u06d4\\u0700-\\u0702\\u07fa\\u3002]", _keep),
+    (
+        "[.\\xbf\\xa1\\u037e\\u0589\\u061f\\u06d4\\u0700-\\u0702\\u07fa\\u3002]",
+        "[.\\xbf\\xa1\\u037e\\u0589\\u061f\\u06d4\\u0700-\\u0702\\u07fa\\u3002]",
+        _keep,
+    ),
     ("=", "=", _keep),
     ("/", "/", _keep),
     ("[A-Za-z0-9]", "~(?P<t>{HTHING}\\.)[,;:\\u3001]", _nosoft),

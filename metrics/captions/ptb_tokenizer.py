@@ -37,18 +37,19 @@ Known differences from pycocoevalcap (none occurs in SARChat text or plausible V
   word rules are emulated for BMP letters, digits, marks and the usual joiners, not for a
   "Σ" next to characters outside the BMP (emoji, math letters) within one token.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from .ptb_grammar import (ACRONYM, DUP, NL, SKIP, _D, _FLAGS, _JL, _L, _M, _RULES, _chars, _cls, _expand,
-                          _first3, _keep)
+from .ptb_grammar import _D, _FLAGS, _JL, _L, _M, _RULES, ACRONYM, DUP, NL, SKIP, _chars, _cls, _expand, _first3, _keep
 
 __all__ = ["PUNCTUATIONS", "tokenize"]
 
-PUNCTUATIONS = frozenset(["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-",
-                          ".", "?", "!", ",", ":", "-", "--", "...", ";"])
+PUNCTUATIONS = frozenset(
+    ["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-", ".", "?", "!", ",", ":", "-", "--", "...", ";"]
+)
 
 
 def _named_chars() -> set[str]:
@@ -72,31 +73,42 @@ _MARK, _UPLETTER, _LETTER, _DIGIT, _UPOTHER = "\ue000", "\ue001", "\ue002", "\ue
 _FOLD = ["\ue0ff"] * 0x10000  # str.translate table indexed by code point (BMP)
 for _c in _KEEP:
     _FOLD[ord(_c)] = _c
-for _group, _rep in ((_L - _JL, _MARK), (_JL & _UPPER, _UPLETTER), (_JL - _UPPER, _LETTER),
-                     (_D, _DIGIT), (_UPPER - _L, _UPOTHER)):
+for _group, _rep in (
+    (_L - _JL, _MARK),
+    (_JL & _UPPER, _UPLETTER),
+    (_JL - _UPPER, _LETTER),
+    (_D, _DIGIT),
+    (_UPPER - _L, _UPOTHER),
+):
     for _c in _group - _KEEP:
         _FOLD[ord(_c)] = _rep
 _FOLD = "".join(_FOLD)
-_M.update({
-    "L": _cls(_L & _KEEP | {_MARK, _UPLETTER, _LETTER}),
-    "JL": _cls(_JL & _KEEP | {_UPLETTER, _LETTER}),
-    "D": _cls(_D & _KEEP | {_DIGIT}),
-    "LD": _cls((_L | _D) & _KEEP | {_MARK, _UPLETTER, _LETTER, _DIGIT}),
-    "JLD": _cls((_JL | _D) & _KEEP | {_UPLETTER, _LETTER, _DIGIT}),
-    "UP": "(?-i:" + _cls(_UPPER & _KEEP | {_UPLETTER, _UPOTHER}) + ")",
-    "RUNL": _cls(_L & _KEEP - {"\xad"} | {_MARK, _UPLETTER, _LETTER}),
-    "RUNLD": _cls((_L | _D) & _KEEP - {"\xad"} | {_MARK, _UPLETTER, _LETTER, _DIGIT}),
-})
+_M.update(
+    {
+        "L": _cls(_L & _KEEP | {_MARK, _UPLETTER, _LETTER}),
+        "JL": _cls(_JL & _KEEP | {_UPLETTER, _LETTER}),
+        "D": _cls(_D & _KEEP | {_DIGIT}),
+        "LD": _cls((_L | _D) & _KEEP | {_MARK, _UPLETTER, _LETTER, _DIGIT}),
+        "JLD": _cls((_JL | _D) & _KEEP | {_UPLETTER, _LETTER, _DIGIT}),
+        "UP": "(?-i:" + _cls(_UPPER & _KEEP | {_UPLETTER, _UPOTHER}) + ")",
+        "RUNL": _cls(_L & _KEEP - {"\xad"} | {_MARK, _UPLETTER, _LETTER}),
+        "RUNLD": _cls((_L | _D) & _KEEP - {"\xad"} | {_MARK, _UPLETTER, _LETTER, _DIGIT}),
+    }
+)
 _COMPILED: dict[tuple, tuple] = {}
 _BY_CHAR: dict[str, tuple] = {}
 # Fast path for the bulk of caption text: words of letters and digits (starting with a letter),
 # each followed by a blank (or by one of ",;:." and a blank), are always WORD tokens and the
 # punctuation a token of its own -- except abbreviations before a period, ". . ." ellipses and
 # words with a soft hyphen (which CoreNLP deletes).
-_RUN = re.compile(_expand(
-    r"(?:(?:{RUNL}{RUNLD}*[,;:]?(?=[ \t\n]|\Z)"
-    r"|(?!{ABBREV1}|{ABBREV4}\.|(?:ca|figs?|prop|nos?|art|bldg|pp|op|pt[ey])\.)"  # abbreviations
-    r"{RUNL}{RUNLD}*\.(?![ \xa0]\.)(?=[ \t\n]|\Z))[ \t\xa0\u2000-\u200a\u3000]*)+"), _FLAGS)
+_RUN = re.compile(
+    _expand(
+        r"(?:(?:{RUNL}{RUNLD}*[,;:]?(?=[ \t\n]|\Z)"
+        r"|(?!{ABBREV1}|{ABBREV4}\.|(?:ca|figs?|prop|nos?|art|bldg|pp|op|pt[ey])\.)"  # abbreviations
+        r"{RUNL}{RUNLD}*\.(?![ \xa0]\.)(?=[ \t\n]|\Z))[ \t\xa0\u2000-\u200a\u3000]*)+"
+    ),
+    _FLAGS,
+)
 _RUN_TOKENS = re.compile(r"[^\s,;:.]+|[,;:.]")
 _SPLIT = re.compile(r"\b(?:cannot|gonna|gotta|lemme|gimme|wanna)\b", re.I)
 _BLANKS = re.compile(r"[ \t][ \t\u00a0\u2000-\u200a\u3000]*")
@@ -119,10 +131,19 @@ def _candidates(ch: str) -> tuple:
         if entry is None:
             pats = [_expand(_RULES[i][1].lstrip("~")).replace("(?P<t>", f"(?P<t{i}>") for i in rules]
             rx = re.compile("".join(f"(?:(?=(?P<r{i}>{p}))|)" for i, p in zip(rules, pats)), _FLAGS)
-            entry = _COMPILED[rules] = (rx, [
-                (rx.groupindex[f"r{i}"], rx.groupindex.get(f"t{i}"), f"t{i}", _RULES[i][2],
-                 re.compile(p, _FLAGS) if _RULES[i][1].startswith("~") else None)
-                for i, p in zip(rules, pats)])
+            entry = _COMPILED[rules] = (
+                rx,
+                [
+                    (
+                        rx.groupindex[f"r{i}"],
+                        rx.groupindex.get(f"t{i}"),
+                        f"t{i}",
+                        _RULES[i][2],
+                        re.compile(p, _FLAGS) if _RULES[i][1].startswith("~") else None,
+                    )
+                    for i, p in zip(rules, pats)
+                ],
+            )
         _BY_CHAR[ch] = entry
     return entry
 
@@ -184,7 +205,7 @@ def _lex(text: str) -> list[list[str]]:
             continue
         m = _RUN.match(shadow, pos) or _BLANKS.match(shadow, pos)
         if m is not None:  # plain words and blanks
-            run = text[pos:m.end()]
+            run = text[pos : m.end()]
             if _SPLIT.search(run):  # CoreNLP splits these after 3 letters: "can not", "gon na"
                 run = _SPLIT.sub(lambda w: w.group()[:3] + " " + w.group()[3:], run)
             out.extend(_RUN_TOKENS.findall(run))
@@ -206,8 +227,7 @@ _OTHER_CASED = _chars("2b0-2b8 2c0-2c1 2e0-2e4 345 37a 1d2c-1d61 2160-217f 24b6-
 
 def _kind(c: str) -> str:
     """Classes of the JDK's word BreakIterator: Letter, eXtending mark, Number, Mid, or none."""
-    if "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" \
-            or c > "\uffff":
+    if "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c > "\uffff":
         return ""  # kana, ideographs (and, approximately, supplementary characters) break words
     cat = unicodedata.category(c)
     if c in "-_.'\"\xad\u2027,\u066b" or cat == "Pd":
@@ -240,15 +260,14 @@ def _sigma(tok: str, i: int) -> str:
     kinds: list[str] = []
     for c in tok:
         kind = _kind(c)
-        kinds.append(kinds[-1] if kind == "X" and kinds and kinds[-1] in ("L", "N") else
-                     "" if kind == "X" else kind)
+        kinds.append(kinds[-1] if kind == "X" and kinds and kinds[-1] in ("L", "N") else "" if kind == "X" else kind)
     start, end = i, i
     while start > 0 and _joined(tok, kinds, start - 1):
         start -= 1
     while end + 1 < len(tok) and _joined(tok, kinds, end):
         end += 1
     before = any(_cased(c) for c in tok[start:i])
-    return "\u03c2" if before and not any(_cased(c) for c in tok[i + 1:end + 1]) else "\u03c3"
+    return "\u03c2" if before and not any(_cased(c) for c in tok[i + 1 : end + 1]) else "\u03c3"
 
 
 def _lower(tok: str) -> str:

@@ -6,6 +6,7 @@ P = LCS / len(hypothesis), R = LCS / len(reference), score = (1 + β²)·P·R / 
 computed bit-parallel (Allison-Dix / Crochemore et al.) on Python integers instead of the
 library's O(n·m) table.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,7 @@ def rouge_l(hyps: list[str], refs: list[str]) -> float:
         lcs = lcs_length(target, cand)
         prec, rec = lcs / float(len(cand)), lcs / float(len(target))
         if prec != 0 and rec != 0:
-            scores.append(((1 + BETA ** 2) * prec * rec) / float(rec + BETA ** 2 * prec))
+            scores.append(((1 + BETA**2) * prec * rec) / float(rec + BETA**2 * prec))
         else:
             scores.append(0.0)
     return float(np.mean(np.array(scores)))

@@ -2,6 +2,7 @@
 transformers supports natively. `model=tiny-qwen2vl` etc. build one on first use into a cache
 folder and then load it exactly like a downloaded checkpoint (same adapter, same code path).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -76,5 +77,5 @@ def rename_weights(out: Path, prefixes: dict[str, str]) -> None:
     renamed = {}
     for name, tensor in weights.items():
         old = next((o for o in prefixes if name.startswith(o)), None)
-        renamed[name if old is None else prefixes[old] + name[len(old):]] = tensor
+        renamed[name if old is None else prefixes[old] + name[len(old) :]] = tensor
     save_file(renamed, path, metadata={"format": "pt"})

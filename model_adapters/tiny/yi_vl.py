@@ -2,6 +2,7 @@
 projector, saved like BUAADreamer/Yi-VL-6B-hf (llava-hf layout, `is_yi_vl_derived_model: true`),
 and Yi's `###` turn-end as one ordinary token; the Yi-VL adapter pads images to a square before
 this processor."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@
 
 See README.md in this folder for the decisions behind the generated text.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

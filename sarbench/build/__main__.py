@@ -1,4 +1,5 @@
 """`python -m sarbench.build`: build a SARChat-format test set from detection annotations."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,22 +19,43 @@ def parse_args(argv: list[str] | None = None) -> BuildOptions:
         prog="python -m sarbench.build",
         description="Turn SAR detection annotations into the 9 SARChat test files (PROTOCOL §2).",
     )
-    parser.add_argument("--annotations", type=Path, required=True,
-                        help="COCO JSON file (or SARDet-100K root), VOC Annotations folder (or its parent), or JSONL file")
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        required=True,
+        help="COCO JSON file (or SARDet-100K root), VOC Annotations folder (or its parent), or JSONL file",
+    )
     parser.add_argument("--format", choices=FORMATS, required=True)
-    parser.add_argument("--images", type=Path, help="image root (default: JPEGImages/ next to Annotations/, or the JSONL's folder)")
+    parser.add_argument(
+        "--images", type=Path, help="image root (default: JPEGImages/ next to Annotations/, or the JSONL's folder)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder (new, empty, or an earlier build)")
     parser.add_argument("--seed", type=int, default=0, help="template-choice seed (default 0)")
     parser.add_argument("--split", default="test", help="split name in the output file names (default test)")
     parser.add_argument("--category-map", type=Path, help="JSON object {source name: SARChat category or null}")
-    parser.add_argument("--unknown-categories", choices=UNKNOWN_POLICIES, default="error",
-                        help="unmapped category names: fail listing them (default) or drop their objects")
-    parser.add_argument("--link", choices=LINK_MODES, default="copy",
-                        help="how images reach <out>/images: copy (default), hardlink, symlink, or none")
+    parser.add_argument(
+        "--unknown-categories",
+        choices=UNKNOWN_POLICIES,
+        default="error",
+        help="unmapped category names: fail listing them (default) or drop their objects",
+    )
+    parser.add_argument(
+        "--link",
+        choices=LINK_MODES,
+        default="copy",
+        help="how images reach <out>/images: copy (default), hardlink, symlink, or none",
+    )
     args = parser.parse_args(argv)
     return BuildOptions(
-        annotations=args.annotations, format=args.format, out=args.out, images=args.images, seed=args.seed,
-        split=args.split, category_map=args.category_map, unknown_categories=args.unknown_categories, link=args.link,
+        annotations=args.annotations,
+        format=args.format,
+        out=args.out,
+        images=args.images,
+        seed=args.seed,
+        split=args.split,
+        category_map=args.category_map,
+        unknown_categories=args.unknown_categories,
+        link=args.link,
     )
 
 
@@ -46,8 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started
-    print(json.dumps({"records": report["records"], "images": report["images"], "objects": report["objects"]["dropped"]}, indent=1))
-    print(f"{report['records_total']} records from {report['images']['used']} images in {seconds:.1f} s -> {options.out}")
+    print(
+        json.dumps(
+            {"records": report["records"], "images": report["images"], "objects": report["objects"]["dropped"]},
+            indent=1,
+        )
+    )
+    print(
+        f"{report['records_total']} records from {report['images']['used']} images in {seconds:.1f} s -> {options.out}"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Mapping source-dataset category names onto the six SARChat categories."""
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,39 @@ OPTION_ORDER = tuple(sorted(SARCHAT_CATEGORIES))
 # mapped by default: it means something else in other datasets, so it needs --category-map.
 DEFAULT_CATEGORY_MAP: dict[str, str] = {
     **{name: name for name in SARCHAT_CATEGORIES},
-    "ships": "ship", "boat": "ship", "boats": "ship", "vessel": "ship", "vessels": "ship",
-    "aircrafts": "aircraft", "plane": "aircraft", "planes": "aircraft", "airplane": "aircraft",
-    "airplanes": "aircraft", "aeroplane": "aircraft",
-    "a220": "aircraft", "a320/321": "aircraft", "a320": "aircraft", "a321": "aircraft",
-    "a330": "aircraft", "a350": "aircraft", "arj21": "aircraft",
-    "boeing737": "aircraft", "boeing747": "aircraft", "boeing777": "aircraft", "boeing787": "aircraft",
+    "ships": "ship",
+    "boat": "ship",
+    "boats": "ship",
+    "vessel": "ship",
+    "vessels": "ship",
+    "aircrafts": "aircraft",
+    "plane": "aircraft",
+    "planes": "aircraft",
+    "airplane": "aircraft",
+    "airplanes": "aircraft",
+    "aeroplane": "aircraft",
+    "a220": "aircraft",
+    "a320/321": "aircraft",
+    "a320": "aircraft",
+    "a321": "aircraft",
+    "a330": "aircraft",
+    "a350": "aircraft",
+    "arj21": "aircraft",
+    "boeing737": "aircraft",
+    "boeing747": "aircraft",
+    "boeing777": "aircraft",
+    "boeing787": "aircraft",
     "cars": "car",
-    "tanks": "tank", "oiltank": "tank", "oiltanks": "tank", "storagetank": "tank", "storagetanks": "tank",
+    "tanks": "tank",
+    "oiltank": "tank",
+    "oiltanks": "tank",
+    "storagetank": "tank",
+    "storagetanks": "tank",
     "bridges": "bridge",
-    "harbors": "harbor", "harbour": "harbor", "harbours": "harbor", "port": "harbor",
+    "harbors": "harbor",
+    "harbour": "harbor",
+    "harbours": "harbor",
+    "port": "harbor",
 }
 
 
@@ -55,7 +79,7 @@ class CategoryMapper:
         self._cache: dict[str, tuple[bool, str | None]] = {}
 
     @classmethod
-    def from_file(cls, path: str | Path | None) -> "CategoryMapper":
+    def from_file(cls, path: str | Path | None) -> CategoryMapper:
         if path is None:
             return cls()
         try:

@@ -6,17 +6,26 @@ pass 1 keeps the categories and packs every annotation into flat numpy columns (
 box), pass 2 walks `images` in file order and attaches each image's boxes. Memory grows with the
 number of boxes only through those columns.
 """
+
 from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from sarbench.build.readers import (MAX_INT, TOO_DEEP, AnnotationError, SourceImage, SourceObject, checked_image_path,
-                                    positive_int, short_repr)
+from sarbench.build.readers import (
+    MAX_INT,
+    TOO_DEEP,
+    AnnotationError,
+    SourceImage,
+    SourceObject,
+    checked_image_path,
+    positive_int,
+    short_repr,
+)
 
 _CHUNK = 1 << 20
 _WHITESPACE = " \t\n\r"
@@ -56,7 +65,7 @@ class _JsonStream:
         if not chunk:
             self._eof = True
             return False
-        self._buffer = self._buffer[self._pos:] + chunk
+        self._buffer = self._buffer[self._pos :] + chunk
         self._pos = 0
         return True
 
@@ -143,7 +152,7 @@ class CocoReader:
         index = self._load_annotations()
         return {self._categories[int(c)] for c in np.unique(index.category_ids)}
 
-    def _load_annotations(self) -> "_AnnotationIndex":
+    def _load_annotations(self) -> _AnnotationIndex:
         if self._index is not None:
             return self._index
         columns = _AnnotationColumns()
@@ -171,8 +180,9 @@ class CocoReader:
         if not isinstance(cat, dict) or not isinstance(cat.get("name"), str) or not _is_id(cat.get("id")):
             raise AnnotationError(self.path, f"categories[{i}]", "a category needs an integer 'id' and a string 'name'")
         if self._categories.get(cat["id"], cat["name"]) != cat["name"]:  # which name would its boxes get?
-            raise AnnotationError(self.path, f"categories[{i}]", f"category id {cat['id']} is already "
-                                                                 f"{self._categories[cat['id']]!r}")
+            raise AnnotationError(
+                self.path, f"categories[{i}]", f"category id {cat['id']} is already {self._categories[cat['id']]!r}"
+            )
         self._categories[cat["id"]] = cat["name"]
 
     def images(self) -> Iterator[SourceImage]:
@@ -190,8 +200,11 @@ class CocoReader:
                     if not isinstance(record, dict) or not _is_id(record.get("id")):
                         raise AnnotationError(self.path, where, "an image needs an integer 'id'")
                     if record["id"] in first_seen:  # both images would get the same boxes
-                        raise AnnotationError(self.path, where, f"image id {record['id']} is already used by "
-                                                                f"images[{first_seen[record['id']]}]")
+                        raise AnnotationError(
+                            self.path,
+                            where,
+                            f"image id {record['id']} is already used by images[{first_seen[record['id']]}]",
+                        )
                     first_seen[record["id"]] = i
                     for key_name in ("file_name", "width", "height"):
                         if key_name not in record:
@@ -227,13 +240,19 @@ class _AnnotationColumns:
             raise AnnotationError(path, where, "an annotation must be a JSON object")
         image_id, category_id, bbox = ann.get("image_id"), ann.get("category_id"), ann.get("bbox")
         if not _is_id(image_id) or not _is_id(category_id):
-            raise AnnotationError(path, where, "an annotation needs integer 'image_id' and 'category_id' "
-                                               f"(at most {MAX_INT})")
-        if not isinstance(bbox, list) or len(bbox) != 4 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= _MAX_COORDINATE for v in bbox
+            raise AnnotationError(
+                path, where, f"an annotation needs integer 'image_id' and 'category_id' (at most {MAX_INT})"
+            )
+        if (
+            not isinstance(bbox, list)
+            or len(bbox) != 4
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= _MAX_COORDINATE for v in bbox
+            )
         ):  # NaN fails the comparison too
-            raise AnnotationError(path, where, f"'bbox' must be [x, y, width, height] of finite pixel values, "
-                                               f"got {short_repr(bbox)}")
+            raise AnnotationError(
+                path, where, f"'bbox' must be [x, y, width, height] of finite pixel values, got {short_repr(bbox)}"
+            )
         self.image_ids.append(image_id)
         self.category_ids.append(category_id)
         self.boxes.extend(bbox)
@@ -257,7 +276,9 @@ class _AnnotationIndex:
         image_ids = np.frombuffer(columns.image_ids, dtype=np.int64) if columns.image_ids else np.zeros(0, np.int64)
         self.order = np.argsort(image_ids, kind="stable")
         self.image_ids = image_ids[self.order]
-        category_ids = np.frombuffer(columns.category_ids, dtype=np.int64) if columns.category_ids else np.zeros(0, np.int64)
+        category_ids = (
+            np.frombuffer(columns.category_ids, dtype=np.int64) if columns.category_ids else np.zeros(0, np.int64)
+        )
         self.category_ids = category_ids[self.order]
         boxes = np.frombuffer(columns.boxes, dtype=np.float64).reshape(-1, 4) if columns.boxes else np.zeros((0, 4))
         self.boxes = boxes[self.order]

@@ -3,10 +3,11 @@
 Above the format modules (readers.py: JSONL and VOC, coco.py: COCO), so neither imports the other's
 dispatch.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sarbench.build.coco import CocoReader, coco_annotation_file
 from sarbench.build.readers import FORMATS, AnnotationError, SourceImage, read_jsonl, read_voc, voc_annotation_dir

@@ -4,11 +4,13 @@ Every choice of template comes from a `TemplateChooser` keyed by (seed, image ke
 image's records depend only on the seed and that image, never on processing order or on other
 tasks' pools.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
 
 from metrics import benchmark
 from sarbench.build import geometry as geo
@@ -131,8 +133,7 @@ def _classify(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     present = sorted((c for c, _ in groups), key=OPTION_ORDER.index)
     question = rng.choice(tpl.CLASSIFY_QUESTIONS).format(options=OPTIONS_TEXT)
     answer = rng.choice(tpl.CLASSIFY_ANSWERS).format(categories=join_categories(present))
-    yield Generated(subset_for("classify", len(present)), record(question, answer, image.path),
-                    tuple(present))
+    yield Generated(subset_for("classify", len(present)), record(question, answer, image.path), tuple(present))
 
 
 def describable_objects(image: PreparedImage) -> list[tuple[str, Box]]:
@@ -148,15 +149,20 @@ def _describe(image: PreparedImage, seed: int) -> Iterator[Generated]:
     sentences = [rng.choice(tpl.DESCRIBE_INTROS)]
     for i, (category, box) in enumerate(objects):
         pool = tpl.DESCRIBE_FIRST if i == 0 else tpl.DESCRIBE_MORE
-        sentences.append(rng.choice(pool).format(
-            size=geo.size_word(box, image.width, image.height),
-            category=category,
-            location=location_phrase(geo.grid_cell(box, image.width, image.height), rng),
-        ))
+        sentences.append(
+            rng.choice(pool).format(
+                size=geo.size_word(box, image.width, image.height),
+                category=category,
+                location=location_phrase(geo.grid_cell(box, image.width, image.height), rng),
+            )
+        )
     # The paper joins the sentences without periods and ends the answer with one.
     answer = sentences[0] + " " + " ".join(sentences[1:]) + "."
-    yield Generated(subset_for("describe", len(objects)), record(question, answer, image.path),
-                    tuple(sorted({c for c, _ in objects})))
+    yield Generated(
+        subset_for("describe", len(objects)),
+        record(question, answer, image.path),
+        tuple(sorted({c for c, _ in objects})),
+    )
 
 
 def count_answer(boxes: list[Box]) -> str:
@@ -168,8 +174,7 @@ def _count(image: PreparedImage, groups, seed: int) -> Iterator[Generated]:
     rng = task_rng(seed, image.key, "count")
     for category, boxes in groups:
         question = rng.choice(tpl.COUNT_QUESTIONS).format(category=category)
-        yield Generated(subset_for("count", len(boxes)), record(question, count_answer(boxes), image.path),
-                        (category,))
+        yield Generated(subset_for("count", len(boxes)), record(question, count_answer(boxes), image.path), (category,))
 
 
 def grounding_answer(image: PreparedImage, groups, rng: Chooser) -> str:
@@ -179,8 +184,10 @@ def grounding_answer(image: PreparedImage, groups, rng: Chooser) -> str:
     for category, boxes in groups:
         if len(boxes) == 1:
             box = boxes[0]
-            parts.append(f"There is {article(category)} {category} in the "
-                         f"{geo.grid_cell(box, w, h)} portion {geo.box_text(box)}.")
+            parts.append(
+                f"There is {article(category)} {category} in the "
+                f"{geo.grid_cell(box, w, h)} portion {geo.box_text(box)}."
+            )
         else:
             items = ", ".join(f"one in the {geo.grid_cell(b, w, h)} portion {geo.box_text(b)}" for b in boxes)
             parts.append(f"There are {len(boxes)} {plural(category)}: {items}.")

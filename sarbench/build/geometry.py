@@ -4,10 +4,12 @@ This module is the single source of truth for every attribute the builder writes
 recomputes. Boxes are integer pixel boxes (x1, y1, x2, y2) and all decisions use exact integer
 arithmetic, so a box on a threshold is classified the same way on every machine.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Iterable, NamedTuple, Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from metrics.breakdown import size_word as protocol_size_word
 
@@ -98,6 +100,7 @@ def describable(box: Box, width: int, height: int) -> bool:
 
 # --- relations between category groups (grounding "abstract position") -------------------------
 
+
 class Position(NamedTuple):
     """A group's position: the mean of its box centres, (sx / 2n, sy / 2n), kept as exact integers."""
 
@@ -137,9 +140,7 @@ def directional_relations(a: Position, b: Position, width: int, height: int) -> 
     return relations
 
 
-def group_relations(
-    groups: Sequence[tuple[str, Sequence[Box]]], width: int, height: int
-) -> list[tuple[str, str, str]]:
+def group_relations(groups: Sequence[tuple[str, Sequence[Box]]], width: int, height: int) -> list[tuple[str, str, str]]:
     """Relation triples (c1, rel, c2) for every pair of category groups, c1 listed before c2.
 
     Each pair gives `near` or `far`, then its directional relations. Single-category images give
@@ -148,7 +149,7 @@ def group_relations(
     triples = []
     positions = [(category, position(boxes)) for category, boxes in groups]
     for i, (first, first_pos) in enumerate(positions):
-        for second, second_pos in positions[i + 1:]:
+        for second, second_pos in positions[i + 1 :]:
             proximity = "near" if is_near(first_pos, second_pos, width, height) else "far"
             triples.append((first, proximity, second))
             triples.extend((first, rel, second) for rel in directional_relations(first_pos, second_pos, width, height))

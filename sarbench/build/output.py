@@ -4,6 +4,7 @@ A build writes into `<out>/.sarbench-build-staging/` and moves its files into `<
 succeeds, so an error (an unknown category found at the end of a big file, say) never leaves a
 half-written test set behind.
 """
+
 from __future__ import annotations
 
 import errno
@@ -35,13 +36,25 @@ _string = json.encoder.encode_basestring  # the C encoder json.dumps(ensure_asci
 def record_json(record: dict) -> str:
     """json.dumps(record, ensure_ascii=False) for an ms-swift record, three times faster."""
     messages = record.get("messages")
-    if list(record) != ["messages", "images"] or len(messages) != 2 or any(list(m) != ["role", "content"] for m in messages):
+    if (
+        list(record) != ["messages", "images"]
+        or len(messages) != 2
+        or any(list(m) != ["role", "content"] for m in messages)
+    ):
         return json.dumps(record, ensure_ascii=False)
     user, assistant = messages
     return (
-        '{"messages": [{"role": ' + _string(user["role"]) + ', "content": ' + _string(user["content"])
-        + '}, {"role": ' + _string(assistant["role"]) + ', "content": ' + _string(assistant["content"])
-        + '}], "images": [' + ", ".join(_string(p) for p in record["images"]) + "]}"
+        '{"messages": [{"role": '
+        + _string(user["role"])
+        + ', "content": '
+        + _string(user["content"])
+        + '}, {"role": '
+        + _string(assistant["role"])
+        + ', "content": '
+        + _string(assistant["content"])
+        + '}], "images": ['
+        + ", ".join(_string(p) for p in record["images"])
+        + "]}"
     )
 
 

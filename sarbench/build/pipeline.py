@@ -1,4 +1,5 @@
 """One build: read annotations, map categories, apply the paper's filters, generate, write, report."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,9 +16,9 @@ import sarbench
 from sarbench.build import geometry as geo
 from sarbench.build import templates
 from sarbench.build.categories import SARCHAT_CATEGORIES, CategoryMapper
+from sarbench.build.formats import default_image_root, open_reader
 from sarbench.build.generators import PreparedImage, generate
 from sarbench.build.output import IMAGES_DIR, LINK_MODES, StagedOutput
-from sarbench.build.formats import default_image_root, open_reader
 from sarbench.build.readers import AnnotationError, SourceImage
 from sarbench.subsets import SUBSETS
 
@@ -104,8 +105,10 @@ def build(options: BuildOptions) -> dict:
     if options.link not in LINK_MODES:
         raise BuildError(f"--link must be one of {', '.join(LINK_MODES)}")
     if not SPLIT_NAME.fullmatch(options.split):
-        raise BuildError(f"--split {options.split!r}: use letters, digits, '.', '_' or '-' (it becomes part of "
-                         "file names), starting with a letter or digit")
+        raise BuildError(
+            f"--split {options.split!r}: use letters, digits, '.', '_' or '-' (it becomes part of "
+            "file names), starting with a letter or digit"
+        )
     mapper = CategoryMapper.from_file(options.category_map)
     reader = open_reader(options.format, options.annotations, options.split)
     image_root = options.images or default_image_root(options.format, options.annotations, options.split)
@@ -133,7 +136,9 @@ def build(options: BuildOptions) -> dict:
             try:
                 output.place_image(image_root / source.image, prepared.path, options.link)
             except OSError as exc:
-                raise BuildError(f"{source.where}: cannot {options.link} image {image_root / source.image}: {exc.strerror or exc}") from None
+                raise BuildError(
+                    f"{source.where}: cannot {options.link} image {image_root / source.image}: {exc.strerror or exc}"
+                ) from None
             tally.images_used += 1
             for item in generate(prepared, options.seed):
                 output.writers[item.subset].write(item.record)
@@ -159,8 +164,11 @@ def _prepare(source: SourceImage, mapper: CategoryMapper, tally: _Tally, image_r
     else:  # a wrong declared size would put every grid cell and size word off
         actual = _header_size(image_root / source.image)
         if actual is not None and actual != (width, height):
-            raise AnnotationError(source.where, None, f"declares the image {width}x{height}, but "
-                                  f"{image_root / source.image} is {actual[0]}x{actual[1]}")
+            raise AnnotationError(
+                source.where,
+                None,
+                f"declares the image {width}x{height}, but {image_root / source.image} is {actual[0]}x{actual[1]}",
+            )
     if geo.image_too_small(width, height):
         tally.image_drops["image_smaller_than_224"] += 1
         tally.object_drops["in_dropped_image"] += len(source.objects)
@@ -236,7 +244,11 @@ def _report(options: BuildOptions, reader, mapper: CategoryMapper, tally: _Tally
         "templates_sha256": templates_sha256(),
         "category_map_overrides": mapper.overrides,
         "unknown_categories": {"policy": options.unknown_categories, "dropped": dict(sorted(tally.unknown.items()))},
-        "images": {"read": tally.images_read, "used": tally.images_used, "dropped": dict(sorted(tally.image_drops.items()))},
+        "images": {
+            "read": tally.images_read,
+            "used": tally.images_used,
+            "dropped": dict(sorted(tally.image_drops.items())),
+        },
         "objects": {
             "read": tally.objects_read,
             "kept": sum(tally.objects_kept.values()),

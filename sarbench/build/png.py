@@ -3,6 +3,7 @@
 Writing the bytes ourselves keeps the synthetic sample independent of an imaging library's
 encoder settings, which change between versions.
 """
+
 from __future__ import annotations
 
 import struct
@@ -26,7 +27,9 @@ def encode_gray_png(pixels: np.ndarray) -> bytes:
     rows = np.zeros((height, width + 1), dtype=np.uint8)  # leading 0 = filter type None
     rows[:, 1:] = pixels
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + _chunk(b"IEND", b"")
+    return (
+        _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + _chunk(b"IEND", b"")
+    )
 
 
 def write_gray_png(path: Path, pixels: np.ndarray) -> None:

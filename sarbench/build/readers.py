@@ -3,14 +3,16 @@
 Every reader streams `SourceImage`s one at a time and raises `AnnotationError` naming the file and
 the record for malformed input. Image paths are relative to the reader's image root.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 
 class AnnotationError(ValueError):
@@ -62,7 +64,12 @@ def short_repr(value: object) -> str:
 
 
 def _number(value: object, what: str, path: Path, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (math.inf, -math.inf):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value != value
+        or value in (math.inf, -math.inf)
+    ):
         raise AnnotationError(path, where, f"{what} must be a finite number, got {short_repr(value)}")
     if abs(value) > 1e15:  # a pixel coordinate: larger is corrupt, and x2 - x1 could overflow
         raise AnnotationError(path, where, f"{what} {short_repr(value)} is not a pixel coordinate")
@@ -124,6 +131,7 @@ def _jsonl_object(obj: object, path: Path, where: str) -> SourceObject:
 
 
 # --- Pascal VOC (SSDD layout: Annotations/*.xml + JPEGImages/) ---------------------------------
+
 
 def voc_annotation_dir(path: Path) -> Path:
     return path / "Annotations" if (path / "Annotations").is_dir() else path

@@ -5,6 +5,7 @@
 The sample is committed at `sarbench/sample_data/` (see README.md in this folder for the size and
 timing figures behind that choice); `sample_data_dir()` regenerates it only when it is missing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = regenerate(args.out, args.scenes, args.seed)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"{report['records_total']} records, {report['images']['used']} images, "
-          f"{size / 1e6:.2f} MB in {args.out} ({time.perf_counter() - started:.1f} s)")
+    print(
+        f"{report['records_total']} records, {report['images']['used']} images, "
+        f"{size / 1e6:.2f} MB in {args.out} ({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

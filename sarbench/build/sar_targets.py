@@ -3,6 +3,7 @@
 A target's box is the tight box of its mask once placed, so the annotation is exact by construction.
 Reflectivity is linear power; speckle is applied to the whole scene afterwards.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,7 +42,12 @@ class Canvas:
         if box.x1 < 1 or box.y1 < 1 or box.x2 > self.width - 1 or box.y2 > self.height - 1:
             return False
         for _, other in self.placed:
-            if box.x1 < other.x2 + margin and other.x1 < box.x2 + margin and box.y1 < other.y2 + margin and other.y1 < box.y2 + margin:
+            if (
+                box.x1 < other.x2 + margin
+                and other.x1 < box.x2 + margin
+                and box.y1 < other.y2 + margin
+                and other.y1 < box.y2 + margin
+            ):
                 return False
         y1, y2 = max(0, box.y1 - margin), min(self.height, box.y2 + margin)
         x1, x2 = max(0, box.x1 - margin), min(self.width, box.x2 + margin)
@@ -141,22 +147,22 @@ def harbor(rng: np.random.Generator, coast_x: np.ndarray, top: int, height: int)
 
     Returns the target and the left x of its patch.
     """
-    rows = coast_x[top:top + height]
+    rows = coast_x[top : top + height]
     left = int(rows.min()) - 40
     width = int(rows.max()) - left + 34
     mask = np.zeros((height, width), dtype=bool)
     values = np.full(mask.shape, 3.0)
     for i, x in enumerate(rows.astype(int) - left):
-        mask[i, x - 2:x + 5] = True  # quay
+        mask[i, x - 2 : x + 5] = True  # quay
     for y in range(int(rng.integers(3, 9)), height - 4, int(rng.integers(12, 20))):
         x = int(rows[y]) - left
         pier = int(rng.integers(18, 38))
-        mask[y:y + int(rng.integers(4, 7)), x - pier:x] = True
+        mask[y : y + int(rng.integers(4, 7)), x - pier : x] = True
     for _ in range(int(rng.integers(2, 5))):
         y, h = int(rng.integers(0, height - 10)), int(rng.integers(6, 12))
-        x = int(rows[y:y + h].max()) - left + int(rng.integers(7, 12))
-        mask[y:y + h, x:x + int(rng.integers(8, 18))] = True
-        values[y:y + h, x:x + 18] = 8.0
+        x = int(rows[y : y + h].max()) - left + int(rng.integers(7, 12))
+        mask[y : y + h, x : x + int(rng.integers(8, 18))] = True
+        values[y : y + h, x : x + 18] = 8.0
     values *= 1 + 2 * (rng.random(mask.shape) < 0.2)
     cols = np.flatnonzero(mask.any(axis=0))
     mask, values = _crop(mask, values)
@@ -167,7 +173,7 @@ def paint_wakes(canvas: Canvas, rng: np.random.Generator) -> None:
     """Dark turbulent wake and faint Kelvin arms behind each ship, on open water only."""
     free = canvas.water.copy()
     for _, box in canvas.placed:
-        free[box.y1:box.y2, box.x1:box.x2] = False
+        free[box.y1 : box.y2, box.x1 : box.x2] = False
     for target, box in canvas.placed:
         if target.category != "ship" or rng.random() < 0.25:
             continue
@@ -190,5 +196,5 @@ def paint_wakes(canvas: Canvas, rng: np.random.Generator) -> None:
 
 def paint_targets(canvas: Canvas) -> None:
     for target, box in canvas.placed:
-        region = canvas.reflectivity[box.y1:box.y2, box.x1:box.x2]
+        region = canvas.reflectivity[box.y1 : box.y2, box.x1 : box.x2]
         region[target.mask] = target.reflectivity[target.mask]

@@ -5,6 +5,7 @@ running top-down, runway left-right), speckled with multiplicative gamma noise (
 turned by one of the 8 flips/transposes, boxes included. Scene i of seed s uses its own numpy
 Generator seeded with (s, i), so scenes are independent of each other and of how many are made.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,18 @@ from sarbench.build.geometry import Box
 from sarbench.build.png import write_gray_png
 
 # (width, height); about 110k pixels on average keeps the bundled sample well under 5 MB.
-SIZES = ((256, 256), (256, 320), (288, 320), (320, 320), (320, 384), (352, 288), (384, 384), (288, 416), (448, 256), (512, 256))
+SIZES = (
+    (256, 256),
+    (256, 320),
+    (288, 320),
+    (320, 320),
+    (320, 384),
+    (352, 288),
+    (384, 384),
+    (288, 416),
+    (448, 256),
+    (512, 256),
+)
 SCENE_KINDS = ("sea_single", "sea", "coast", "airport", "river", "industrial", "single", "harbor_town")
 SINGLE_CATEGORIES = ("aircraft", "bridge", "harbor", "tank", "car")
 SEA, LAND = 0.05, 0.3  # mean backscatter of calm sea and of land
@@ -60,7 +72,9 @@ def _canvas(rng, height: int, width: int, water: np.ndarray, blocked: np.ndarray
 
 
 def _coast(rng, height: int, width: int, fraction: float) -> tuple[st.Canvas, np.ndarray]:
-    coast_x = width * (fraction + 0.06 * smooth_field(rng, height, 1, 2)[:, 0] + 0.012 * smooth_field(rng, height, 1, 12)[:, 0])
+    coast_x = width * (
+        fraction + 0.06 * smooth_field(rng, height, 1, 2)[:, 0] + 0.012 * smooth_field(rng, height, 1, 12)[:, 0]
+    )
     water = np.arange(width)[None, :] < coast_x[:, None]
     return _canvas(rng, height, width, water), coast_x
 
@@ -80,7 +94,13 @@ def _cluster(canvas: st.Canvas, rng, make, count: int, spacing: int) -> None:
     for i in range(count):
         target = make()
         row, col = divmod(i, columns)
-        canvas.place_at(target, left + col * spacing + int(rng.integers(0, 3)), top + row * spacing + int(rng.integers(0, 3)), on_water=False, margin=2)
+        canvas.place_at(
+            target,
+            left + col * spacing + int(rng.integers(0, 3)),
+            top + row * spacing + int(rng.integers(0, 3)),
+            on_water=False,
+            margin=2,
+        )
 
 
 def _cars(canvas, rng, count):
@@ -108,13 +128,16 @@ def _river(rng, height: int, width: int) -> tuple[st.Canvas, np.ndarray, float]:
 
 def _bridges(canvas: st.Canvas, rng, centre: np.ndarray, half_width: float, count: int) -> None:
     rows = rng.permutation(np.arange(canvas.height // 6, canvas.height * 5 // 6, 12))
-    for y in rows[:count * 6]:
+    for y in rows[: count * 6]:
         span = int(2 * half_width + 2 * rng.integers(6, 14))
         thickness = int(math.ceil(span / float(rng.uniform(3.0, 5.0))))
         left = int(round(centre[y] - span / 2))
         box = Box(left, int(y), left + span, int(y) + thickness)
-        if box.x1 >= 1 and box.x2 <= canvas.width - 1 and box.y2 <= canvas.height - 1 and all(
-            box.y1 > b.y2 + 30 or b.y1 > box.y2 + 30 for _, b in canvas.placed
+        if (
+            box.x1 >= 1
+            and box.x2 <= canvas.width - 1
+            and box.y2 <= canvas.height - 1
+            and all(box.y1 > b.y2 + 30 or b.y1 > box.y2 + 30 for _, b in canvas.placed)
         ):
             canvas.placed.append((st.bridge(span, thickness), box))
         if sum(t.category == "bridge" for t, _ in canvas.placed) == count:
@@ -125,9 +148,9 @@ def _airport(rng, height: int, width: int) -> st.Canvas:
     water = np.zeros((height, width), dtype=bool)
     y, runway = int(rng.integers(height // 4, height * 3 // 4)), int(rng.integers(14, 24))
     blocked = np.zeros_like(water)
-    blocked[y - 6:y + runway + 6, :] = True
+    blocked[y - 6 : y + runway + 6, :] = True
     canvas = _canvas(rng, height, width, water, blocked)
-    canvas.reflectivity[y:y + runway, :] = 0.015  # smooth tarmac is dark in SAR
+    canvas.reflectivity[y : y + runway, :] = 0.015  # smooth tarmac is dark in SAR
     return canvas
 
 
@@ -135,7 +158,12 @@ def compose(kind: str, rng: np.random.Generator, height: int, width: int, index:
     """Background plus targets of one scene kind, in canonical orientation."""
     if kind in ("sea_single", "sea"):
         canvas = _canvas(rng, height, width, np.ones((height, width), dtype=bool))
-        _ships(canvas, rng, 1 if kind == "sea_single" else int(rng.integers(2, 8)), (30, 80) if kind == "sea_single" else (14, 60))
+        _ships(
+            canvas,
+            rng,
+            1 if kind == "sea_single" else int(rng.integers(2, 8)),
+            (30, 80) if kind == "sea_single" else (14, 60),
+        )
     elif kind in ("coast", "harbor_town"):
         canvas, coast_x = _coast(rng, height, width, float(rng.uniform(0.4, 0.6)))
         _harbor(canvas, rng, coast_x)
@@ -170,9 +198,11 @@ def compose(kind: str, rng: np.random.Generator, height: int, width: int, index:
             _harbor(canvas, rng, coast_x)
         else:
             canvas = _canvas(rng, height, width, np.zeros((height, width), dtype=bool))
-            make = {"aircraft": lambda: st.aircraft(rng, float(rng.uniform(50, 90))),
-                    "tank": lambda: st.tank(rng, float(rng.uniform(40, 60))),
-                    "car": lambda: st.car(rng)}[category]
+            make = {
+                "aircraft": lambda: st.aircraft(rng, float(rng.uniform(50, 90))),
+                "tank": lambda: st.tank(rng, float(rng.uniform(40, 60))),
+                "car": lambda: st.car(rng),
+            }[category]
             canvas.place_randomly(make(), rng, on_water=False)
     else:
         raise ValueError(f"unknown scene kind {kind!r}")
@@ -186,7 +216,9 @@ def speckle_to_pixels(reflectivity: np.ndarray, rng: np.random.Generator, looks:
     return np.clip(np.rint(amplitude * 255), 0, 255).astype(np.uint8)
 
 
-def orient(pixels: np.ndarray, boxes: list[Box], flip_x: bool, flip_y: bool, transpose: bool) -> tuple[np.ndarray, list[Box]]:
+def orient(
+    pixels: np.ndarray, boxes: list[Box], flip_x: bool, flip_y: bool, transpose: bool
+) -> tuple[np.ndarray, list[Box]]:
     """Apply one of the 8 flips/transposes to an image and its half-open pixel boxes."""
     height, width = pixels.shape
     if flip_x:

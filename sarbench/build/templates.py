@@ -6,6 +6,7 @@ tall) or a grid phrase (`left side`, `top part`, `central region`, `upper left`,
 description sentence must name its category before its location. `tests/test_build_templates.py`
 renders every answer template with every slot value and parses it back.
 """
+
 from __future__ import annotations
 
 CLASSIFY_QUESTIONS = (
@@ -202,7 +203,7 @@ IDENTIFY_QUESTIONS = (
 IDENTIFY_ANSWERS = (
     "Examining the {cell} area reveals a {size} {category}. It appears to be {shape} in shape.",  # paper
     "Present in the {cell} area is a {size} {category}. It appears to be {shape} in shape.",  # paper
-    "This is a {size_sized} {category} located in the {cell} portion of the image. It appears to be {shape} in shape.",  # appendix
+    "This is a {size_sized} {category} located in the {cell} portion of the image. It appears to be {shape} in shape.",  # appendix  # noqa: E501
     "A {size} {category} with a {shape} shape is located in the {cell} area.",
     "In the {cell} area there is a {size} {category}, {shape} in shape.",
     "The box contains a {size} {category} in the {cell} portion of the image; its shape is {shape}.",

@@ -6,6 +6,7 @@ only needs each image's sums: a replicate is (multiplicity of each image) @ (per
 Both runs get the same multiplicities (paired); the scores are then recomputed exactly as the
 scorer pools them, including task scores and avg.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,16 +64,19 @@ def cluster_sums(a: RunSamples, b: RunSamples, clusters: np.ndarray, n_clusters:
 
 def _count_scores(sums: dict[str, np.ndarray], run: str, counted: list[str]) -> dict[str, np.ndarray]:
     """count.only and the count errors over the subsets whose answers state a number."""
+
     def total(kind: str) -> np.ndarray:
         return sum(sums[f"{kind}|{run}|{name}"] for name in counted)
 
     n = sum(sums[f"n|{name}"] for name in counted)
     safe = np.where(n > 0, n, 1.0)
     mae, rmse, within1 = COUNT_ERROR_METRICS
-    return {EXACT_COUNT_METRIC: _ratio(total("exact"), n, n),
-            mae: np.where(n > 0, total("err") / safe, np.nan),
-            rmse: np.sqrt(np.where(n > 0, total("err2") / safe, np.nan)),
-            within1: _ratio(total("within1"), n, n)}
+    return {
+        EXACT_COUNT_METRIC: _ratio(total("exact"), n, n),
+        mae: np.where(n > 0, total("err") / safe, np.nan),
+        rmse: np.sqrt(np.where(n > 0, total("err2") / safe, np.nan)),
+        within1: _ratio(total("within1"), n, n),
+    }
 
 
 def _ratio(numerator, denominator, n, empty_value=100.0):
@@ -122,7 +126,7 @@ def paired_bootstrap(sums: ClusterSums, replicates: int, seed: int) -> Bootstrap
     totals = np.empty((replicates, per_cluster.shape[1]))
     row = 0
     for weights in multiplicities(rng, replicates, sums.n_clusters):
-        totals[row:row + len(weights)] = weights.astype(np.float64) @ per_cluster
+        totals[row : row + len(weights)] = weights.astype(np.float64) @ per_cluster
         row += len(weights)
     full = per_cluster.sum(axis=0, keepdims=True)
 
@@ -131,5 +135,8 @@ def paired_bootstrap(sums: ClusterSums, replicates: int, seed: int) -> Bootstrap
 
     point_a, point_b = scores(named(full), "A"), scores(named(full), "B")
     reps_a, reps_b = scores(named(totals), "A"), scores(named(totals), "B")
-    return Bootstrap({m: (float(point_a[m][0]), float(point_b[m][0])) for m in point_a},
-                     {m: (reps_a[m], reps_b[m]) for m in reps_a}, sums.n_clusters)
+    return Bootstrap(
+        {m: (float(point_a[m][0]), float(point_b[m][0])) for m in point_a},
+        {m: (reps_a[m], reps_b[m]) for m in reps_a},
+        sums.n_clusters,
+    )

@@ -1,10 +1,10 @@
 """Which metric ids a table shows, under which (group, label) headers, and their direction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.benchmark import (CAPTION_METRICS, COUNT_ERROR_METRICS, SUBSET_TABLE, SUBSETS,
-                               TABLE3_COLUMNS, TASKS)
+from metrics.benchmark import CAPTION_METRICS, COUNT_ERROR_METRICS, SUBSET_TABLE, SUBSETS, TABLE3_COLUMNS, TASKS
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,15 @@ class Column:
     lower_is_better: bool = False
 
 
-_CAPTION_LABELS = {"bleu1": "BLEU-1", "bleu2": "BLEU-2", "bleu3": "BLEU-3", "bleu4": "BLEU-4",
-                   "cider": "CIDEr", "rouge_l": "ROUGE-L", "meteor": "METEOR"}
+_CAPTION_LABELS = {
+    "bleu1": "BLEU-1",
+    "bleu2": "BLEU-2",
+    "bleu3": "BLEU-3",
+    "bleu4": "BLEU-4",
+    "cider": "CIDEr",
+    "rouge_l": "ROUGE-L",
+    "meteor": "METEOR",
+}
 
 
 def _known_columns() -> dict[str, Column]:
@@ -42,24 +49,24 @@ def _known_columns() -> dict[str, Column]:
         ("count.rmse", "Count error", "RMSE", "Count RMSE"),
         ("count.within1", "Count error", "within 1", "Count within1"),
     ]
-    columns = {key: Column(key, group, label, short, key in ("count.mae", "count.rmse"))
-               for key, group, label, short in table}
+    columns = {
+        key: Column(key, group, label, short, key in ("count.mae", "count.rmse")) for key, group, label, short in table
+    }
     for task in TASKS:
         columns[f"task.{task}"] = Column(f"task.{task}", "Task scores", task, f"task {task}")
     for name, label in _CAPTION_LABELS.items():
         columns[f"describe.{name}"] = Column(f"describe.{name}", "Captions", label, label)
     for subset in SUBSET_TABLE:
         key = f"{subset.name}.parse_fail"
-        columns[key] = Column(key, "Parse failures", subset.label, f"PF {subset.label}",
-                              lower_is_better=True)
+        columns[key] = Column(key, "Parse failures", subset.label, f"PF {subset.label}", lower_is_better=True)
     return columns
 
 
 KNOWN_COLUMNS = _known_columns()
 TABLE3 = ("avg",) + TABLE3_COLUMNS
-EXTRA = (COUNT_ERROR_METRICS
-         + tuple(f"describe.{m}" for m in CAPTION_METRICS)
-         + tuple(f"{s}.parse_fail" for s in SUBSETS))
+EXTRA = (
+    COUNT_ERROR_METRICS + tuple(f"describe.{m}" for m in CAPTION_METRICS) + tuple(f"{s}.parse_fail" for s in SUBSETS)
+)
 
 
 def column(metric: str) -> Column:
@@ -82,6 +89,8 @@ def select_columns(spec: str, present: set[str]) -> list[Column]:
     wanted = [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [m for m in wanted if m not in present and column(m).label == m]
     if unknown:
-        raise SystemExit(f"error: unknown metric id(s) {', '.join(unknown)} (no run has them); "
-                         f"known ids include {', '.join(TABLE3 + EXTRA)}")
+        raise SystemExit(
+            f"error: unknown metric id(s) {', '.join(unknown)} (no run has them); "
+            f"known ids include {', '.join(TABLE3 + EXTRA)}"
+        )
     return [column(m) for m in wanted]

@@ -1,4 +1,5 @@
 """Markdown and JSON renderings of `sarbench.compare` results."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,7 @@ def _text(value, limit: int | None = None) -> str:
 
 
 def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines + [""]
 
@@ -31,44 +31,88 @@ def _left_out(c: dict) -> list[str]:
     left = c.get("left_out") or {}
     if not (left.get("only_a") or left.get("only_b")):
         return []
-    return [f"Compared on the samples both runs scored (--common): {left['only_a']} only in A and "
-            f"{left['only_b']} only in B left out; caption metrics (corpus-level) not compared.", ""]
+    return [
+        f"Compared on the samples both runs scored (--common): {left['only_a']} only in A and "
+        f"{left['only_b']} only in B left out; caption metrics (corpus-level) not compared.",
+        "",
+    ]
 
 
 def _pair_markdown(c: dict) -> list[str]:
     level = f"{100 * (1 - c['alpha']):g}%"
-    lines = [f"## {_text(c['b']['name'])} (B) vs {_text(c['a']['name'])} (A)", "",
-             f"A: `{c['a']['folder']}`  ", f"B: `{c['b']['folder']}`  ",
-             f"Data check: {c['data_check']}.", "",
-             *_left_out(c),
-             f"{c['samples']} samples on {c['clusters']} clusters (cluster key: {c['cluster_key']}). "
-             f"Δ = B − A with {level} percentile CIs from a paired bootstrap over clusters "
-             f"({c['bootstrap']} replicates, seed {c['seed']}); verdict: significant when the CI "
-             f"excludes 0 (↓ = lower is better). No correction for multiple comparisons.", ""]
+    lines = [
+        f"## {_text(c['b']['name'])} (B) vs {_text(c['a']['name'])} (A)",
+        "",
+        f"A: `{c['a']['folder']}`  ",
+        f"B: `{c['b']['folder']}`  ",
+        f"Data check: {c['data_check']}.",
+        "",
+        *_left_out(c),
+        f"{c['samples']} samples on {c['clusters']} clusters (cluster key: {c['cluster_key']}). "
+        f"Δ = B − A with {level} percentile CIs from a paired bootstrap over clusters "
+        f"({c['bootstrap']} replicates, seed {c['seed']}); verdict: significant when the CI "
+        f"excludes 0 (↓ = lower is better). No correction for multiple comparisons.",
+        "",
+    ]
     lines += [f"> warning: {w}" for w in c["warnings"]] + ([""] if c["warnings"] else [])
-    rows = [[r["metric"] + (" ↓" if r["lower_is_better"] else ""), _number(r["a"]), _number(r["b"]),
-             _number(r["delta"], signed=True),
-             f"[{_number(r['ci_low'], True)}, {_number(r['ci_high'], True)}]", r["verdict"]]
-            for r in c["scores"]]
+    rows = [
+        [
+            r["metric"] + (" ↓" if r["lower_is_better"] else ""),
+            _number(r["a"]),
+            _number(r["b"]),
+            _number(r["delta"], signed=True),
+            f"[{_number(r['ci_low'], True)}, {_number(r['ci_high'], True)}]",
+            r["verdict"],
+        ]
+        for r in c["scores"]
+    ]
     lines += _table(["score", "A", "B", "Δ (B − A)", f"{level} CI", "verdict"], "lrrrll", rows)
     if c["captions"]:
         lines += ["Caption metrics are corpus-level (one number per subset): deltas without CI.", ""]
-        rows = [[r["metric"], _number(r["a"]), _number(r["b"]), _number(r["delta"], True), r["verdict"]]
-                for r in c["captions"]]
+        rows = [
+            [r["metric"], _number(r["a"]), _number(r["b"]), _number(r["delta"], True), r["verdict"]]
+            for r in c["captions"]
+        ]
         lines += _table(["score", "A", "B", "Δ (B − A)", "verdict"], "lrrrl", rows)
     if c["mcnemar"]:
-        lines += ["### McNemar's exact test on per-sample hits",
-                  "", "Discordant samples only; samples are treated as independent.", ""]
-        rows = [[t["name"], t["definition"], str(t["n"]), str(t["a_only"]), str(t["b_only"]),
-                 f"{t['p_value']:.3g}", t["verdict"]] for t in c["mcnemar"]]
+        lines += [
+            "### McNemar's exact test on per-sample hits",
+            "",
+            "Discordant samples only; samples are treated as independent.",
+            "",
+        ]
+        rows = [
+            [
+                t["name"],
+                t["definition"],
+                str(t["n"]),
+                str(t["a_only"]),
+                str(t["b_only"]),
+                f"{t['p_value']:.3g}",
+                t["verdict"],
+            ]
+            for t in c["mcnemar"]
+        ]
         lines += _table(["test", "hit =", "n", "A only", "B only", "p", "verdict"], "llrrrrl", rows)
-    lines += ["### Samples where the runs disagree most", "",
-              "Per-sample accuracy: mean of 100·TP/(TP+FP+FN) over the sample's metrics "
-              "(count: exactness too).", ""]
+    lines += [
+        "### Samples where the runs disagree most",
+        "",
+        "Per-sample accuracy: mean of 100·TP/(TP+FP+FN) over the sample's metrics (count: exactness too).",
+        "",
+    ]
     if c["disagreements"]:
-        rows = [[d["id"], d["subset"], _number(d["a"]), _number(d["b"]), _number(d["delta"], True),
-                 _text(d["a_response"], _RESPONSE_CHARS), _text(d["b_response"], _RESPONSE_CHARS)]
-                for d in c["disagreements"]]
+        rows = [
+            [
+                d["id"],
+                d["subset"],
+                _number(d["a"]),
+                _number(d["b"]),
+                _number(d["delta"], True),
+                _text(d["a_response"], _RESPONSE_CHARS),
+                _text(d["b_response"], _RESPONSE_CHARS),
+            ]
+            for d in c["disagreements"]
+        ]
         lines += _table(["id", "subset", "A", "B", "Δ", "A response", "B response"], "llrrrll", rows)
     else:
         lines += ["None: the runs score every sample the same.", ""]

@@ -1,13 +1,11 @@
 """Plain-text rendering of one metrics.json for the terminal."""
+
 from __future__ import annotations
 
 from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
 from sarbench.subsets import SUBSETS, TASKS
 
-_EXTRA = (
-    ["count.mae", "count.rmse", "count.within1"]
-    + [f"describe.{m}" for m in CAPTION_METRICS]
-)
+_EXTRA = ["count.mae", "count.rmse", "count.within1"] + [f"describe.{m}" for m in CAPTION_METRICS]
 
 
 def metric_rows(result: dict) -> list[tuple[str, str]]:
@@ -31,13 +29,14 @@ def format_metrics(result: dict, title: str = "") -> str:
     lines = []
     if title:
         lines.append(title)
-    lines.append(f"protocol {result['protocol']}; samples: "
-                 + ", ".join(f"{s} {n[s]}" for s in SUBSETS if s in n))
+    lines.append(f"protocol {result['protocol']}; samples: " + ", ".join(f"{s} {n[s]}" for s in SUBSETS if s in n))
     lines.append(f"{'metric':<{width}}  value")
     lines.append(f"{'-' * width}  ------")
     lines.extend(f"{m:<{width}}  {v:>6}" for m, v in rows)
     malformed = result.get("malformed") or []
     if malformed:
-        lines.append(f"{len(malformed)} malformed record(s) left out; first: "
-                     f"{malformed[0]['path']} record {malformed[0]['index']}: {malformed[0]['problem']}")
+        lines.append(
+            f"{len(malformed)} malformed record(s) left out; first: "
+            f"{malformed[0]['path']} record {malformed[0]['index']}: {malformed[0]['problem']}"
+        )
     return "\n".join(lines)

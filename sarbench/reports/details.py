@@ -1,4 +1,5 @@
 """A run folder's per-sample details.jsonl as numpy columns, and the same-data checks of two runs."""
+
 from __future__ import annotations
 
 import json
@@ -32,28 +33,35 @@ class RunSamples:
     counts: dict[str, np.ndarray]  # metric id -> (n, 3) int TP/FP/FN, zeros where absent
     carries: dict[str, np.ndarray]  # metric id -> bool mask of samples that carry it
 
-    def reorder(self, order: np.ndarray) -> "RunSamples":
+    def reorder(self, order: np.ndarray) -> RunSamples:
         pick = order.tolist()
         return RunSamples(
-            self.folder, [self.ids[i] for i in pick], self.subsets[order],
-            [self.images[i] for i in pick], [self.labels[i] for i in pick],
-            [self.responses[i] for i in pick], self.parse_fail[order], self.count_error[order],
-            self.count_exact[order], {m: c[order] for m, c in self.counts.items()},
-            {m: c[order] for m, c in self.carries.items()})
+            self.folder,
+            [self.ids[i] for i in pick],
+            self.subsets[order],
+            [self.images[i] for i in pick],
+            [self.labels[i] for i in pick],
+            [self.responses[i] for i in pick],
+            self.parse_fail[order],
+            self.count_error[order],
+            self.count_exact[order],
+            {m: c[order] for m, c in self.counts.items()},
+            {m: c[order] for m, c in self.carries.items()},
+        )
 
-
-    def carried_only(self) -> "RunSamples":
+    def carried_only(self) -> RunSamples:
         """Without the metrics no sample carries (after a cut to fewer subsets)."""
         kept = [m for m, mask in self.carries.items() if mask.any()]
-        return replace(self, counts={m: self.counts[m] for m in kept},
-                       carries={m: self.carries[m] for m in kept})
+        return replace(self, counts={m: self.counts[m] for m in kept}, carries={m: self.carries[m] for m in kept})
 
 
 def details_path(run: Path) -> Path:
     path = run if run.name == "details.jsonl" else run / "details.jsonl"
     if not path.is_file():
-        raise CompareError(f"{path} not found: compare needs the per-sample details a run writes "
-                           "(or `python -m sarbench.score ... --details FILE`)")
+        raise CompareError(
+            f"{path} not found: compare needs the per-sample details a run writes "
+            "(or `python -m sarbench.score ... --details FILE`)"
+        )
     return path
 
 
@@ -76,12 +84,16 @@ def _detail_rows(path: Path):
                 try:
                     row = json.loads(line)
                 except ValueError as exc:
-                    raise CompareError(f"{path} line {number} is corrupt ({exc}); re-score the run "
-                                       "(re-run the same command) to write it again") from None
+                    raise CompareError(
+                        f"{path} line {number} is corrupt ({exc}); re-score the run "
+                        "(re-run the same command) to write it again"
+                    ) from None
                 problem = detail_problem(row)
                 if problem is not None:
-                    raise CompareError(f"{path} line {number} is {problem}; re-score the run "
-                                       "(re-run the same command) to write it again")
+                    raise CompareError(
+                        f"{path} line {number} is {problem}; re-score the run "
+                        "(re-run the same command) to write it again"
+                    )
                 yield row
     except OSError as exc:
         raise CompareError(f"cannot read {path}: {exc}") from None
@@ -117,9 +129,19 @@ def load_samples(run: Path) -> RunSamples:
         counts[metric][rows] = np.asarray(metric_counts[metric], dtype=np.int64)
         carries[metric] = np.zeros(n, dtype=bool)
         carries[metric][rows] = True
-    return RunSamples(path.parent, ids, np.asarray(subsets), images, labels, responses,
-                      np.asarray(parse_fail), np.asarray(errors, dtype=float), np.asarray(exact),
-                      counts, carries)
+    return RunSamples(
+        path.parent,
+        ids,
+        np.asarray(subsets),
+        images,
+        labels,
+        responses,
+        np.asarray(parse_fail),
+        np.asarray(errors, dtype=float),
+        np.asarray(exact),
+        counts,
+        carries,
+    )
 
 
 def read_manifest(run: Path) -> dict | None:
@@ -136,8 +158,11 @@ def data_differences(manifest_a: dict, manifest_b: dict) -> tuple[list[str], dic
     """How two runs' data_sha256 (file name -> checksum) differ: the files both read with other
     checksums (described), and the files only one read ({"A": [...], "B": [...]})."""
     files_a, files_b = manifest_a.get("data_sha256") or {}, manifest_b.get("data_sha256") or {}
-    conflicts = [f"{name}: sha256 {files_a[name][:12]}… (A) vs {files_b[name][:12]}… (B)"
-                 for name in sorted(set(files_a) & set(files_b)) if files_a[name] != files_b[name]]
+    conflicts = [
+        f"{name}: sha256 {files_a[name][:12]}… (A) vs {files_b[name][:12]}… (B)"
+        for name in sorted(set(files_a) & set(files_b))
+        if files_a[name] != files_b[name]
+    ]
     return conflicts, {"A": sorted(set(files_a) - set(files_b)), "B": sorted(set(files_b) - set(files_a))}
 
 
@@ -149,8 +174,12 @@ def common_samples(a: RunSamples, b: RunSamples) -> tuple[RunSamples, RunSamples
     keep_b = np.fromiter((i for i, s in enumerate(b.ids) if s in in_a), dtype=np.int64)
     if keep_a.size == 0:
         raise CompareError(f"{a.folder} and {b.folder} share no sample ids: nothing to compare")
-    return (a.reorder(keep_a).carried_only(), b.reorder(keep_b).carried_only(),
-            len(a.ids) - keep_a.size, len(b.ids) - keep_b.size)
+    return (
+        a.reorder(keep_a).carried_only(),
+        b.reorder(keep_b).carried_only(),
+        len(a.ids) - keep_a.size,
+        len(b.ids) - keep_b.size,
+    )
 
 
 def align(a: RunSamples, b: RunSamples) -> RunSamples:
@@ -161,25 +190,34 @@ def align(a: RunSamples, b: RunSamples) -> RunSamples:
     if only_a or only_b:
         raise CompareError(
             f"{a.folder} and {b.folder} scored different samples: {len(only_a)} only in A"
-            + (f" (first {only_a[0]})" if only_a else "") + f", {len(only_b)} only in B"
-            + (f" (first {only_b[0]})" if only_b else "") + "; --common compares the samples both scored")
+            + (f" (first {only_a[0]})" if only_a else "")
+            + f", {len(only_b)} only in B"
+            + (f" (first {only_b[0]})" if only_b else "")
+            + "; --common compares the samples both scored"
+        )
     aligned = b.reorder(np.fromiter((position[i] for i in a.ids), dtype=np.int64, count=len(a.ids)))
     if set(a.carries) != set(b.carries):
-        raise CompareError(f"{a.folder} and {b.folder} carry different metrics "
-                           f"({sorted(set(a.carries) ^ set(b.carries))}): scored by different "
-                           "sarbench versions? Re-score both with the same one")
+        raise CompareError(
+            f"{a.folder} and {b.folder} carry different metrics "
+            f"({sorted(set(a.carries) ^ set(b.carries))}): scored by different "
+            "sarbench versions? Re-score both with the same one"
+        )
     changed = [i for i, x, y in zip(a.ids, a.labels, aligned.labels) if x != y]
     if changed:
-        raise CompareError(f"{a.folder} and {b.folder} have different reference answers for "
-                           f"{len(changed)} samples (first {changed[0]}): not the same data")
+        raise CompareError(
+            f"{a.folder} and {b.folder} have different reference answers for "
+            f"{len(changed)} samples (first {changed[0]}): not the same data"
+        )
     return aligned
 
 
 def cluster_index(samples: RunSamples) -> tuple[np.ndarray, int]:
     """Cluster of each sample: its image, or the sample itself where no image is recorded."""
     number: dict[str, int] = {}
-    clusters = [number.setdefault(image if image else f"\0{sample_id}", len(number))
-                for image, sample_id in zip(samples.images, samples.ids)]
+    clusters = [
+        number.setdefault(image if image else f"\0{sample_id}", len(number))
+        for image, sample_id in zip(samples.images, samples.ids)
+    ]
     return np.asarray(clusters, dtype=np.int64), len(number)
 
 

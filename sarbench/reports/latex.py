@@ -1,18 +1,28 @@
 """A booktabs `tabular` of a Table: grouped headers (\\multicolumn + \\cmidrule), best value per
 column in bold, second underlined, every string escaped. Needs only \\usepackage{booktabs}."""
+
 from __future__ import annotations
 
 from sarbench.reports.results_table import BEST, SECOND, Table
 
 ABSENT = "--"  # an en dash in TeX
 _SPECIALS = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
     # \$ in the default OT1 encoding comes from a TS1 font that a bare TeX install only has as
     # METAFONT source (a bitmap build at compile time); the math-mode dollar needs nothing
     "$": r"\ensuremath{\$}",
     # OT1 text fonts print these three as other glyphs (¡, ¿, —) when typed directly
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
 }
 
 
@@ -51,8 +61,9 @@ def to_latex(table: Table) -> str:
         cells = [latex_escape(name)]
         for value, mark in zip(values, row_marks):
             text = table.value_text(value, ABSENT)
-            cells.append(rf"\textbf{{{text}}}" if mark == BEST
-                         else rf"\underline{{{text}}}" if mark == SECOND else text)
+            cells.append(
+                rf"\textbf{{{text}}}" if mark == BEST else rf"\underline{{{text}}}" if mark == SECOND else text
+            )
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

@@ -1,5 +1,6 @@
 """Per-sample paired views of two runs: McNemar's exact test on binary hits, and the samples
 on which the runs disagree most."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,7 @@ def mcnemar_tests(a: RunSamples, b: RunSamples) -> list[McNemar]:
             continue
         a_only = int((hits_a & ~hits_b & eligible).sum())
         b_only = int((~hits_a & hits_b & eligible).sum())
-        tests.append(McNemar(name, definition, int(eligible.sum()), a_only, b_only,
-                             mcnemar_exact(a_only, b_only)))
+        tests.append(McNemar(name, definition, int(eligible.sum()), a_only, b_only, mcnemar_exact(a_only, b_only)))
     return tests
 
 
@@ -92,6 +92,15 @@ def disagreements(a: RunSamples, b: RunSamples, top: int) -> list[dict]:
     difference = np.nan_to_num(score_b - score_a)
     candidates = np.flatnonzero(difference != 0)
     order = sorted(candidates.tolist(), key=lambda i: (-abs(difference[i]), _id_key(a.ids[i])))[:top]
-    return [{"id": a.ids[i], "subset": str(a.subsets[i]), "a": float(score_a[i]),
-             "b": float(score_b[i]), "delta": float(difference[i]),
-             "a_response": a.responses[i], "b_response": b.responses[i]} for i in order]
+    return [
+        {
+            "id": a.ids[i],
+            "subset": str(a.subsets[i]),
+            "a": float(score_a[i]),
+            "b": float(score_b[i]),
+            "delta": float(difference[i]),
+            "a_response": a.responses[i],
+            "b_response": b.responses[i],
+        }
+        for i in order
+    ]

@@ -1,4 +1,5 @@
 """The paper's published Table 3 (PROTOCOL §5): LoRA-fine-tuned models on the full test set."""
+
 from __future__ import annotations
 
 from sarbench.reports.columns import TABLE3

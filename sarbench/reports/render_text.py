@@ -4,6 +4,7 @@ Markdown marks the best value per column **bold** and the second *italic* (Markd
 underline); HTML uses <b> and <u> like the LaTeX table. CSV is for machines: metric ids as
 headers, 4 decimals, empty cells for absent values, no marks.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,7 @@ def _md_text(text: str) -> str:
 def to_markdown(table: Table) -> str:
     marks = table.ranks()
     header = ["Model"] + [_md_text(c.short) for c in table.columns]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join([":---"] + ["---:"] * len(table.columns)) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * len(table.columns)) + "|"]
     for (name, values), row_marks in zip(table.rows, marks):
         cells = [_md_text(name)]
         for value, mark in zip(values, row_marks):
@@ -43,28 +43,37 @@ def to_csv(table: Table) -> str:
     return buffer.getvalue()
 
 
-_STYLE = ("table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
-          "th,td{padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}"
-          "thead{border-top:2px solid #000;border-bottom:1px solid #000}"
-          "tbody{border-bottom:2px solid #000}tbody+tbody{border-top:1px solid #000}"
-          "th.group{border-bottom:1px solid #888;text-align:center}")
+_STYLE = (
+    "table{border-collapse:collapse;font-family:sans-serif;font-size:14px}"
+    "th,td{padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}"
+    "thead{border-top:2px solid #000;border-bottom:1px solid #000}"
+    "tbody{border-bottom:2px solid #000}tbody+tbody{border-top:1px solid #000}"
+    "th.group{border-bottom:1px solid #888;text-align:center}"
+)
 
 
 def to_html(table: Table) -> str:
     esc = html.escape
     marks = table.ranks()
     title = table.title or "sarbench leaderboard"
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f"<title>{esc(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
-           "<table>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{esc(title)}</title>",
+        f"<style>{_STYLE}</style>",
+        "</head>",
+        "<body>",
+        "<table>",
+    ]
     if table.title:
         out.append(f"<caption>{esc(table.title)}</caption>")
     out.append("<thead>")
     if table.has_groups:
         cells = ["<th></th>"]
         for group, _, width in table.group_spans():
-            cells.append(f'<th class="group" colspan="{width}">{esc(group)}</th>' if group
-                         else "<th></th>" * width)
+            cells.append(f'<th class="group" colspan="{width}">{esc(group)}</th>' if group else "<th></th>" * width)
         out.append("<tr>" + "".join(cells) + "</tr>")
     labels = [c.label if table.has_groups else c.short for c in table.columns]
     out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(t)}</th>" for t in labels) + "</tr>")

@@ -1,4 +1,5 @@
 """A format-neutral results table: rows of values under (grouped) columns, with best/second marks."""
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,7 @@ class Table:
         """
         marks: list[list[int | None]] = [[None] * len(self.columns) for _ in self.rows]
         for j, column in enumerate(self.columns):
-            shown = {i: round(values[j], 2) for i, (_, values) in enumerate(self.rows)
-                     if not is_absent(values[j])}
+            shown = {i: round(values[j], 2) for i, (_, values) in enumerate(self.rows) if not is_absent(values[j])}
             distinct = sorted(set(shown.values()), reverse=not column.lower_is_better)
             if len(distinct) < 2:
                 continue

@@ -1,4 +1,5 @@
 """Finding run folders (every metrics.json below a path) and naming them for tables."""
+
 from __future__ import annotations
 
 import sys
