@@ -48,6 +48,9 @@ class InferenceFailure:
     after all retries): the runner records it as a counted inference failure and goes on."""
 
     message: str
+    # True where the cause may pass by itself (connection lost, timeout, HTTP 429/5xx): a resumed
+    # run tries such a sample again; False where the same request would fail the same way.
+    transient: bool = False
 
 
 @dataclass(frozen=True)

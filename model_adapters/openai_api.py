@@ -228,12 +228,12 @@ class OpenAIBackend(ModelAdapter):
         attempts = int(self.settings.max_retries) + 1
         for attempt in range(attempts):
             if self._stop.is_set():
-                return InferenceFailure("stopped (interrupted) before an answer")
+                return InferenceFailure("stopped (interrupted) before an answer", transient=True)
             try:
                 return self._post(body)
             except RetryableError as exc:
                 if attempt + 1 == attempts:
-                    return InferenceFailure(f"failed after {attempts} attempts: {exc}")
+                    return InferenceFailure(f"failed after {attempts} attempts: {exc}", transient=True)
                 self._stop.wait(min(delay, float(self.settings.max_backoff_s)))
                 delay *= 2
             except ValueError as exc:
