@@ -85,7 +85,7 @@ def test_help_and_resolved_config_from_an_empty_directory(installed, tmp_path):
     assert "tiny-qwen2vl" in help_text.stdout and "grounding" in help_text.stdout  # groups listed
     job = run_installed(installed, tmp_path, sys.executable, "-m", "sarbench", "model=oracle", "--cfg", "job")
     assert job.returncode == 0, job.stderr
-    assert "adapter: oracle" in job.stdout
+    assert "backend: oracle" in job.stdout
     assert list(tmp_path.iterdir()) == []
 
 
