@@ -16,7 +16,12 @@ for _spec in (
     BackendSpec("oracle", "model_adapters.oracle:OracleBackend", OracleSettings),
     BackendSpec("openai", "model_adapters.openai_api:OpenAIBackend", OpenAISettings),
     BackendSpec(
-        "hf", "model_adapters.hf_backend:HFBackend", CheckpointSettings, ("torch", "transformers"), _HF_INSTALL
+        "hf",
+        "model_adapters.hf_backend:HFBackend",
+        CheckpointSettings,
+        ("torch", "transformers"),
+        _HF_INSTALL,
+        runs_checkpoints=True,
     ),
     BackendSpec(
         "vllm",
@@ -24,6 +29,7 @@ for _spec in (
         CheckpointSettings,
         ("vllm", "transformers"),
         "GPU: pip install 'vllm>=0.32'; CPU: bash scripts/setup_vllm_env.sh and use .venv-vllm/bin/python",
+        runs_checkpoints=True,
     ),
 ):
     BACKENDS.register(_spec.name)(_spec)
@@ -68,7 +74,7 @@ def build_model(model_config: dict, backend: str = "auto", backend_config: dict 
     family = None
     if settings.family is not None:
         family_cls = FAMILIES.get(settings.family)
-        if chosen in ("hf", "vllm") and chosen not in family_cls.backends:
+        if spec.runs_checkpoints and chosen not in family_cls.backends:
             raise AdapterError(
                 f"model {settings.name!r} ({settings.family}) does not run on backend {chosen!r}; "
                 f"supported: {', '.join(family_cls.backends)} (e.g. backend={family_cls.backends[0]})"

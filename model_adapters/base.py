@@ -147,6 +147,8 @@ class BackendSpec:
     settings: type = ModelSettings  # the model settings it takes (model_adapters/settings.py)
     requires: tuple[str, ...] = ()
     install: str = ""
+    # Runs checkpoints in-process: then a family must declare it verified (`Family.backends`).
+    runs_checkpoints: bool = False
 
     def missing(self) -> list[str]:
         return [module for module in self.requires if importlib.util.find_spec(module) is None]
