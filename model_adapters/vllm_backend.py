@@ -110,13 +110,7 @@ class VLLMBackend(ModelAdapter):
 
     def fingerprint(self) -> dict[str, Any]:
         engine = {"dtype": self.engine_settings.dtype, "max_model_len": self.engine_settings.max_model_len}
-        return {
-            "adapter": type(self).__name__,
-            "family": type(self.family).__name__,
-            "name": self.name,
-            "settings": self.settings,
-            "engine": engine,
-        }
+        return {**super().fingerprint(), "family": type(self.family).__name__, "engine": engine}
 
     def checkpoint_location(self) -> str | None:
         return checkpoint_path(self.settings)

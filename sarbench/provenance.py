@@ -88,7 +88,9 @@ def run_key(
     checkpoint: dict | None = None,
 ) -> dict[str, Any]:
     """Everything that, if changed, makes earlier predictions invalid (sarbench.run_folder.RunKey;
-    the images' bytes are checked per prediction line instead)."""
+    the images' bytes are checked per prediction line instead). Only plain JSON values: a key is
+    compared with one read back from run_key.json, so an object here would never equal its text."""
+    _check_plain_json(model_fingerprint, "model fingerprint")
     return {
         "protocol": PROTOCOL,
         "model": model_fingerprint,
@@ -97,6 +99,17 @@ def run_key(
         "data_sha256": data_checksums,
         "checkpoint": checkpoint,
     }
+
+
+def _check_plain_json(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain_json(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_plain_json(item, f"{where}[{index}]")
+    elif not (value is None or isinstance(value, (str, int, float, bool))):
+        raise TypeError(f"{where} is a {type(value).__name__}, not a JSON value: the run key could never match it")
 
 
 def _leaves(value: Any, prefix: str) -> dict[str, Any]:

@@ -313,7 +313,7 @@ def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
     )
     cfg = group("model=qwen2vl-2b", f"model.path={checkpoint}")
     adapter = build_adapter(cfg, "vllm", vllm_settings())
-    with pytest.raises(RunError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
+    with pytest.raises(AdapterError, match=r"vLLM has no implementation of \['Qwen2VLNotInVLLM'\].*backend=hf"):
         adapter.generate([GenerationRequest("count/0", "count", "q", "", Image.new("L", (64, 64)))])
 
 
@@ -324,7 +324,7 @@ def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
     )
     cfg = group("model=internvl2_5-1b", f"model.path={checkpoint}", "model.trust_remote_code=true")
     adapter = build_adapter(cfg, "vllm", vllm_settings())
-    with pytest.raises(RunError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
+    with pytest.raises(AdapterError, match=r"remote-code layout \(internvl_chat\).*backend=hf"):
         adapter.load()
 
 
