@@ -113,6 +113,8 @@ def read_document(path: Path, what: str, fix: str = MOVE_ASIDE) -> dict | None:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RunFolderError(f"{what} {path} is corrupt (line {exc.lineno}: {exc.msg}); {fix}") from None
+    except RecursionError:
+        raise RunFolderError(f"{what} {path} is corrupt (JSON nested too deeply to read); {fix}") from None
     if not isinstance(document, dict):
         raise RunFolderError(f"{what} {path} is not a JSON object (a {type(document).__name__}); {fix}")
     schema_version(document, path)
@@ -214,6 +216,10 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
                     continue
                 try:
                     record = json.loads(line)
+                except RecursionError:
+                    raise RunFolderError(
+                        f"{path}: corrupt prediction on line {number} (JSON nested too deeply); {fix}"
+                    ) from None
                 except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
                     raise RunFolderError(f"{path}: corrupt prediction on line {number} ({exc}); {fix}") from None
                 problem = _line_problem(record)

@@ -68,6 +68,7 @@ def test_a_predictions_path_that_is_not_a_file_is_refused_not_read_forever(tmp_p
         '{"id": "classify/1", "response": 5}',
         '"\\ud800"',
         "nonsense",
+        "[" * 100_000 + "]" * 100_000,  # nested too deeply for the JSON reader
     ],
 )
 def test_a_predictions_line_that_is_not_a_record_is_named_and_both_fixes_work(tmp_path, line):
@@ -86,7 +87,9 @@ def test_a_predictions_line_that_is_not_a_record_is_named_and_both_fixes_work(tm
     assert run(data, out, "task=classify")["n"] == {"classify": 3}
 
 
-@pytest.mark.parametrize("text", ['{"protocol": "sarchat-v1", "mod', "[]", '"key"', '{"protocol": 1}', ""])
+@pytest.mark.parametrize(
+    "text", ['{"protocol": "sarchat-v1", "mod', "[]", '"key"', '{"protocol": 1}', "", "[" * 100_000 + "]" * 100_000]
+)
 def test_an_unreadable_run_key_is_named_and_overwrite_starts_afresh(tmp_path, text):
     data = make_dataset(tmp_path / "data", per_subset=2)
     out = tmp_path / "run"

@@ -83,7 +83,7 @@ def _detail_rows(path: Path):
                     continue
                 try:
                     row = json.loads(line)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise CompareError(
                         f"{path} line {number} is corrupt ({exc}); re-score the run "
                         "(re-run the same command) to write it again"
@@ -232,7 +232,7 @@ def fill_responses_from_predictions(folder: Path, rows: list[dict], key: str) ->
             for line in handle:
                 try:
                     record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if record.get("id") in wanted:
+                except (ValueError, RecursionError):
+                    continue  # only the text shown beside a disagreement; the scores come from details.jsonl
+                if isinstance(record, dict) and record.get("id") in wanted:
                     wanted[record["id"]][key] = record.get("response")
