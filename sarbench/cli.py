@@ -25,6 +25,9 @@ VERBS: dict[str, Verb] = {
     "leaderboard": Verb("sarbench.leaderboard", "table of the runs below folders (md, csv, latex, html)"),
     "compare": Verb("sarbench.compare", "paired comparison of two runs with confidence intervals"),
     "plot": Verb("sarbench.plot", "radar and bar charts of runs (PNG and PDF)"),
+    "convert-internvl": Verb(
+        "sarbench.convert_internvl", "InternVL2.5 released layout (internvl_chat) -> transformers' InternVL format"
+    ),
 }
 
 
