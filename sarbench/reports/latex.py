@@ -23,6 +23,7 @@ _SPECIALS = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
+    "\u2020": r"\dag{}",  # the mark of a run with inference failures (reports/runs.py)
 }
 
 
@@ -66,4 +67,5 @@ def to_latex(table: Table) -> str:
             )
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [rf"\par{{\footnotesize {latex_escape(note)}}}" for note in table.notes]
     return "\n".join(lines) + "\n"

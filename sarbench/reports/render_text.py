@@ -31,7 +31,8 @@ def to_markdown(table: Table) -> str:
             cells.append(f"**{text}**" if mark == BEST else f"*{text}*" if mark == SECOND else text)
         lines.append("| " + " | ".join(cells) + " |")
     prefix = f"**{_md_text(table.title)}**\n\n" if table.title else ""
-    return prefix + "\n".join(lines) + "\n"
+    notes = "".join(f"\n{_md_text(note)}\n" for note in table.notes)
+    return prefix + "\n".join(lines) + "\n" + notes
 
 
 def to_csv(table: Table) -> str:
@@ -89,5 +90,7 @@ def to_html(table: Table) -> str:
             text = f"<b>{text}</b>" if mark == BEST else f"<u>{text}</u>" if mark == SECOND else text
             cells.append(f"<td>{text}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out += ["</tbody>", "</table>", "</body>", "</html>"]
+    out += ["</tbody>", "</table>"]
+    out += [f'<p class="note">{esc(note)}</p>' for note in table.notes]
+    out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"

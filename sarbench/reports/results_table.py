@@ -16,6 +16,8 @@ class Table:
     rows: list[tuple[str, list[float | None]]]
     section_starts: list[int] = field(default_factory=list)  # row indices preceded by a rule
     title: str = ""
+    unranked: set[int] = field(default_factory=set)  # row indices listed but given no marks
+    notes: list[str] = field(default_factory=list)  # footnotes printed under the table
 
     def value_text(self, value: float | None, absent: str) -> str:
         return absent if is_absent(value) else f"{value:.2f}"
@@ -28,7 +30,11 @@ class Table:
         """
         marks: list[list[int | None]] = [[None] * len(self.columns) for _ in self.rows]
         for j, column in enumerate(self.columns):
-            shown = {i: round(values[j], 2) for i, (_, values) in enumerate(self.rows) if not is_absent(values[j])}
+            shown = {
+                i: round(values[j], 2)
+                for i, (_, values) in enumerate(self.rows)
+                if not is_absent(values[j]) and i not in self.unranked
+            }
             distinct = sorted(set(shown.values()), reverse=not column.lower_is_better)
             if len(distinct) < 2:
                 continue
