@@ -72,6 +72,26 @@ class OracleSettings(ModelSettings):
     delay_s: float
 
 
+@dataclass(frozen=True)
+class CFARSettings(ModelSettings):
+    """The classical CFAR detector baseline (backend=cfar); meanings in model_adapters/cfar_detector.py
+    and docs/cfar.md, values in conf/model/cfar.yaml."""
+
+    detector: str  # ca | os
+    scale: str  # linear | log
+    pfa: float
+    looks: float
+    guard: int
+    train: int
+    os_rank: float
+    downsample: int
+    opening: int
+    closing: int
+    min_pixels: int
+    max_box_fraction: float
+    max_elongation: float
+
+
 MODEL_YAML_HINT = "the model's YAML should compose its base config; see conf/model/"
 
 
