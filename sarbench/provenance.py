@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sarbench import PROTOCOL, __version__
+from sarbench.identity import checkpoint_summary
 
 PACKAGES = (
     "sarbench",
@@ -164,6 +165,7 @@ def manifest(
         "hardware": hardware(),
         "data_sha256": key["data_sha256"],
         **({"data_source": key["data_source"]} if key.get("data_source") else {}),
+        "checkpoint": checkpoint_summary(key.get("checkpoint")),
         "run_key_sha256": stable_hash(key),
         "model": config.get("model", {}).get("name"),
         "data": config.get("data", {}).get("name"),
