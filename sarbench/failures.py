@@ -105,6 +105,12 @@ def failure_counts(result: dict) -> tuple[int, int]:
     return failed, sum(v for v in n.values() if isinstance(v, int)) if isinstance(n, dict) else 0
 
 
+def failure_percent(result: dict) -> float:
+    """Share of a metrics.json's scored samples that failed inference, in percent."""
+    failed, samples = failure_counts(result)
+    return 100.0 * failed / samples if samples else (100.0 if failed else 0.0)
+
+
 def failure_text(result: dict) -> str | None:
     """One line for a run with inference failures (None without): count, percent and kinds."""
     failed, samples = failure_counts(result)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
-from sarbench.failures import failure_counts
+from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
 
@@ -28,8 +28,7 @@ class Run:
     @property
     def failure_percent(self) -> float:
         """Share of the scored samples that failed inference (scored as empty answers)."""
-        failed, samples = failure_counts(self.result)
-        return 100.0 * failed / samples if samples else (100.0 if failed else 0.0)
+        return failure_percent(self.result)
 
 
 def find_metrics_files(paths: list[Path]) -> list[Path]:
