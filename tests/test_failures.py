@@ -186,7 +186,7 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
     assert "‡" not in table.read_text() and "down (data) † |" in table.read_text()
     latex = tmp_path / "table.tex"
     leaderboard_main([str(runs), "--out", str(latex)])
-    assert r"down (data) \dag{}" in latex.read_text() and r"\footnotesize \dag{} inference" in latex.read_text()
+    assert r"down (data) \dag{}" in latex.read_text() and r"\dag{} inference failures" in latex.read_text()
     # accepted failures exit 0
     accepted = ("model.name=down", "runner.retry_failed=none", "runner.allow_failures=true")
     assert cli(data, runs / "outage", *served(servers(port=server.port).url, *accepted)).returncode == EXIT_OK
