@@ -59,9 +59,7 @@ def build_splits(real_sar: Path, work: Path) -> dict[str, Path]:
         annotations.parent.mkdir(parents=True, exist_ok=True)
         annotations.write_text("".join(json.dumps(r) + "\n" for r in chosen))
         roots[split] = work / split
-        report = build(
-            BuildOptions(annotations, "jsonl", roots[split], images=real_sar, split=split, link="symlink")
-        )
+        report = build(BuildOptions(annotations, "jsonl", roots[split], images=real_sar, split=split, link="symlink"))
         datasets = sorted({r["dataset"] for r in chosen})
         per = {d: sum(r["dataset"] == d for r in chosen) for d in datasets}
         print(f"{split}: {len(chosen)} images {per}; records {dict(report['records'])}")
@@ -100,7 +98,9 @@ class Search:
         pairs: dict[str, list] = {}
         for s in self.samples:
             detections, width, height = found[s.image]
-            answer = count_answer(detections) if s.subset == "count" else refer_answer(detections, s.prompt, width, height)
+            answer = (
+                count_answer(detections) if s.subset == "count" else refer_answer(detections, s.prompt, width, height)
+            )
             pairs.setdefault(s.subset, []).append((answer, s.reference))
         metrics = score_pairs(pairs, captions=False)["metrics"]
         return (metrics["task.count"] + metrics["task.refer"]) / 2, metrics

@@ -57,16 +57,31 @@ def main(argv: list[str] | None = None) -> int:
         with Image.open(path) as image:
             images.append(amplitude_pixels(image))
     pixels = sum(p.size for p in images)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs seen, 1 used; Python {platform.python_version()}")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs seen, 1 used; Python {platform.python_version()}"
+    )
     print(f"{len(images)} sample images, {pixels / 1e6:.2f} Mpixel")
-    for name, chosen in (("CA-CFAR (conf/model/cfar.yaml)", params), ("OS-CFAR, same windows", replace(params, detector="os"))):
+    for name, chosen in (
+        ("CA-CFAR (conf/model/cfar.yaml)", params),
+        ("OS-CFAR, same windows", replace(params, detector="os")),
+    ):
         seconds = best_of(args.repeat, lambda chosen=chosen: [detect(p, chosen) for p in images])
         print(f"{name}: {seconds:.3f} s for all images ({seconds / len(images) * 1e3:.1f} ms/image)")
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "sarbench", "model=cfar", "task=all", f"out={out}/run", "runner.progress=false"]
+        command = [
+            sys.executable,
+            "-m",
+            "sarbench",
+            "model=cfar",
+            "task=all",
+            f"out={out}/run",
+            "runner.progress=false",
+        ]
         start = time.perf_counter()
         subprocess.run(command, check=True, cwd=REPO, capture_output=True)
-        print(f"python -m sarbench model=cfar task=all (320 samples, process start to scores): {time.perf_counter() - start:.2f} s")
+        print(
+            f"python -m sarbench model=cfar task=all (320 samples, process start to scores): {time.perf_counter() - start:.2f} s"
+        )
     return 0
 
 

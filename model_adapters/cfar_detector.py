@@ -220,7 +220,9 @@ def clean(mask: np.ndarray, params: CFARParams) -> np.ndarray:
 def detect(pixels: np.ndarray, params: CFARParams) -> list[Detection]:
     """Targets in an H x W amplitude image, strongest first."""
     height, width = pixels.shape
-    return detections_of(cfar_ratio(_block_mean(intensity_of(pixels), params.downsample), params), params, width, height)
+    return detections_of(
+        cfar_ratio(_block_mean(intensity_of(pixels), params.downsample), params), params, width, height
+    )
 
 
 def statistic_of(pixels: np.ndarray, params: CFARParams) -> np.ndarray:
