@@ -57,9 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         with Image.open(path) as image:
             images.append(amplitude_pixels(image))
     pixels = sum(p.size for p in images)
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs seen, 1 used; Python {platform.python_version()}"
-    )
+    machine = platform.processor() or platform.machine()
+    print(f"{machine}, {os.cpu_count()} CPUs seen, 1 used; Python {platform.python_version()}")
     print(f"{len(images)} sample images, {pixels / 1e6:.2f} Mpixel")
     for name, chosen in (
         ("CA-CFAR (conf/model/cfar.yaml)", params),
@@ -79,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         start = time.perf_counter()
         subprocess.run(command, check=True, cwd=REPO, capture_output=True)
-        print(
-            f"python -m sarbench model=cfar task=all (320 samples, process start to scores): {time.perf_counter() - start:.2f} s"
-        )
+        seconds = time.perf_counter() - start
+        print(f"python -m sarbench model=cfar task=all (320 samples, process start to scores): {seconds:.2f} s")
     return 0
 
 
