@@ -320,10 +320,13 @@
   $("runs").textContent = RUNS.map((run, k) => `${TWO ? "AB"[k] + ": " : ""}${run.name} (${run.folder}, ${run.samples.length} samples)`).join(" \u00b7 ");
   $("generator").textContent = `made by ${DATA.generator}`;
   let typing = null;
-  $("controls").addEventListener("input", (event) => {
+  $("f-text").addEventListener("input", () => {
     clearTimeout(typing);
-    if (event.target.id === "f-text") typing = setTimeout(apply, 200);
-    else if (event.target.id === "f-page-size" || event.target.id === "f-iou") render();
+    typing = setTimeout(apply, 200);
+  });
+  $("controls").addEventListener("change", (event) => {
+    if (event.target.id === "f-text") return;
+    if (event.target.id === "f-page-size" || event.target.id === "f-iou") render();
     else apply();
   });
   $("controls").addEventListener("submit", (event) => event.preventDefault());
