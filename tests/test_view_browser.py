@@ -187,6 +187,11 @@ def test_boxes_are_drawn_where_the_data_puts_them(browser, pages):
         px = where["x"] + (2 if x == 0 and y == 0 else 0)
         py = where["y"] + (where["height"] / 2 if y is None else 0) - offset
         assert pixel_colour_near(shot, px, py, COLOURS[kind]), (kind, px, py)
+    card.find_element(By.CSS_SELECTOR, ".holder").click()  # enlarge: the original replaces the thumbnail
+    WebDriverWait(browser, 5).until(lambda d: image.get_property("naturalWidth") == 400)
+    assert image.rect["width"] > 2 * image_rect["width"]
+    for (_, actual), box in zip(boxes_of(card), record["g"]["b"] + record["p"]["b"]):
+        assert_near(actual, expected_rect(image.rect, box))
 
 
 def test_iou_switch_redraws_matches_of_that_threshold(browser, pages):
