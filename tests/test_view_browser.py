@@ -78,6 +78,16 @@ def correct(row) -> bool:
     return all(c["fp"] == 0 == c["fn"] for c in row["counts"].values()) and row.get("count_exact") is not False
 
 
+def outcome(row):
+    return row["counts"], row["parse_fail"], row.get("count_exact"), correct(row)
+
+
+def score(row) -> float:
+    """The share of true positives among all counted items of a sample."""
+    tp, fp, fn = (sum(c[k] for c in row["counts"].values()) for k in ("tp", "fp", "fn"))
+    return tp / (tp + fp + fn)
+
+
 def severe_logs(browser) -> list[str]:
     return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
@@ -242,15 +252,8 @@ def test_two_runs_side_by_side_and_where_they_disagree(browser, pages):
     assert matching(browser) == len(a)
     choose(browser, "f-compare", "disagree")
 
-    def outcome(row):
-        return row["counts"], row["parse_fail"], row.get("count_exact"), correct(row)
-
     disagree = [i for i in a if i in b and outcome(a[i]) != outcome(b[i])]
     assert shown(browser) == disagree and "grounding_multi/0" in disagree and "count/0" not in disagree
-    def score(row):  # the share of true positives among all counted items
-        tp, fp, fn = (sum(c[k] for c in row["counts"].values()) for k in ("tp", "fp", "fn"))
-        return tp / (tp + fp + fn)
-
     choose(browser, "f-compare", "b-better")
     assert shown(browser) == [i for i in disagree if score(b[i]) > score(a[i])]
     assert shown(browser) == ["classify/1", HOSTILE_ID, "grounding_multi/0"]
