@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sarbench import PROTOCOL, __version__
+from sarbench.identity import checkpoint_summary
 
 PACKAGES = (
     "sarbench",
@@ -143,7 +144,7 @@ def session_history(previous: dict | None, current: dict) -> list[dict]:
     return history + [{k: current.get(k) for k in SESSION_FIELDS}]
 
 
-SESSION_FIELDS = ("started", "finished", "git", "packages", "samples_generated", "samples_resumed")
+SESSION_FIELDS = ("started", "finished", "outcome", "error", "git", "packages", "samples_generated", "samples_resumed")
 
 
 def manifest(
@@ -164,6 +165,7 @@ def manifest(
         "hardware": hardware(),
         "data_sha256": key["data_sha256"],
         **({"data_source": key["data_source"]} if key.get("data_source") else {}),
+        "checkpoint": checkpoint_summary(key.get("checkpoint")),
         "run_key_sha256": stable_hash(key),
         "model": config.get("model", {}).get("name"),
         "data": config.get("data", {}).get("name"),

@@ -279,3 +279,39 @@ def test_modelscope_without_its_client_says_how_to_install(tmp_path, monkeypatch
         RunError, match=r"data.source=modelscope needs the modelscope client: pip install 'sarbench\[modelscope\]'"
     ):
         run(tmp_path / "run", "data=hub", "data.repo=org/x", "data.source=modelscope")
+
+
+def run_model(out: Path, *overrides) -> dict:
+    common = ("scoring.meteor=false", "runner.progress=false", "task=classify", "runner.limit=2")
+    return run_from_config(config(*common, "task.max_new_tokens=6", f"out={out}", *overrides))
+
+
+def test_hub_model_id_loads_from_the_cache_and_records_its_commit(tmp_path, monkeypatch):
+    """model.path=<org>/<repo> loads as transformers does (here offline from a hub cache); the
+    commit is in the run key and manifest, and a branch moved to other weights is refused."""
+    import huggingface_hub.constants
+
+    from model_adapters.tiny import ensure_tiny_model
+
+    local = ensure_tiny_model("qwen2_vl")
+    weights = {p.relative_to(local).as_posix(): p.read_bytes() for p in sorted(local.rglob("*")) if p.is_file()}
+    cache = tmp_path / "hub"
+    commit = hub_cache(cache, "sarbench-test/tiny-qwen2vl", weights, kind="model")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    files = {f"{s}/test.parquet": parquet_bytes(sample_records(s), sample_data_dir()) for s in ("classify",)}
+    hub_cache(cache, "sarbench-test/SARChat", files)
+    hub_data = ("data=hub", "data.repo=sarbench-test/SARChat", f"data.cache_dir={cache}")
+    from_hub = ("model=tiny-qwen2vl", "model.tiny=null", "model.path=sarbench-test/tiny-qwen2vl")
+    run_model(tmp_path / "local", "model=tiny-qwen2vl", "data=sample")
+    run_model(tmp_path / "hub-run", *from_hub, *hub_data)
+    assert comparable(tmp_path / "hub-run") == comparable(tmp_path / "local")  # same weights, same pixels
+    key = json.loads((tmp_path / "hub-run" / "run_key.json").read_text())
+    expected = {"hub_id": "sarbench-test/tiny-qwen2vl", "revision": None, "commit": commit}
+    assert key["checkpoint"] == expected
+    assert json.loads((tmp_path / "hub-run" / "manifest.json").read_text())["checkpoint"] == expected
+    moved = dict(weights, **{"generation_config.json": b'{"max_length": 99}'})
+    new = hub_cache(cache, "sarbench-test/tiny-qwen2vl", moved, kind="model")  # main now points here
+    with pytest.raises(
+        RunError, match=rf"checkpoint: sarbench-test/tiny-qwen2vl@default revision \(commit {commit}\) -> .*{new}"
+    ):
+        run_model(tmp_path / "hub-run", *from_hub, *hub_data)
