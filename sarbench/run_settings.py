@@ -23,6 +23,8 @@ class RunnerSettings:
     fsync: bool = True
     progress: bool = True
     seed: int = 0
+    num_shards: int = 1  # sarbench/shards.py
+    shard: int = 0
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "image_workers", "prefetch_batches", "max_consecutive_failures"):

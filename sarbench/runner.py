@@ -12,6 +12,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -30,9 +31,9 @@ from sarbench.records import DataError
 from sarbench.result_files import Prediction
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
 from sarbench.run_key import check_run_key
-from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError, RunnerSettings
 from sarbench.score_predictions import score_predictions
+from sarbench.shards import Shard, check_layout, count_lines, done_shards, meta_lock, read_shards, record_shard
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]
@@ -112,9 +113,11 @@ class Runner:
         self.max_new_tokens = max_new_tokens
         self.config = config
         self.meteor = meteor
-        self.samples = select_samples(dataset, subsets, settings.limit)
-        if not self.samples:
+        self.shard = Shard(settings.shard, settings.num_shards)
+        self.selected = select_samples(dataset, subsets, settings.limit)  # of all shards
+        if not self.selected:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
+        self.samples = {k: [s for s in v if self.shard.owns(s.id)] for k, v in self.selected.items()}
         self.stats = RunStats()
         self.batch_size = adapter.preferred_batch_size(settings.batch_size)
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
@@ -126,10 +129,10 @@ class Runner:
 
     # -- resume -------------------------------------------------------------------------
     def key(self) -> dict:
-        files = sorted({s.source.rsplit(":", 1)[0] for v in self.samples.values() for s in v})
+        files = sorted({s.source.rsplit(":", 1)[0] for v in self.selected.values() for s in v})
         prompts = stable_hash(self.adapter.prompt_fingerprint())
         generation = {
-            subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"} for subset in self.samples
+            subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"} for subset in self.selected
         }
         checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
         return run_key(
@@ -281,11 +284,24 @@ class Runner:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunError(f"cannot write {self.out}: {exc}") from None
-        with RunLock(self.out):
+        with ExitStack() as locks:
+            for lock in self.shard.locks(self.out):
+                locks.enter_context(lock)
             return self._run_locked()
 
     def _run_locked(self) -> dict:
         started = datetime.now(timezone.utc).isoformat()
+        with meta_lock(self.out):  # shards change the folder's shared files one at a time
+            key = self._begin(started)
+        folder = self.out / "predictions"
+        stores = {s: PredictionFile(folder / self.shard.file_name(s), self.settings.fsync) for s in self.samples}
+        todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
+        self._generate_all(stores, [sample for _, samples in todo for sample in samples])
+        with meta_lock(self.out):
+            return self._finish(key, started)
+
+    def _begin(self, started: str) -> dict:
+        check_layout(self.out, self.shard, self.settings.overwrite)
         key = check_run_key(self.out, self.key(), self.settings.overwrite)
         # Read before anything is written: a newer sarbench's folder is refused untouched.
         previous, note = keep_corrupt_manifest(self.out / "manifest.json", _file_stamp(started))
@@ -297,36 +313,63 @@ class Runner:
             (self.out / stale).unlink(missing_ok=True)
         # This session is in the manifest from its start (finished: null until it ends), so a
         # killed session's predictions still have their package versions and commit on record.
-        write_document(
-            self.out / "manifest.json",
-            manifest(
-                key=key,
-                config=self.config,
+        self._write_manifest(key, started, None, previous)
+        if self.shard.sharded:
+            folder = self.out / "predictions"
+            record_shard(
+                self.out,
+                self.shard,
+                "running",
                 started=started,
-                finished=None,
-                stats={**self._stats(), "samples_generated": None},
-                repo=REPO,
-                previous=previous,
-            ),
-        )
-        stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync) for s in self.samples}
-        todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
-        self._generate_all(stores, [sample for _, samples in todo for sample in samples])
-        result = self.score(stores)
+                selection=self._selection(),
+                samples=sum(map(len, self.samples.values())),
+                done_at_start=count_lines([folder / self.shard.file_name(s) for s in self.samples]),
+            )
+        return key
+
+    def _finish(self, key: dict, started: str) -> dict:
+        """Score when every shard is done (an unsharded run is its only shard)."""
+        if self.shard.sharded:
+            record_shard(self.out, self.shard, "done", selection=self._selection(), **self._shard_stats())
+            done = done_shards(read_shards(self.out), self._selection())
+        finished = datetime.now(timezone.utc).isoformat()
+        previous, _ = keep_corrupt_manifest(self.out / "manifest.json", _file_stamp(finished))
+        if self.shard.sharded and len(done) < self.shard.count:
+            self._write_manifest(key, started, finished, previous)
+            return {"partial": f"{len(done)}/{self.shard.count} shards", "shard": self.shard.label}
+        folder = self.out / "predictions"
+        result = self.score({s: self.shard.sibling_files(folder, s) for s in self.selected})
         write_document(self.out / "metrics.json", result)
-        write_document(
-            self.out / "manifest.json",
-            manifest(
-                key=key,
-                config=self.config,
-                started=started,
-                finished=datetime.now(timezone.utc).isoformat(),
-                stats=self._stats(),
-                repo=REPO,
-                previous=previous,
-            ),
-        )
+        self._write_manifest(key, started, finished, previous)
         return result
+
+    def _write_manifest(self, key: dict, started: str, finished: str | None, previous: dict | None) -> None:
+        """The manifest with this session's entry (replacing the one written at its start)."""
+        label = self.shard.label if self.shard.sharded else None
+        if previous is not None:
+            sessions = previous.get("sessions") or []
+            mine = [
+                s for s in sessions if isinstance(s, dict) and (s.get("started"), s.get("shard")) == (started, label)
+            ]
+            previous = {**previous, "sessions": [s for s in sessions if not any(s is m for m in mine)]}
+        stats = {**self._stats(), "shard": label}
+        if finished is None:
+            stats["samples_generated"] = None
+        document = manifest(
+            key=key, config=self.config, started=started, finished=finished, stats=stats, repo=REPO, previous=previous
+        )
+        write_document(self.out / "manifest.json", document)
+
+    def _selection(self) -> dict:
+        return {"subsets": sorted(self.selected), "limit": self.settings.limit}
+
+    def _shard_stats(self) -> dict:
+        stats = self._stats()
+        return {
+            "samples": sum(map(len, self.samples.values())),
+            "samples_generated": stats["samples_generated"],
+            "samples_per_second": stats["samples_per_second"],
+        }
 
     def _generate_all(self, stores: dict[str, PredictionFile], queue: list[Sample]) -> None:
         if self.stats.resumed:
@@ -334,7 +377,9 @@ class Runner:
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
-        progress = _progress(len(queue), self.settings.progress)
+        progress = _progress(
+            len(queue), self.settings.progress, f"{self.shard.label} generating" if self.shard.sharded else "generating"
+        )
         start = time.perf_counter()
         consecutive = 0
         finished = False
@@ -377,11 +422,12 @@ class Runner:
         }
 
     # -- scoring ------------------------------------------------------------------------
-    def score(self, stores: dict[str, PredictionFile]) -> dict:
+    def score(self, files: dict[str, list[Path]]) -> dict:
+        """Score every selected sample from the prediction files (of all shards)."""
         by_subset: dict[str, list[Prediction]] = {}
         failures: dict[str, int] = {}
-        for subset, samples in self.samples.items():
-            records = {r["id"]: r for r in stores[subset].read()}
+        for subset, samples in self.selected.items():
+            records, where = _union(files[subset])
             missing = [s.id for s in samples if s.id not in records]
             if missing:
                 raise RunError(
@@ -396,7 +442,7 @@ class Runner:
                     subset,
                     r.get("response") or "",
                     s.reference,
-                    f"{stores[subset].path}:{s.index}",
+                    f"{where[s.id]}:{s.index}",
                     s.image,
                     question=s.prompt,
                 )
@@ -423,6 +469,18 @@ class Runner:
 def _file_stamp(iso_time: str) -> str:
     """An ISO time usable in a file name on every system (no colons)."""
     return iso_time.replace(":", "").replace("+0000", "Z")
+
+
+def _union(paths: list[Path]) -> tuple[dict[str, dict], dict[str, Path]]:
+    """The records of a subset's prediction files (one per shard) by id, and the file of each."""
+    records: dict[str, dict] = {}
+    where: dict[str, Path] = {}
+    for path in paths:
+        for record in PredictionFile(path).read():
+            if record["id"] in where:
+                raise RunError(f"sample {record['id']} is in both {where[record['id']]} and {path}; delete one line")
+            records[record["id"]], where[record["id"]] = record, path
+    return records, where
 
 
 def _append(store: PredictionFile, records: list[dict]) -> None:
@@ -457,9 +515,9 @@ class _NoProgress:
         pass
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool, desc: str = "generating"):
     if not enabled:
         return _NoProgress()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sample", desc="generating", dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, unit="sample", desc=desc, dynamic_ncols=True, smoothing=0.1)
