@@ -110,7 +110,13 @@ def run_from_config(cfg: DictConfig) -> dict:
 
 
 def _max_new_tokens(task_cfg: dict[str, Any], subsets: list[str]) -> dict[str, int]:
-    value = task_cfg.get("max_new_tokens", 2048)
+    # The default lives in conf/task_base/generation.yaml only; a task config without it is an error.
+    if task_cfg.get("max_new_tokens") is None:
+        raise RunError("task.max_new_tokens is not set (conf/task_base/generation.yaml sets it for every task)")
+    value = task_cfg["max_new_tokens"]
     if isinstance(value, dict):
-        return {s: int(value.get(s, value.get("default", 2048))) for s in subsets}
+        if "default" not in value and not set(subsets) <= set(value):
+            missing = sorted(set(subsets) - set(value))
+            raise RunError(f"task.max_new_tokens has no 'default' and no value for {missing}")
+        return {s: int(value.get(s, value.get("default"))) for s in subsets}
     return {s: int(value) for s in subsets}

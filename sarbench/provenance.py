@@ -26,7 +26,6 @@ PACKAGES = (
     "hydra-core",
     "pycocoevalcap",
     "scipy",
-    "pandas",
 )
 
 

@@ -114,10 +114,17 @@ class Runner:
         self.config = config
         self.meteor = meteor
         self.shard = Shard(settings.shard, settings.num_shards)
-        self.selected = select_samples(dataset, subsets, settings.limit)  # of all shards
+        skipped = adapter.not_attempted()
+        self.not_attempted = {s: skipped[s] for s in subsets if s in skipped}
+        if self.not_attempted and len(self.not_attempted) == len(subsets):
+            raise RunError(
+                f"model {adapter.name} attempts none of {', '.join(subsets)}: "
+                + "; ".join(f"{s}: {why}" for s, why in self.not_attempted.items())
+            )
+        self.selected = select_samples(dataset, [s for s in subsets if s not in skipped], settings.limit)
         if not self.selected:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
-        self.samples = {k: [s for s in v if self.shard.owns(s.id)] for k, v in self.selected.items()}
+        self.samples = {k: [s for s in v if self.shard.owns(s.id)] for k, v in self.selected.items()}  # this shard's
         self.stats = RunStats()
         self.batch_size = adapter.preferred_batch_size(settings.batch_size)
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
@@ -457,6 +464,8 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
+        if self.not_attempted:  # absent from every table with this note, never scored as zeros
+            result["not_attempted"] = self.not_attempted
         result["run"] = {
             "model": self.config.get("model", {}).get("name"),
             "data": self.config.get("data", {}).get("name"),
