@@ -118,16 +118,17 @@ def test_killed_shard_rerun_completes_identically(tmp_path):
 def test_two_unsharded_runs_at_once_second_is_refused(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=6)
     out = tmp_path / "run"
-    first = start(data, out, *ORACLE, "model.delay_s=0.2")
+    first = start(data, out, *ORACLE, "model.delay_s=0.5")
     deadline = time.monotonic() + 120
     while not (out / "manifest.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = subprocess.run(cli(data, out, *ORACLE), capture_output=True, text=True, timeout=300)
-    sharded = subprocess.run(cli(data, out, *ORACLE, "runner.num_shards=2"), capture_output=True, text=True)
+    second, sharded = start(data, out, *ORACLE), start(data, out, *ORACLE, "runner.num_shards=2")
+    errors = [process.communicate(timeout=300)[1] for process in (second, sharded)]
+    assert first.poll() is None, "the first run ended before the others were refused: slow the oracle down"
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    assert second.returncode == 2 and "being written by another sarbench run (pid" in second.stderr
-    assert sharded.returncode == 2 and "being written by another sarbench run" in sharded.stderr
+    assert second.returncode == 2 and "being written by another sarbench run (pid" in errors[0]
+    assert sharded.returncode == 2 and "being written by another sarbench run" in errors[1]
     for subset, lines in predictions(out).items():
         ids = [line["id"] for line in lines]
         assert len(ids) == len(set(ids)) == 6, subset
