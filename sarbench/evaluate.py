@@ -38,14 +38,25 @@ def data_root(data_cfg: dict[str, Any]) -> Path:
 
 def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     """Load and validate every selected record before any inference (fail fast)."""
-    root = data_root(data_cfg)
     split = str(data_cfg.get("split") or "test")
+    source = None
+    if "repo" in data_cfg:  # data=hub: fetched and prepared into a folder like a local one
+        from sarbench.hub import resolve_hub_data
+
+        try:
+            hub = resolve_hub_data(data_cfg)
+        except DataError as exc:
+            raise RunError(f"malformed data, nothing was run: {exc}") from None
+        root, image_root, source = hub.files_dir, hub.image_root, hub.source
+    else:
+        root = image_root = data_root(data_cfg)
     try:
         dataset = load_dataset(
-            root, root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
+            root, image_root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
         )
     except DataError as exc:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
+    dataset.source = source
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
     present = {subset_from_filename(path.name) for path in dataset.files}

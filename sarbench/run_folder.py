@@ -53,6 +53,7 @@ class RunKey(TypedDict):
     generation: dict[str, dict]
     data_sha256: dict[str, str]
     checkpoint: NotRequired[dict | None]  # absent in version 0
+    data_source: NotRequired[dict]  # data=hub only: source, repo, revision, commit, layout
 
 
 class PredictionLine(TypedDict):

@@ -143,7 +143,12 @@ class Runner:
         }
         checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
         return run_key(
-            self.adapter.fingerprint(), prompts, generation, {Path(f).name: file_sha256(f) for f in files}, checkpoint
+            self.adapter.fingerprint(),
+            prompts,
+            generation,
+            {Path(f).name: file_sha256(f) for f in files},
+            checkpoint,
+            self.dataset.source,
         )
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
