@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
+from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, failure_summary, to_retry
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
@@ -30,10 +31,19 @@ from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
 from sarbench.result_files import Prediction
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
+from sarbench.run_io import (
+    Outcome,
+    append_records,
+    close_all,
+    prediction_record,
+    progress_bar,
+    request_of,
+    select_samples,
+)
 from sarbench.run_key import check_run_key
 from sarbench.run_settings import RunError, RunnerSettings
 from sarbench.score_predictions import score_predictions
-from sarbench.shards import Shard, check_layout, count_lines, done_shards, meta_lock, read_shards, record_shard
+from sarbench.shards import Shard, ShardBook, check_layout, meta_lock, read_union
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]
@@ -47,51 +57,6 @@ class RunStats:
     repaired_bytes: int = 0
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)
-
-
-def select_samples(dataset: Dataset, subsets: list[str], limit: int | None) -> dict[str, list[Sample]]:
-    chosen = {}
-    for subset in subsets:
-        samples = dataset.samples.get(subset, [])
-        chosen[subset] = samples[:limit] if limit is not None else samples
-    return {k: v for k, v in chosen.items() if v}
-
-
-def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationRequest:
-    return GenerationRequest(
-        sample_id=sample.id,
-        subset=sample.subset,
-        prompt=sample.prompt,
-        image_path=sample.image,
-        image=image,
-        max_new_tokens=max_new_tokens,
-        reference=sample.reference,
-    )
-
-
-def _record(
-    sample: Sample,
-    response: str | None,
-    latency: float,
-    batch_size: int,
-    error: str | None = None,
-    image_file: ImageFile | None = None,
-) -> dict:
-    record = {
-        "id": sample.id,
-        "response": response,
-        "labels": sample.reference,
-        "messages": sample.record.get("messages"),
-        "images": sample.record.get("images"),
-        "latency_s": round(latency, 6),
-        "batch_size": batch_size,
-    }
-    if error is not None:
-        record["error"] = error
-    if image_file is not None:  # the bytes this prediction saw (checked on resume)
-        record["image_sha256"] = image_file.sha256
-        record["image_stat"] = [image_file.size, image_file.mtime_ns]
-    return record
 
 
 class Runner:
@@ -113,7 +78,6 @@ class Runner:
         self.max_new_tokens = max_new_tokens
         self.config = config
         self.meteor = meteor
-        self.shard = Shard(settings.shard, settings.num_shards)
         skipped = adapter.not_attempted()
         self.not_attempted = {s: skipped[s] for s in subsets if s in skipped}
         if self.not_attempted and len(self.not_attempted) == len(subsets):
@@ -121,10 +85,12 @@ class Runner:
                 f"model {adapter.name} attempts none of {', '.join(subsets)}: "
                 + "; ".join(f"{s}: {why}" for s, why in self.not_attempted.items())
             )
+        self.shard = Shard(settings.shard, settings.num_shards)
         self.selected = select_samples(dataset, [s for s in subsets if s not in skipped], settings.limit)
         if not self.selected:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
         self.samples = {k: [s for s in v if self.shard.owns(s.id)] for k, v in self.selected.items()}  # this shard's
+        self.book = ShardBook(out, self.shard, self.samples, settings.limit)
         self.stats = RunStats()
         self.batch_size = adapter.preferred_batch_size(settings.batch_size)
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
@@ -153,9 +119,14 @@ class Runner:
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
         records = self._done(store)
-        if self.settings.retry_failed and any("error" in r for r in records):
-            records = [r for r in records if "error" not in r]
+        retry = to_retry(records, self.settings.retry_failed)
+        if retry:
+            records = [r for r in records if r["id"] not in retry]
             store.rewrite(records)
+            self._event(
+                f"{subset}: {len(retry)} recorded inference failures predicted again (runner.retry_failed="
+                f"{self.settings.retry_failed})"
+            )
         done = {r["id"] for r in records}
         if len(done) != len(records):
             raise RunError(
@@ -213,7 +184,7 @@ class Runner:
         """(samples with an image, records of those without, their requests)."""
         ready = [(s, img, file) for s, (img, file) in zip(batch, loaded) if not isinstance(img, ImageError)]
         failed = {
-            s.id: _record(s, None, 0.0, len(batch), str(img))
+            s.id: prediction_record(s, None, 0.0, len(batch), (str(img), PERMANENT))
             for s, (img, _) in zip(batch, loaded)
             if isinstance(img, ImageError)
         }
@@ -221,14 +192,14 @@ class Runner:
         return (
             [s for s, *_ in ready],
             failed,
-            [_request(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
+            [request_of(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
         )
 
     def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
         samples, records, requests = prepared
         for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
             response = raw if raw is None else self.adapter.to_protocol(raw, request)
-            records[sample.id] = _record(
+            records[sample.id] = prediction_record(
                 sample, response, latency, len(requests), error, self._image_files.pop(sample.id, None)
             )
             if response != raw:
@@ -252,6 +223,8 @@ class Runner:
             while True:
                 try:
                     responses = next(stream, None)
+                except AdapterError as exc:  # the model cannot run as configured: no sample would
+                    raise RunError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001 - what the stream did not answer is retried
                     self.stats.events.append(f"generation stream failed ({exc!r}); going on batch by batch")
                     log.warning(self.stats.events[-1])
@@ -265,28 +238,31 @@ class Runner:
         finally:
             stream.close()
 
-    def _call(self, requests: list[GenerationRequest]) -> list[tuple[str | None, float, str | None]]:
+    def _call(self, requests: list[GenerationRequest]) -> list[Outcome]:
         start = time.perf_counter()
         try:
             responses = self.adapter.generate(requests) if requests else []
+        except AdapterError as exc:  # the model cannot run as configured: no sample would
+            raise RunError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried sample by sample
             if len(requests) > 1:
                 self.stats.events.append(f"batch of {len(requests)} failed ({exc!r}); retrying one by one")
                 log.warning(self.stats.events[-1])
                 return [r for request in requests for r in self._call([request])]
-            return [(None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")]
+            return [(None, time.perf_counter() - start, (f"{type(exc).__name__}: {exc}", exception_kind(exc)))]
         return self._outcomes(requests, responses, start)
 
-    def _outcomes(
-        self, requests: list[GenerationRequest], responses: list, start: float
-    ) -> list[tuple[str | None, float, str | None]]:
+    def _outcomes(self, requests: list[GenerationRequest], responses: list, start: float) -> list[Outcome]:
         if len(responses) != len(requests):
             raise RunError(
                 f"adapter {self.adapter.name} returned {len(responses)} responses for {len(requests)} requests"
             )
         latency = (time.perf_counter() - start) / max(1, len(requests))
         return [
-            (None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None) for r in responses
+            (None, latency, (r.message, TRANSIENT if r.transient else PERMANENT))
+            if isinstance(r, InferenceFailure)
+            else (r, latency, None)
+            for r in responses
         ]
 
     def run(self) -> dict:
@@ -304,13 +280,17 @@ class Runner:
     def _run_locked(self) -> dict:
         started = datetime.now(timezone.utc).isoformat()
         with meta_lock(self.out):  # shards change the folder's shared files one at a time
-            key = self._begin(started)
-        folder = self.out / "predictions"
-        stores = {s: PredictionFile(folder / self.shard.file_name(s), self.settings.fsync) for s in self.samples}
-        todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
-        self._generate_all(stores, [sample for _, samples in todo for sample in samples])
-        with meta_lock(self.out):
-            return self._finish(key, started)
+            session = self._begin(started)
+        try:
+            folder = self.out / "predictions"
+            stores = {s: PredictionFile(folder / self.shard.file_name(s), self.settings.fsync) for s in self.samples}
+            todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
+            self._generate_all(stores, [sample for _, samples in todo for sample in samples])
+            with meta_lock(self.out):
+                return self._finish(session)
+        except (KeyboardInterrupt, Exception) as exc:
+            self._record_stop(session, exc)
+            raise
 
     def _begin(self, started: str) -> dict:
         check_layout(self.out, self.shard, self.settings.overwrite)
@@ -323,77 +303,76 @@ class Runner:
         write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
         for stale in ("metrics.json", "details.jsonl"):  # an earlier session's, until this one scores
             (self.out / stale).unlink(missing_ok=True)
-        # This session is in the manifest from its start (finished: null until it ends), so a
-        # killed session's predictions still have their package versions and commit on record.
-        self._write_manifest(key, started, None, previous)
-        if self.shard.sharded:
-            folder = self.out / "predictions"
-            record_shard(
-                self.out,
-                self.shard,
-                "running",
-                started=started,
-                selection=self._selection(),
-                samples=sum(map(len, self.samples.values())),
-                done_at_start=count_lines([folder / self.shard.file_name(s) for s in self.samples]),
-            )
-        return key
+        # This session is in the manifest from its start (finished and outcome null until it
+        # ends), so a killed session's predictions still have their package versions and commit
+        # on record; a session that stops on an error or an interrupt says so.
+        session = {"key": key, "started": started, "previous": previous}
+        self._write_manifest(session, None, {"samples_generated": None})
+        self.book.start(started)
+        return session
 
-    def _finish(self, key: dict, started: str) -> dict:
+    def _finish(self, session: dict) -> dict:
         """Score when every shard is done (an unsharded run is its only shard)."""
-        if self.shard.sharded:
-            record_shard(self.out, self.shard, "done", selection=self._selection(), **self._shard_stats())
-            done = done_shards(read_shards(self.out), self._selection())
-        finished = datetime.now(timezone.utc).isoformat()
-        previous, _ = keep_corrupt_manifest(self.out / "manifest.json", _file_stamp(finished))
-        if self.shard.sharded and len(done) < self.shard.count:
-            self._write_manifest(key, started, finished, previous)
-            return {"partial": f"{len(done)}/{self.shard.count} shards", "shard": self.shard.label}
+        partial = self.book.finish(self._stats())
+        if partial:
+            self._write_manifest(session, "completed")
+            return {"partial": partial, "shard": self.shard.label}
         folder = self.out / "predictions"
         result = self.score({s: self.shard.sibling_files(folder, s) for s in self.selected})
         write_document(self.out / "metrics.json", result)
-        self._write_manifest(key, started, finished, previous)
+        log.info(
+            "scored %d samples: avg %s; wrote %s",
+            sum(result["n"].values()),
+            result["metrics"].get("avg"),
+            self.out / "metrics.json",
+        )
+        self._write_manifest(session, "completed")
         return result
 
-    def _write_manifest(self, key: dict, started: str, finished: str | None, previous: dict | None) -> None:
-        """The manifest with this session's entry (replacing the one written at its start)."""
-        label = self.shard.label if self.shard.sharded else None
-        if previous is not None:
-            sessions = previous.get("sessions") or []
-            mine = [
-                s for s in sessions if isinstance(s, dict) and (s.get("started"), s.get("shard")) == (started, label)
-            ]
-            previous = {**previous, "sessions": [s for s in sessions if not any(s is m for m in mine)]}
-        stats = {**self._stats(), "shard": label}
-        if finished is None:
-            stats["samples_generated"] = None
-        document = manifest(
-            key=key, config=self.config, started=started, finished=finished, stats=stats, repo=REPO, previous=previous
+    def _record_stop(self, session: dict, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            outcome, extra = "interrupted", None
+        else:
+            outcome, extra = "errored", {"error": str(exc) if isinstance(exc, RunError) else repr(exc)}
+        try:
+            with meta_lock(self.out):
+                self.book.stop(outcome)
+                self._write_manifest(session, outcome, extra)
+        except RunError as write_error:  # the error that stopped the run is the one to show
+            log.warning("could not record the session's outcome in the manifest: %s", write_error)
+
+    def _write_manifest(self, session: dict, outcome: str | None, extra: dict | None = None) -> None:
+        """manifest.json with this session's outcome: None (running, or killed if it stays so),
+        completed, errored (with `error`) or interrupted."""
+        finished = None if outcome is None else datetime.now(timezone.utc).isoformat()
+        stats = {**self._stats(), "outcome": outcome, "error": None, "shard": self.book.label, **(extra or {})}
+        write_document(
+            self.out / "manifest.json",
+            manifest(
+                key=session["key"],
+                config=self.config,
+                started=session["started"],
+                finished=finished,
+                stats=stats,
+                repo=REPO,
+                previous=self.book.previous(session["previous"], session["started"]),
+            ),
         )
-        write_document(self.out / "manifest.json", document)
-
-    def _selection(self) -> dict:
-        return {"subsets": sorted(self.selected), "limit": self.settings.limit}
-
-    def _shard_stats(self) -> dict:
-        stats = self._stats()
-        return {
-            "samples": sum(map(len, self.samples.values())),
-            "samples_generated": stats["samples_generated"],
-            "samples_per_second": stats["samples_per_second"],
-        }
 
     def _generate_all(self, stores: dict[str, PredictionFile], queue: list[Sample]) -> None:
-        if self.stats.resumed:
-            log.info("resuming: %d samples already done, %d to go", self.stats.resumed, len(queue))
+        log.info(
+            "%s: %d samples to generate, %d already done (batch size %d)",
+            self.out,
+            len(queue),
+            self.stats.resumed,
+            self.batch_size,
+        )
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
-        progress = _progress(
-            len(queue), self.settings.progress, f"{self.shard.label} generating" if self.shard.sharded else "generating"
-        )
+        progress = progress_bar(len(queue), self.settings.progress, self.book.label)
         start = time.perf_counter()
-        consecutive = 0
+        streak = FailureStreak(self.settings)
         finished = False
         generated = self._generated(
             prefetched_batches(batches, self.decode_images, self.settings.image_workers, self.settings.prefetch_batches)
@@ -401,24 +380,23 @@ class Runner:
         try:
             for batch, records in generated:
                 for subset in dict.fromkeys(sample.subset for sample in batch):
-                    _append(stores[subset], [r for sample, r in zip(batch, records) if sample.subset == subset])
-                failed = sum("error" in r for r in records)
+                    append_records(stores[subset], [r for sample, r in zip(batch, records) if sample.subset == subset])
                 self.stats.generated += len(records)
-                self.stats.failures += failed
-                consecutive = consecutive + failed if failed == len(records) else 0
-                if consecutive >= self.settings.max_consecutive_failures:
-                    raise RunError(
-                        f"{consecutive} samples failed in a row; last error: "
-                        f"{records[-1]['error']}. Predictions so far are saved; fix the "
-                        "cause and re-run with runner.retry_failed=true."
-                    )
+                self.stats.failures += sum("error" in r for r in records)
+                streak.update(records)
                 progress.update(len(records))
             finished = True
         finally:
             generated.close()  # a run stopped early: the adapter drops work it has queued
             progress.close()
-            _close_all(stores.values(), report=finished)
+            close_all(stores.values(), report=finished)
             self.stats.seconds = time.perf_counter() - start
+            log.info(
+                "generated %d samples in %.1f s, %d inference failures",
+                self.stats.generated,
+                self.stats.seconds,
+                self.stats.failures,
+            )
 
     def _stats(self) -> dict:
         s = self.stats
@@ -438,8 +416,9 @@ class Runner:
         """Score every selected sample from the prediction files (of all shards)."""
         by_subset: dict[str, list[Prediction]] = {}
         failures: dict[str, int] = {}
+        scored: list[dict] = []
         for subset, samples in self.selected.items():
-            records, where = _union(files[subset])
+            records, where = read_union(files[subset])
             missing = [s.id for s in samples if s.id not in records]
             if missing:
                 raise RunError(
@@ -448,6 +427,7 @@ class Runner:
                 )
             chosen = [records[s.id] for s in samples]
             failures[subset] = sum("error" in r for r in chosen)
+            scored += chosen
             by_subset[subset] = [
                 Prediction(
                     s.id,
@@ -469,6 +449,7 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
+        result["inference_failure_summary"] = failure_summary(scored)
         if self.not_attempted:  # absent from every table with this note, never scored as zeros
             result["not_attempted"] = self.not_attempted
         result["run"] = {
@@ -483,55 +464,3 @@ class Runner:
 def _file_stamp(iso_time: str) -> str:
     """An ISO time usable in a file name on every system (no colons)."""
     return iso_time.replace(":", "").replace("+0000", "Z")
-
-
-def _union(paths: list[Path]) -> tuple[dict[str, dict], dict[str, Path]]:
-    """The records of a subset's prediction files (one per shard) by id, and the file of each."""
-    records: dict[str, dict] = {}
-    where: dict[str, Path] = {}
-    for path in paths:
-        for record in PredictionFile(path).read():
-            if record["id"] in where:
-                raise RunError(f"sample {record['id']} is in both {where[record['id']]} and {path}; delete one line")
-            records[record["id"]], where[record["id"]] = record, path
-    return records, where
-
-
-def _append(store: PredictionFile, records: list[dict]) -> None:
-    try:
-        store.append(records)
-    except OSError as exc:
-        raise RunError(
-            f"cannot write predictions to {store.path}: {exc}. Predictions written "
-            "before this batch are intact; fix the cause and re-run the same command "
-            "to resume."
-        ) from None
-
-
-def _close_all(stores, report: bool) -> None:
-    """Close every file. A close error (NFS reports deferred write errors there) is raised after
-    all are closed when `report`; otherwise the error that stopped the run is the one shown."""
-    failure = None
-    for store in stores:
-        try:
-            store.close()
-        except OSError as exc:
-            failure = failure or RunError(f"cannot write predictions to {store.path}: {exc}")
-    if failure is not None and report:
-        raise failure
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool, desc: str = "generating"):
-    if not enabled:
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", desc=desc, dynamic_ncols=True, smoothing=0.1)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sarbench.run_folder import read_document, write_document
+from sarbench.run_folder import read_document, read_prediction_lines, write_document
 from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError
 
@@ -111,17 +111,66 @@ def read_shards(out: Path) -> dict | None:
     return document
 
 
-def record_shard(out: Path, shard: Shard, state: str, **fields) -> None:
-    """Set this shard's entry in shards.json (call under `meta_lock`)."""
-    document = read_shards(out)
-    if document is None or document["num_shards"] != shard.count:
-        document = {"num_shards": shard.count, "shards": {}}
-    entry = document["shards"].get(str(shard.index), {}) if state != "running" else {}
-    entry.update(state=state, host=socket.gethostname(), pid=os.getpid(), **fields)
-    if state != "running":
-        entry["finished"] = now()
-    document["shards"][str(shard.index)] = entry
-    write_document(out / SHARDS_FILE, document)
+class ShardBook:
+    """This shard's entry in shards.json and its sessions in the manifest; for an unsharded run
+    every method does nothing. Call the methods under `meta_lock`."""
+
+    def __init__(self, out: Path, shard: Shard, samples: dict[str, list], limit: int | None) -> None:
+        self.out, self.shard = out, shard
+        self.label = shard.label if shard.sharded else None
+        self.selection = {"subsets": sorted(samples), "limit": limit}
+        self.samples = sum(map(len, samples.values()))
+        self.files = [out / "predictions" / shard.file_name(subset) for subset in samples]
+
+    def start(self, started: str) -> None:
+        if self.shard.sharded:
+            done = count_lines(self.files)
+            self._record("running", started=started, samples=self.samples, done_at_start=done)
+
+    def finish(self, stats: dict) -> str | None:
+        """Record this shard done; None when every shard is done (score the union), else 'k/N shards'."""
+        if not self.shard.sharded:
+            return None
+        rate = stats["samples_per_second"]
+        self._record(
+            "done", samples=self.samples, samples_generated=stats["samples_generated"], samples_per_second=rate
+        )
+        done = done_shards(read_shards(self.out), self.selection)
+        return None if len(done) == self.shard.count else f"{len(done)}/{self.shard.count} shards"
+
+    def stop(self, outcome: str) -> None:
+        if self.shard.sharded:
+            self._record(outcome)
+
+    def previous(self, at_start: dict | None, started: str) -> dict | None:
+        """The manifest to add this session to: siblings write theirs meanwhile, so a shard
+        re-reads it and replaces its own entry (written at its start)."""
+        if not self.shard.sharded:
+            return at_start
+        try:
+            current = read_document(self.out / "manifest.json", "manifest")
+        except RunError:
+            return at_start
+        if current is None:
+            return None
+        sessions = [
+            s
+            for s in current.get("sessions") or []
+            if not (isinstance(s, dict) and (s.get("started"), s.get("shard")) == (started, self.label))
+        ]
+        return {**current, "sessions": sessions}
+
+    def _record(self, state: str, **fields) -> None:
+        document = read_shards(self.out)
+        if document is None or document["num_shards"] != self.shard.count:
+            document = {"num_shards": self.shard.count, "shards": {}}
+        key = str(self.shard.index)
+        entry = {} if state == "running" else document["shards"].get(key, {})
+        entry.update(state=state, host=socket.gethostname(), pid=os.getpid(), selection=self.selection, **fields)
+        if state != "running":
+            entry["finished"] = now()
+        document["shards"][key] = entry
+        write_document(self.out / SHARDS_FILE, document)
 
 
 def done_shards(document: dict | None, selection: dict) -> list[int]:
@@ -133,6 +182,18 @@ def done_shards(document: dict | None, selection: dict) -> list[int]:
         for k, entry in document["shards"].items()
         if isinstance(entry, dict) and entry.get("state") == "done" and entry.get("selection") == selection
     )
+
+
+def read_union(paths: list[Path]) -> tuple[dict[str, dict], dict[str, Path]]:
+    """The records of a subset's prediction files (one per shard) by id, and the file of each."""
+    records: dict[str, dict] = {}
+    where: dict[str, Path] = {}
+    for path in paths:
+        for record in read_prediction_lines(path):
+            if record["id"] in where:
+                raise RunError(f"sample {record['id']} is in both {where[record['id']]} and {path}; delete one line")
+            records[record["id"]], where[record["id"]] = record, path
+    return records, where
 
 
 def partial_note(out: Path) -> str | None:
