@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from sarbench import PROTOCOL
-from sarbench.reports.breakdown import breakdown_table
+from sarbench.reports.breakdown import MIN_N, breakdown_table
 from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import ARTICLE_WIDTH_PT, latex_escape, to_latex
 from sarbench.reports.paper import paper_rows
@@ -107,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--latex-env 'table*', 252 in one column); wider tables are set smaller, then split",
     )
     parser.add_argument("--latex-env", choices=("table", "table*"), default="table", help="LaTeX float environment")
+    parser.add_argument(
+        "--min-n",
+        type=int,
+        default=MIN_N,
+        metavar="N",
+        help=f"breakdown cells resting on fewer samples get no best/second mark (default {MIN_N})",
+    )
     parser.add_argument("--out", type=Path, help="write here instead of stdout")
     return parser
 
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.breakdown:
         if args.with_paper:
             print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)", file=sys.stderr)
-        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns)
+        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns, args.min_n)
     else:
         table = leaderboard_table(runs, args.columns, args.with_paper or args.rank_with_paper, args.rank_with_paper)
     table.source = f"{len(runs)} metrics.json file(s) below {', '.join(map(str, args.results))}" + (

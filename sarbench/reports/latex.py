@@ -75,8 +75,9 @@ def _stack(lines: list[str]) -> str:
     return escaped[0] if len(escaped) == 1 else r"\shortstack{" + r"\\".join(escaped) + "}"
 
 
-def _labels(table: Table) -> list[str]:
-    return [c.label if table.has_groups else c.short for c in table.columns]
+def _header_lines(table: Table, j: int, room: float, size: float) -> list[str]:
+    label, *samples = table.columns[j].header(table.has_groups)
+    return _lines(label, room, size) + samples
 
 
 def _span_room(widths: list[float], start: int, span: int) -> float:
@@ -85,13 +86,13 @@ def _span_room(widths: list[float], start: int, span: int) -> float:
 
 def _column_widths(table: Table, marks, size: float) -> list[float]:
     widths = []
-    for j, label in enumerate(_labels(table)):
+    for j in range(len(table.columns)):
         cells = [
             _width(table.value_text(values[j], ABSENT), size, row_marks[j] == BEST)
             for (_, values), row_marks in zip(table.rows, marks)
         ]
         room = max(cells, default=0.0)
-        widths.append(max([room] + [_width(line, size) for line in _lines(label, room, size)]))
+        widths.append(max([room] + [_width(line, size) for line in _header_lines(table, j, room, size)]))
     for group, start, span in table.group_spans():
         if group:  # a group header wider than its columns widens the last one
             room = _span_room(widths, start, span)
@@ -154,8 +155,7 @@ def _header(table: Table, layout: _Layout, part: list[int]) -> list[str]:
         lines.append(" & ".join(cells) + r" \\")
         if rules:
             lines.append(" ".join(rules))
-    labels = _labels(table)
-    heads = [_stack(_lines(labels[j], layout.widths[j], layout.size)) for j in part]
+    heads = [_stack(_header_lines(table, j, layout.widths[j], layout.size)) for j in part]
     lines.append(" & ".join(["Model"] + heads) + r" \\")
     return lines
 
