@@ -117,6 +117,7 @@ def test_non_latin_names_become_ascii_latex():
 CLASSES = {
     "article": (r"\documentclass{article}", "table", 345),
     "IEEEtran": (r"\documentclass[conference]{IEEEtran}", "table*", 516),
+    "IEEEtran column": (r"\documentclass[conference]{IEEEtran}", "table", 252),
 }
 
 
@@ -149,7 +150,8 @@ BREAKDOWN = {
 
 @pytest.fixture
 def hostile_runs(tmp_path):
-    write_run(tmp_path / "r" / "a", "α→β 模型 <a|b>~^$%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "a", "Qwen2-VL-7B α→β 模型 <a|b> ~^$ 100%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "d", "a-checkpoint-name-without-any-space-at-all_merged_lora", table3(2.0, 0.0))
     write_run(tmp_path / "r" / "b", "InternVL2.5-8B_lora", table3(70.0, 55.5), breakdowns=BREAKDOWN)
     write_run(tmp_path / "r" / "c", "tiny-qwen2vl", table3(5.0, 0.0), limit=10)
     return tmp_path / "r"

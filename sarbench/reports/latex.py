@@ -45,6 +45,7 @@ _EM = {
 _BOLD = 1.15  # cmbx vs cmr
 _MARGIN = 1.08  # smaller sizes of CM are relatively wider; rounding
 _SIZES = ((r"\small", 9.0), (r"\footnotesize", 8.0))
+NAME_SHARE = 0.3  # model names wider than this share of the text width wrap
 
 
 def _char_em(ch: str) -> float:
@@ -122,6 +123,7 @@ class _Layout:
     size: float
     widths: list[float]
     parts: list[list[int]]
+    name_width: float | None  # None: names on one line; else a ragged-right column this wide (pt)
 
 
 def _layout(table: Table, marks, limit: float) -> _Layout:
@@ -129,11 +131,25 @@ def _layout(table: Table, marks, limit: float) -> _Layout:
     best = None
     for command, size in _SIZES:
         widths = _column_widths(table, marks, size)
-        names = [_width(table.row_name(i), size) for i in range(len(table.rows))] + [_width("Model", size)]
-        parts = _parts(table, widths, max(names), limit)
+        natural = max([_width(table.row_name(i), size) for i in range(len(table.rows))] + [_width("Model", size)])
+        wrap = NAME_SHARE * limit if natural > NAME_SHARE * limit else None
+        parts = _parts(table, widths, wrap or natural, limit)
         if best is None or len(parts) < len(best.parts):
-            best = _Layout(command, size, widths, parts)
+            best = _Layout(command, size, widths, parts, wrap)
     return best
+
+
+def _breakable(name: str) -> str:
+    """The escaped name with line-break points after punctuation and every 8 characters of a
+    longer word, so it wraps in the name column however it is spelled."""
+    out, run = [], 0
+    for ch in name:
+        out.append(latex_escape(ch) if ch != " " else " ")
+        run = 0 if not ch.isalnum() else run + 1
+        if ch in "_-/.)]:,+" or run == 8:
+            out.append(r"\allowbreak{}")
+            run = 0
+    return "".join(out)
 
 
 def _header(table: Table, layout: _Layout, part: list[int]) -> list[str]:
@@ -162,12 +178,14 @@ def _header(table: Table, layout: _Layout, part: list[int]) -> list[str]:
 
 def _tabular(table: Table, marks, layout: _Layout, part: list[int]) -> list[str]:
     head = _header(table, layout, part)
-    lines = [r"\begin{tabular}{l" + "r" * len(part) + "}", r"\toprule", *head, r"\midrule"]
+    first = f"p{{{layout.name_width:.0f}pt}}" if layout.name_width else "l"
+    lines = [rf"\begin{{tabular}}{{{first}" + "r" * len(part) + "}", r"\toprule", *head, r"\midrule"]
     starts = set(table.section_starts)
     for i, (_, values) in enumerate(table.rows):
         if i in starts and i > 0:
             lines.append(r"\midrule")
-        cells = [latex_escape(table.row_name(i))]
+        name = table.row_name(i)
+        cells = [r"\raggedright " + _breakable(name) if layout.name_width else latex_escape(name)]
         for j in part:
             text = table.value_text(values[j], ABSENT)
             mark = marks[i][j]
