@@ -3,7 +3,9 @@
 
 Collects every `metrics.json` below the given directories into the paper's Table 3 (Avg + 14
 columns, grouped headers), optionally with extra metrics, the paper's published rows, or a
-per-category / per-size breakdown. Runs are sorted by Avg; absent values print as a dash.
+per-category / per-size breakdown. Runs are sorted by Avg; absent values print as a dash. A run
+with inference failures is marked with a dagger and a footnote; one whose failures exceed
+`--max-failure-rate` (percent of its samples) is listed but not ranked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 from sarbench import PROTOCOL
+from sarbench.failures import failure_counts
 from sarbench.reports.breakdown import MIN_N, breakdown_table
 from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import ARTICLE_WIDTH_PT, latex_escape, to_latex
@@ -20,12 +23,13 @@ from sarbench.reports.paper import paper_rows
 from sarbench.reports.ranking import PAPER_GROUP, not_ranked_note, standings
 from sarbench.reports.render_text import to_csv, to_html, to_markdown
 from sarbench.reports.results_table import Table
-from sarbench.reports.runs import Run, load_runs
+from sarbench.reports.runs import FAILED_MARK, Run, load_runs
 
 __all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 
 RENDERERS = {"md": to_markdown, "csv": to_csv, "latex": to_latex, "html": to_html}
 _SUFFIX_FORMATS = {".md": "md", ".csv": "csv", ".tex": "latex", ".html": "html", ".htm": "html"}
+MAX_FAILURE_RATE = 5.0  # percent of a run's samples; above it a run is listed but not ranked
 
 
 def sort_by_avg(runs: list[Run]) -> list[Run]:
@@ -36,8 +40,26 @@ def sort_by_avg(runs: list[Run]) -> list[Run]:
     return sorted(runs, key=key)
 
 
+def failure_notes(runs: list[Run]) -> list[str]:
+    """The footnote for runs with inference failures (their empty answers are in the scores)."""
+    failed = [run for run in runs if run.failure_percent > 0]
+    if not failed:
+        return []
+    listed = "; ".join(f"{run.name.removesuffix(' ' + FAILED_MARK)}: {_failed_share(run)}" for run in failed)
+    return [f"{FAILED_MARK} inference failures, scored as empty answers: {listed}."]
+
+
+def _failed_share(run: Run) -> str:
+    failed, samples = failure_counts(run.result)
+    return f"{failed} of {samples} samples ({run.failure_percent:.2f} %)"
+
+
 def leaderboard_table(
-    runs: list[Run], columns: str = "table3", with_paper: bool = False, rank_with_paper: bool = False
+    runs: list[Run],
+    columns: str = "table3",
+    with_paper: bool = False,
+    rank_with_paper: bool = False,
+    max_failure_rate: float = MAX_FAILURE_RATE,
 ) -> Table:
     """Runs sorted by Avg: the comparable ones (ranking.standings) first, then those listed but not
     ranked, then the paper's rows (ranked among themselves, or with the runs when asked)."""
@@ -45,12 +67,14 @@ def leaderboard_table(
     chosen = select_columns(columns, present)
     ordered = sort_by_avg(runs)
     placed = sorted(
-        zip(ordered, standings([(run.result, run.folder) for run in ordered])), key=lambda p: p[1].group is None
+        zip(ordered, standings([(run.result, run.folder) for run in ordered], max_failure_rate)),
+        key=lambda p: p[1].group is None,
     )
     rows = [(run.name, [run.metrics.get(c.key) for c in chosen]) for run, _ in placed]
     groups = [standing.group for _, standing in placed]
     starts = [groups.index(None)] if None in groups and groups.index(None) > 0 else []
     notes = [note] if (note := not_ranked_note([s for _, s in placed])) else []
+    notes += failure_notes(runs)
     if with_paper:
         starts.append(len(rows))
         ranked = next((g for g in groups if g is not None), None)
@@ -114,8 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"breakdown cells resting on fewer samples get no best/second mark (default {MIN_N})",
     )
+    parser.add_argument(
+        "--max-failure-rate",
+        type=_percent,
+        default=MAX_FAILURE_RATE,
+        metavar="PCT",
+        help="runs with more than PCT %% of their samples failed at inference are listed but not ranked "
+        f"(default {MAX_FAILURE_RATE:g})",
+    )
     parser.add_argument("--out", type=Path, help="write here instead of stdout")
     return parser
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 0 to 100, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,8 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.with_paper:
             print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)", file=sys.stderr)
         table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns, args.min_n)
+        table.notes += failure_notes(runs)
     else:
-        table = leaderboard_table(runs, args.columns, args.with_paper or args.rank_with_paper, args.rank_with_paper)
+        table = leaderboard_table(
+            runs, args.columns, args.with_paper or args.rank_with_paper, args.rank_with_paper, args.max_failure_rate
+        )
     table.source = f"{len(runs)} metrics.json file(s) below {', '.join(map(str, args.results))}" + (
         "; paper rows: arXiv 2502.08168, Table 3" if args.with_paper or args.rank_with_paper else ""
     )

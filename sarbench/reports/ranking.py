@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sarbench.failures import failure_percent
 from sarbench.run_folder import RunFolderError, read_manifest
 from sarbench.subsets import SUBSETS
 
@@ -64,17 +65,25 @@ class Standing:
     why_not: str = ""  # why the row is not ranked
 
 
-def standings(documents: list[tuple[dict, Path | None]]) -> list[Standing]:
+def standings(documents: list[tuple[dict, Path | None]], max_failure_rate: float = 100.0) -> list[Standing]:
     """Per run (metrics.json document, folder), in the order given (best first): the largest group
-    of complete runs on the same data is ranked (ties: the one holding the earliest run)."""
+    of complete runs on the same data is ranked (ties: the one holding the earliest run). A run
+    with more than `max_failure_rate` % of its samples failed at inference is not ranked."""
     identities = [data_identity(result, folder) for result, folder in documents]
     partial = [partial_reasons(result) for result, _ in documents]
-    complete = [identity for identity, reasons in zip(identities, partial) if not reasons]
+    failed = [failure_percent(result) for result, _ in documents]
+    complete = [
+        identity
+        for identity, reasons, rate in zip(identities, partial, failed)
+        if not reasons and rate <= max_failure_rate
+    ]
     ranked = max(dict.fromkeys(complete), key=complete.count) if complete else None
     out = []
-    for identity, reasons in zip(identities, partial):
+    for identity, reasons, rate in zip(identities, partial, failed):
         if reasons:
             out.append(Standing(None, "partial run (" + ", ".join(reasons) + ")"))
+        elif rate > max_failure_rate:
+            out.append(Standing(None, f"inference failures ({rate:.2f} % > {max_failure_rate:g} %)"))
         elif identity != ranked:
             out.append(Standing(None, f"other data ({identity}) than the ranked runs ({ranked})"))
         else:
@@ -90,6 +99,7 @@ def not_ranked_note(standings_: list[Standing]) -> str | None:
     kinds = {
         "partial run": "partial runs (a runner.limit or fewer subsets)",
         "other data": "runs on other data than the ranked ones",
+        "inference failures": "runs with more failed samples than --max-failure-rate",
     }
     return f"{NOT_RANKED} listed, not ranked: " + " and ".join(kinds.get(r, r) for r in reasons) + "."
 
