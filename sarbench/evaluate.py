@@ -9,10 +9,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from model_adapters import AdapterError, ModelAdapter, build_model
+from sarbench import __version__
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
-from sarbench.runner import RunError, Runner, RunnerSettings
+from sarbench.run_settings import runner_settings
+from sarbench.runner import RunError, Runner
 from sarbench.subsets import SUBSETS, split_file_stem, subset_from_filename
 
 log = logging.getLogger("sarbench")
@@ -38,14 +40,25 @@ def data_root(data_cfg: dict[str, Any]) -> Path:
 
 def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     """Load and validate every selected record before any inference (fail fast)."""
-    root = data_root(data_cfg)
     split = str(data_cfg.get("split") or "test")
+    source = None
+    if "repo" in data_cfg:  # data=hub: fetched and prepared into a folder like a local one
+        from sarbench.hub import resolve_hub_data
+
+        try:
+            hub = resolve_hub_data(data_cfg)
+        except DataError as exc:
+            raise RunError(f"malformed data, nothing was run: {exc}") from None
+        root, image_root, source = hub.files_dir, hub.image_root, hub.source
+    else:
+        root = image_root = data_root(data_cfg)
     try:
         dataset = load_dataset(
-            root, root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
+            root, image_root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
         )
     except DataError as exc:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
+    dataset.source = source
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
     present = {subset_from_filename(path.name) for path in dataset.files}
@@ -81,9 +94,17 @@ def run_from_config(cfg: DictConfig) -> dict:
     if out.exists() and not out.is_dir():
         raise RunError(f"out={out} is a file; give a folder for the run's results")
     dataset = load_run_data(config["data"], subsets)
-    settings = RunnerSettings(**config["runner"])
+    settings = runner_settings(config["runner"])
     adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])
     max_new_tokens = _max_new_tokens(config["task"], subsets)
+    log.info(
+        "sarbench %s: model %s (%s) on %s, task %s",
+        __version__,
+        config["model"]["name"],
+        type(adapter).__name__,
+        config["data"]["name"],
+        config["task"]["name"],
+    )
     try:
         runner = Runner(
             adapter,
@@ -100,9 +121,6 @@ def run_from_config(cfg: DictConfig) -> dict:
         adapter.close()
     title = f"{config['model']['name']} on {config['data']['name']} ({config['task']['name']}) -> {out}"
     print(format_metrics(result, title=title))
-    failures = sum(result.get("inference_failures", {}).values())
-    if failures:
-        print(f"inference failures: {failures} (scored as empty responses; see predictions/*.jsonl 'error')")
     return result
 
 

@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 from typing import Any, TypedDict
 
+from sarbench.failures import ERROR_KINDS
 from sarbench.run_settings import RunError
 
 try:
@@ -53,6 +54,7 @@ class RunKey(TypedDict):
     generation: dict[str, dict]
     data_sha256: dict[str, str]
     checkpoint: NotRequired[dict | None]  # absent in version 0
+    data_source: NotRequired[dict]  # data=hub only: source, repo, revision, commit, layout
 
 
 class PredictionLine(TypedDict):
@@ -64,6 +66,7 @@ class PredictionLine(TypedDict):
     latency_s: NotRequired[float]
     batch_size: NotRequired[int]
     error: NotRequired[str]
+    error_kind: NotRequired[str]  # transient | permanent (sarbench/failures.py); absent before kinds
     raw_response: NotRequired[str]
     image_sha256: NotRequired[str]  # the bytes the prediction's image was decoded from
     image_stat: NotRequired[list[int]]  # [size, mtime_ns] of that file, to re-hash only on change
@@ -183,6 +186,8 @@ def _line_problem(record: Any) -> str | None:
         return f"'response' is a {type(record['response']).__name__}, not a string"
     if "error" in record and not isinstance(record["error"], str):
         return "'error' is not a string"
+    if "error_kind" in record and record["error_kind"] not in ERROR_KINDS:
+        return f"'error_kind' is {record['error_kind']!r}, not one of {', '.join(ERROR_KINDS)}"
     if "image_sha256" in record and not (
         isinstance(record["image_sha256"], str) and _is_stat(record.get("image_stat"))
     ):
@@ -208,6 +213,12 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
         f"delete that line (its sample is generated again), or move {path.name} aside, or "
         "re-run with runner.overwrite=true to discard this file's predictions"
     )
+    return _json_lines(path, "prediction", _line_problem, fix)
+
+
+def _json_lines(path: Path, what: str, problem_of, fix: str) -> list:
+    """The records of a JSON-lines file; a line that is no JSON or that `problem_of` refuses
+    names the file, the line and the fix."""
     records = []
     try:
         with open(path, "rb") as handle:
@@ -218,17 +229,22 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
                     record = json.loads(line)
                 except RecursionError:
                     raise RunFolderError(
-                        f"{path}: corrupt prediction on line {number} (JSON nested too deeply); {fix}"
+                        f"{path}: corrupt {what} on line {number} (JSON nested too deeply); {fix}"
                     ) from None
                 except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
-                    raise RunFolderError(f"{path}: corrupt prediction on line {number} ({exc}); {fix}") from None
-                problem = _line_problem(record)
+                    raise RunFolderError(f"{path}: corrupt {what} on line {number} ({exc}); {fix}") from None
+                problem = problem_of(record)
                 if problem is not None:
-                    raise RunFolderError(f"{path}: corrupt prediction on line {number}: {problem}; {fix}")
+                    raise RunFolderError(f"{path}: corrupt {what} on line {number}: {problem}; {fix}")
                 records.append(record)
     except OSError as exc:
         raise RunFolderError(f"cannot read {path}: {exc}") from None
     return records
+
+
+def read_detail_lines(path: Path) -> list[DetailLine]:
+    """Every row of a details.jsonl; a row that is not a detail record names the file and line."""
+    return _json_lines(path, "detail", detail_problem, "re-score the run (re-run the same command) to write it again")
 
 
 def detail_problem(row: Any) -> str | None:

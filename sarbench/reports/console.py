@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
+from sarbench.failures import failure_text
 from sarbench.subsets import SUBSETS, TASKS
 
 _EXTRA = ["count.mae", "count.rmse", "count.within1"] + [f"describe.{m}" for m in CAPTION_METRICS]
@@ -33,10 +34,15 @@ def format_metrics(result: dict, title: str = "") -> str:
     lines.append(f"{'metric':<{width}}  value")
     lines.append(f"{'-' * width}  ------")
     lines.extend(f"{m:<{width}}  {v:>6}" for m, v in rows)
+    for subset, why in (result.get("not_attempted") or {}).items():
+        lines.append(f"{subset}: not attempted ({why})")
     malformed = result.get("malformed") or []
     if malformed:
         lines.append(
             f"{len(malformed)} malformed record(s) left out; first: "
             f"{malformed[0]['path']} record {malformed[0]['index']}: {malformed[0]['problem']}"
         )
+    failures = failure_text(result)
+    if failures:
+        lines.append(failures)
     return "\n".join(lines)

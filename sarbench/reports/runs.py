@@ -6,9 +6,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
+from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
+
+FAILED_MARK = "\u2020"  # a dagger; the tables explain it in a footnote
 
 
 @dataclass
@@ -20,6 +24,11 @@ class Run:
     @property
     def metrics(self) -> dict:
         return self.result["metrics"]
+
+    @property
+    def failure_percent(self) -> float:
+        """Share of the scored samples that failed inference (scored as empty answers)."""
+        return failure_percent(self.result)
 
 
 def find_metrics_files(paths: list[Path]) -> list[Path]:
@@ -42,9 +51,23 @@ def _display_path(folder: Path, bases: list[Path]) -> str:
     return str(folder)
 
 
+def not_attempted_label(result: dict) -> str:
+    """The subsets a model declared it does not attempt (metrics.json `not_attempted`), named by
+    task where it skipped all of a task's subsets: `classify, describe, grounding`."""
+    skipped = set(result.get("not_attempted") or {})
+    names = []
+    for task in TASK_TABLE:
+        if task.subsets and set(task.subsets) <= skipped:
+            names.append(task.name)
+        else:
+            names += [s for s in task.subsets if s in skipped]
+    return ", ".join(names)
+
+
 def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     """`model (data)`, qualified when the run is partial (a runner.limit, fewer than the 9
-    subsets), so a partial run is never mistaken for a full one in a table."""
+    subsets), so a partial run is never mistaken for a full one in a table, and marked with
+    FAILED_MARK when samples failed inference (their empty answers are in its scores)."""
     run = result.get("run") or {}
     if run.get("model"):
         name = f"{run['model']} ({run['data']})" if run.get("data") else str(run["model"])
@@ -53,10 +76,14 @@ def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     partial = []
     if run.get("limit"):
         partial.append(f"limit {run['limit']}")
+    skipped = not_attempted_label(result)
     evaluated = len(result.get("n") or {})
-    if evaluated and evaluated < len(SUBSETS):
+    if skipped:
+        partial.append(f"not attempted: {skipped}")
+    elif evaluated and evaluated < len(SUBSETS):
         partial.append(f"{evaluated}/{len(SUBSETS)} subsets")
-    return f"{name} [{', '.join(partial)}]" if partial else name
+    name = f"{name} [{', '.join(partial)}]" if partial else name
+    return f"{name} {FAILED_MARK}" if failure_counts(result)[0] else name
 
 
 def _malformed(result) -> str | None:
