@@ -18,6 +18,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sarbench.evaluate import RunError, run_from_config
+from sarbench.run_folder import path_segment
 from sarbench.failures import (
     EXIT_ALL_FAILED,
     EXIT_FAILURES,
@@ -57,6 +58,8 @@ CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("basename"):
     OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+if not OmegaConf.has_resolver("segment"):
+    OmegaConf.register_new_resolver("segment", lambda name: path_segment(str(name)))
 
 
 def unset_keys(config: dict, prefix: str = "") -> list[str]:
