@@ -18,7 +18,6 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sarbench.evaluate import RunError, run_from_config
-from sarbench.run_folder import path_segment
 from sarbench.failures import (
     EXIT_ALL_FAILED,
     EXIT_FAILURES,
@@ -28,6 +27,7 @@ from sarbench.failures import (
     exit_status,
     failure_counts,
 )
+from sarbench.run_folder import path_segment
 
 LOG_NAME = "sarbench.log"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
