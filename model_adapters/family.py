@@ -80,10 +80,14 @@ class Family:
         """The family's native box codec; `processor` is the loaded one where the codec depends on it."""
         return self.native_codec
 
-    def render_prompt(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
+    def question_text(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
+        """The question as the family asks it: boxes in its native codec when box_format=native."""
         if self.box_format == "native" and size is not None:
-            question = self.box_codec(processor).encode(question, *size)
-        return self.chat(self.system, f"{self.image_placeholder}\n{question}")
+            return self.box_codec(processor).encode(question, *size)
+        return question
+
+    def render_prompt(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
+        return self.chat(self.system, f"{self.image_placeholder}\n{self.question_text(question, size, processor)}")
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         codec = self.box_codec().describe() if self.box_format == "native" else None

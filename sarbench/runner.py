@@ -21,6 +21,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
@@ -333,6 +334,7 @@ class Runner:
             log.info("resuming: %d samples already done, %d to go", self.stats.resumed, len(queue))
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
+        self._preflight(queue)
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
         progress = _progress(len(queue), self.settings.progress)
         start = time.perf_counter()
@@ -362,6 +364,19 @@ class Runner:
             progress.close()
             _close_all(stores.values(), report=finished)
             self.stats.seconds = time.perf_counter() - start
+
+    def _preflight(self, queue: list[Sample]) -> None:
+        """The adapter's own checks (e.g. a served model answers) before any batch, on the first
+        pending sample of each subset."""
+        first: dict[str, Sample] = {}
+        for sample in queue:
+            first.setdefault(sample.subset, sample)
+        requests = [_request(s, None, self.max_new_tokens[s.subset]) for s in first.values()]
+        if requests:
+            try:
+                self.adapter.preflight(requests)
+            except AdapterError as exc:
+                raise RunError(str(exc)) from None
 
     def _stats(self) -> dict:
         s = self.stats
