@@ -176,7 +176,8 @@ class OpenAIBackend(ModelAdapter):
     def payload(self, request: GenerationRequest) -> dict[str, Any]:
         if self.family_requests is not None:
             messages = self.family_requests.request_messages(request)
-            extra = {**self.family_requests.template_fields(), **self.stop_fields()}
+            family = self.family_requests
+            extra = {**family.template_fields(), **family.decode_fields(), **self.stop_fields()}
         else:
             messages = [] if self.system is None else [{"role": "system", "content": self.system}]
             content = [
@@ -209,8 +210,11 @@ class OpenAIBackend(ModelAdapter):
             reply = json.loads(data)
         except (ValueError, RecursionError):
             raise ValueError(f"reply is not JSON: {excerpt(data)}") from None
-        answer = answer_text(reply).strip()  # as backend=hf and backend=vllm decode
-        return self.family.strip_stop_text(answer) if self.family is not None else answer
+        answer = answer_text(reply)
+        if self.family_requests is None:
+            return answer.strip()  # as backend=hf and backend=vllm decode
+        with self._lock:  # one tokenizer for all worker threads
+            return self.family_requests.answer(reply, answer)
 
     def _one(self, request: GenerationRequest) -> str | InferenceFailure:
         try:

@@ -6,6 +6,8 @@ backend=hf and backend=vllm give the model, not the server's own choices.
   size already. The pixel budget is the served checkpoint's when `model.path` names it (its
   processor is loaded here, as backend=hf loads it), else `model.processor_kwargs`, else the
   family's defaults (those of its released checkpoints).
+- Answers: decoded from the reply's token ids with the checkpoint's tokenizer where `model.path`
+  gives it, else the server's text; stripped and the family's stop text cut, as backend=hf does.
 - Prompt: `model.chat_template=request` sends, with every request, a Jinja chat template that
   renders exactly the family's prompt around the question (`chat_template` in the request body:
   vLLM started with --trust-request-chat-template, SGLang); `server` relies on the server's own
@@ -86,6 +88,23 @@ class FamilyRequests:
         # The family's prompt is tokenized with the tokenizer's special tokens (e.g. a BOS), as
         # backend=hf tokenizes it; the template itself writes none.
         return {"chat_template": self.template, "add_special_tokens": bool(self.family.tokenizer_specials)}
+
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self.processor, "tokenizer", self.processor)
+
+    def decode_fields(self) -> dict[str, Any]:
+        """With the checkpoint's tokenizer at hand, the answer's token ids are asked for (vLLM's
+        `return_token_ids`) and decoded here as backend=hf decodes them: a server's streaming
+        detokenizer holds back a trailing incomplete UTF-8 sequence that transformers writes as U+FFFD."""
+        return {} if self.processor is None else {"return_token_ids": True}
+
+    def answer(self, reply: dict[str, Any], text: str) -> str:
+        """The answer as backend=hf decodes it: from the reply's token ids where it has them."""
+        ids = reply["choices"][0].get("token_ids") if self.processor is not None else None
+        if isinstance(ids, list) and all(isinstance(i, int) for i in ids):
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return self.family.strip_stop_text(text)
 
     def prompt(self, request: Any) -> str:
         """The family's exact prompt text for a request (what the server must render)."""
