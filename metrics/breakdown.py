@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from metrics import benchmark
 from metrics.aggregate import accuracy
+from metrics.attributes import size_word
 from metrics.benchmark import EXACT_COUNT_METRIC, SUBSET_TABLE, Subset
 from metrics.boxes import match_pairs
 from metrics.lexicon import CATEGORY_RE, category_of
@@ -25,21 +26,6 @@ from metrics.parsing import Parsed
 SIZE_WORDS = ("very small", "small", "medium", "large", "very large")
 # Subset id -> (metric id, IoU threshold) of the subsets whose answers are boxes.
 BOX_METRICS = {s.name: s.box_metrics for s in SUBSET_TABLE if s.box_metrics}
-
-
-def size_word(box, width: float, height: float) -> str:
-    """PROTOCOL §2 size of a box from its area ratio R (degenerate boxes are very small)."""
-    area = max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-    image_area = width * height
-    if 10 * area >= 4 * image_area:
-        return "very large"
-    if 4 * area >= image_area:
-        return "large"
-    if 10 * area >= image_area:
-        return "medium"
-    if 100 * area >= 3 * image_area:
-        return "small"
-    return "very small"
 
 
 def asked_category(question: str | None) -> str | None:

@@ -9,12 +9,13 @@ add a backend).
 from model_adapters.base import BACKENDS, BackendSpec, Capabilities, GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import FAMILIES, Family
-from model_adapters.settings import CheckpointSettings, OpenAISettings, OracleSettings, parse_settings
+from model_adapters.settings import CFARSettings, CheckpointSettings, OpenAISettings, OracleSettings, parse_settings
 
 _HF_INSTALL = "pip install torch torchvision && pip install -e '.[hf]'"
 for _spec in (
     BackendSpec("oracle", "model_adapters.oracle:OracleBackend", OracleSettings),
     BackendSpec("openai", "model_adapters.openai_api:OpenAIBackend", OpenAISettings),
+    BackendSpec("cfar", "model_adapters.cfar:CFARBackend", CFARSettings),
     BackendSpec(
         "hf",
         "model_adapters.hf_backend:HFBackend",

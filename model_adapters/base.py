@@ -111,6 +111,13 @@ class ModelAdapter(ABC):
         """
         return response
 
+    def not_attempted(self) -> dict[str, str]:
+        """Subsets this model does not answer, each with why (e.g. a detector names no category).
+
+        The runner leaves them out and records them as `not_attempted` in metrics.json: absent
+        from tables with that note, never scored as zeros."""
+        return {}
+
     def decodes_images(self) -> bool:
         """Whether the runner decodes each sample's image for this adapter."""
         return self.capabilities.needs_image

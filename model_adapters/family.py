@@ -55,6 +55,13 @@ class Family:
     # of them besides the checkpoint's eos, and one left at the end of the answer (a token not
     # skipped as special, e.g. Yi-VL's `###`) is cut off.
     stop_tokens: ClassVar[tuple[str, ...]] = ()
+    # Remote-code layouts (config.json model types) that vLLM implements itself, image processing
+    # included: backend=vllm runs them without the checkpoint's code, writing
+    # `vllm_image_placeholder` where the image goes (what vLLM's processor for them expands).
+    vllm_remote_types: ClassVar[tuple[str, ...]] = ()
+    vllm_image_placeholder: ClassVar[str] = "<image>\n"
+    # Ways to run the remote-code layouts without the checkpoint's code, for the refusal message.
+    remote_alternatives: ClassVar[str] = ""
 
     def __init__(self, settings: CheckpointSettings) -> None:
         if settings.box_format not in BOX_FORMATS:
@@ -86,8 +93,13 @@ class Family:
             return self.box_codec(processor).encode(question, *size)
         return question
 
-    def render_prompt(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
-        return self.chat(self.system, f"{self.image_placeholder}\n{self.question_text(question, size, processor)}")
+    def render_prompt(
+        self, question: str, size: tuple[int, int] | None = None, processor: Any = None, placeholder: str | None = None
+    ) -> str:
+        """The model input text; `placeholder` replaces the family's image placeholder where an
+        engine expands another text into the same image tokens."""
+        question = self.question_text(question, size, processor)
+        return self.chat(self.system, f"{self.image_placeholder if placeholder is None else placeholder}\n{question}")
 
     def prompt_fingerprint(self) -> dict[str, Any]:
         codec = self.box_codec().describe() if self.box_format == "native" else None
@@ -132,6 +144,9 @@ class Family:
                 f"the checkpoint is a {model_type!r} model; family {self.name} runs "
                 f"{', '.join(self.native_model_types + self.remote_model_types)}"
             )
+
+    def prepare_vllm_config(self) -> None:
+        """Called before vLLM reads a `vllm_remote_types` checkpoint's config.json."""
 
     def load_native(self, hf: Any, path: str) -> tuple[Any, Any]:
         """(processor, model) of a transformers-format checkpoint; `hf` is the HF backend."""

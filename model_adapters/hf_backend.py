@@ -151,7 +151,7 @@ class HFBackend(ModelAdapter):
                 if not self.settings.trust_remote_code:
                     raise ModelLoadError(
                         f"{path} ({config.get('model_type')}) needs the checkpoint's own modeling code. "
-                        f"Review it, then opt in with model.trust_remote_code=true"
+                        f"Review it, then opt in with model.trust_remote_code=true{self.family.remote_alternatives}"
                     )
                 self._remote = True
                 self._processor, self._model = self.family.load_remote(self, path)
@@ -334,7 +334,10 @@ def request_size(request: GenerationRequest) -> tuple[int, int]:
     return request.image.size if request.image is not None else image_size(str(request.image_path))
 
 
-def native_inputs(family: Family, request: GenerationRequest, processor: Any) -> tuple[str, Any]:
+def native_inputs(
+    family: Family, request: GenerationRequest, processor: Any, placeholder: str | None = None
+) -> tuple[str, Any]:
     """(prompt text, image) as a family's processor takes them; backend=vllm hands the engine the same."""
     original = to_rgb(image_of(request))
-    return family.render_prompt(request.prompt, original.size, processor), family.prepare_image(original, processor)
+    text = family.render_prompt(request.prompt, original.size, processor, placeholder)
+    return text, family.prepare_image(original, processor)

@@ -1,11 +1,14 @@
 """InternVL2.5 (OpenGVLab/InternVL2_5-{1B,2B,4B,8B}).
 
 Two checkpoint layouts, chosen from config.json:
-- transformers format (`model_type: internvl`, e.g. converted with transformers' InternVL
-  conversion script, and the tiny test model): native, batched, batch-invariant.
-- the released layout (`model_type: internvl_chat`): remote code, opt-in with
-  `model.trust_remote_code=true`; run one sample at a time the way the model's own `chat()`
-  does (dynamic 448-px tiling, up to 12 tiles + thumbnail, `<img><IMG_CONTEXT>*256n</img>`).
+- transformers format (`model_type: internvl`, e.g. converted with `sarbench convert-internvl`
+  (model_adapters/internvl_chat.py) or transformers' script, and the tiny test models): native,
+  batched, batch-invariant.
+- the released layout (`model_type: internvl_chat`): backend=vllm runs it natively (vLLM's
+  InternVLChatModel and image processing; sarbench supplies the config class so no checkpoint
+  code runs). On backend=hf it is remote code, opt-in with `model.trust_remote_code=true`, run
+  one sample at a time the way the model's own `chat()` does (dynamic 448-px tiling, up to 12
+  tiles + thumbnail, `<img><IMG_CONTEXT>*256n</img>`).
 
 Prompt: ChatML with the SARChat system prompt; the data's `<image>` becomes
 `<img>...</img>\\n` (ms-swift template `internvl2_5`, swift/llm/template/template/internvl.py),
@@ -84,9 +87,21 @@ class InternVL25(Family):
     image_placeholder = "<IMG_CONTEXT>\n"  # expanded to <img><IMG_CONTEXT>*n</img> by the processor
     native_codec = INTERNVL_BOXES
     stop_tokens = ("<|im_end|>",)  # ms-swift's internvl2 template; checkpoints' own eos may differ
+    # vLLM's InternVLChatModel expands `<image>` into the same `<img><IMG_CONTEXT>*n</img>` tokens
+    vllm_remote_types = ("internvl_chat",)
+    vllm_image_placeholder = "<image>\n"
+    remote_alternatives = (
+        "; or, without its code: backend=vllm (vLLM's own InternVLChatModel), or convert it once with "
+        "`sarbench convert-internvl PATH NEW_FOLDER` and run model.path=NEW_FOLDER (Qwen2-based 1B/4B)"
+    )
 
     def chat(self, system: str | None, user: str) -> str:
         return chatml(system, user)
+
+    def prepare_vllm_config(self) -> None:
+        from model_adapters.internvl_chat import register_config
+
+        register_config()
 
     def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer

@@ -79,6 +79,26 @@ class OracleSettings(ModelSettings):
     delay_s: float
 
 
+@dataclass(frozen=True)
+class CFARSettings(ModelSettings):
+    """The classical CFAR detector baseline (backend=cfar); meanings in model_adapters/cfar_detector.py
+    and docs/cfar.md, values in conf/model/cfar.yaml."""
+
+    detector: str  # ca | os
+    scale: str  # linear | log
+    pfa: float
+    looks: float
+    guard: int
+    train: int
+    os_rank: float
+    downsample: int
+    opening: int
+    closing: int
+    min_pixels: int
+    max_box_fraction: float
+    max_elongation: float
+
+
 def parse_settings(cls: type, config: dict[str, Any], where: str) -> Any:
     """`cls(**config)` with unknown keys, missing keys and wrong types named."""
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -94,6 +94,7 @@ class VLLMBackend(ModelAdapter):
         self._processor: Any = None
         self._sampling: dict[tuple[int, int], Any] = {}
         self._checkpoint_sampling: dict[str, Any] = {}
+        self._engine_layout = False  # a remote-code layout vLLM implements (Family.vllm_remote_types)
 
     # -- what the runner asks ---------------------------------------------------------------
     def preferred_batch_size(self, configured: int) -> int:
@@ -150,12 +151,16 @@ class VLLMBackend(ModelAdapter):
         from vllm import ModelRegistry
 
         config = checkpoint_config(path, self.settings.revision)
-        self.family.check_config(config, is_native(config))
-        if not is_native(config):  # e.g. InternVL's internvl_chat wants `<image>` in vLLM
+        native = is_native(config)
+        self.family.check_config(config, native)
+        self._engine_layout = not native and config.get("model_type") in self.family.vllm_remote_types
+        if not native and not self._engine_layout:
             raise use_hf_instead(
-                f"{path} is a remote-code layout ({config.get('model_type')}); the family's "
-                "prompt is verified against vLLM for transformers-format checkpoints only"
+                f"{path} is a remote-code layout ({config.get('model_type')}) that vLLM does not "
+                f"implement for {self.family.name}, or whose prompt is not verified against it"
             )
+        if self._engine_layout:
+            self.family.prepare_vllm_config()
         architectures = config.get("architectures") or []
         supported = set(ModelRegistry.get_supported_archs())
         if not any(a in supported for a in architectures):
@@ -163,8 +168,12 @@ class VLLMBackend(ModelAdapter):
 
     def hf_processor(self, path: str) -> Any:
         """The checkpoint's transformers processor: the family's image preparation and box codecs
-        read it (e.g. Qwen2.5-VL's pixel budget), as they do with backend=hf."""
-        from transformers import AutoProcessor
+        read it (e.g. Qwen2.5-VL's pixel budget), as they do with backend=hf. A layout vLLM
+        processes itself has no transformers processor: its tokenizer then."""
+        from transformers import AutoProcessor, AutoTokenizer
+
+        if self._engine_layout:
+            return AutoTokenizer.from_pretrained(path, revision=self.settings.revision)
 
         return AutoProcessor.from_pretrained(
             path, revision=self.settings.revision, **dict(self.settings.processor_kwargs or {})
@@ -220,7 +229,8 @@ class VLLMBackend(ModelAdapter):
         return self._sampling[key]
 
     def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
-        text, image = native_inputs(self.family, request, self._processor)
+        placeholder = self.family.vllm_image_placeholder if self._engine_layout else None
+        text, image = native_inputs(self.family, request, self._processor, placeholder)
         return {"prompt": text, "multi_modal_data": {"image": image}}
 
     def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:

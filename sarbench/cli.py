@@ -25,6 +25,10 @@ VERBS: dict[str, Verb] = {
     "leaderboard": Verb("sarbench.leaderboard", "table of the runs below folders (md, csv, latex, html)"),
     "compare": Verb("sarbench.compare", "paired comparison of two runs with confidence intervals"),
     "plot": Verb("sarbench.plot", "radar and bar charts of runs (PNG and PDF)"),
+    "view": Verb("sarbench.view.__main__", "HTML page of every sample of a run (or two): boxes, answers, filters"),
+    "convert-internvl": Verb(
+        "sarbench.convert_internvl", "InternVL2.5 released layout (internvl_chat) -> transformers' InternVL format"
+    ),
 }
 
 

@@ -47,6 +47,7 @@ class Dataset:
     samples: dict[str, list[Sample]]  # subset -> samples in id order
     files: list[Path]
     issues: list[RecordIssue]
+    source: dict | None = None  # data=hub: repo, revision, resolved commit, layout (sarbench.hub)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.samples.values())

@@ -38,14 +38,25 @@ def data_root(data_cfg: dict[str, Any]) -> Path:
 
 def load_run_data(data_cfg: dict[str, Any], subsets: list[str]) -> Dataset:
     """Load and validate every selected record before any inference (fail fast)."""
-    root = data_root(data_cfg)
     split = str(data_cfg.get("split") or "test")
+    source = None
+    if "repo" in data_cfg:  # data=hub: fetched and prepared into a folder like a local one
+        from sarbench.hub import resolve_hub_data
+
+        try:
+            hub = resolve_hub_data(data_cfg)
+        except DataError as exc:
+            raise RunError(f"malformed data, nothing was run: {exc}") from None
+        root, image_root, source = hub.files_dir, hub.image_root, hub.source
+    else:
+        root = image_root = data_root(data_cfg)
     try:
         dataset = load_dataset(
-            root, root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
+            root, image_root, subsets=subsets, split=split, collect_errors=bool(data_cfg.get("collect_errors", False))
         )
     except DataError as exc:
         raise RunError(f"malformed data, nothing was run: {exc}") from None
+    dataset.source = source
     for issue in dataset.issues:
         log.warning("left out malformed record: %s record %s: %s", issue.path, issue.index, issue.problem)
     present = {subset_from_filename(path.name) for path in dataset.files}
@@ -107,7 +118,13 @@ def run_from_config(cfg: DictConfig) -> dict:
 
 
 def _max_new_tokens(task_cfg: dict[str, Any], subsets: list[str]) -> dict[str, int]:
-    value = task_cfg.get("max_new_tokens", 2048)
+    # The default lives in conf/task_base/generation.yaml only; a task config without it is an error.
+    if task_cfg.get("max_new_tokens") is None:
+        raise RunError("task.max_new_tokens is not set (conf/task_base/generation.yaml sets it for every task)")
+    value = task_cfg["max_new_tokens"]
     if isinstance(value, dict):
-        return {s: int(value.get(s, value.get("default", 2048))) for s in subsets}
+        if "default" not in value and not set(subsets) <= set(value):
+            missing = sorted(set(subsets) - set(value))
+            raise RunError(f"task.max_new_tokens has no 'default' and no value for {missing}")
+        return {s: int(value.get(s, value.get("default"))) for s in subsets}
     return {s: int(value) for s in subsets}

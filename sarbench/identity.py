@@ -5,7 +5,8 @@ sha256 of its small files (configs, tokenizer and processor files, the weight in
 multi-GB checkpoint costs a stat per file, not a read (bench/RESULTS.md: 15 GB in milliseconds).
 A re-merged LoRA or re-saved checkpoint changes sizes or mtimes and is seen; a copy that does
 not preserve mtimes (`cp` without `-p`) is seen too, by design: only the small files are hashed.
-A hub id is recorded with its revision. Dot-folders (.git, .cache) are left out: git and the
+A hub id is recorded with its revision and the commit the hub cache resolved it to (what
+transformers loaded: a moved branch is a changed checkpoint). Dot-folders (.git, .cache) are left out: git and the
 hub client touch them without changing the weights.
 
 Images are checked on resume by stat: a done sample's image whose size or mtime differs from its
@@ -26,7 +27,7 @@ def checkpoint_identity(location: str | None, revision: str | None = None) -> di
         return None
     folder = Path(location).expanduser()
     if not folder.is_dir():
-        return {"hub_id": location, "revision": revision}
+        return {"hub_id": location, "revision": revision, "commit": hub_commit(location, revision)}
     files = {}
     for directory, subdirectories, names in os.walk(folder, followlinks=True):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
@@ -40,6 +41,27 @@ def checkpoint_identity(location: str | None, revision: str | None = None) -> di
     return {"local": str(folder.resolve()), "files": files}
 
 
+def hub_commit(repo_id: str, revision: str | None, repo_type: str = "model") -> str | None:
+    """The commit of `repo_id` at `revision` in the hub cache (where transformers and vLLM put
+    what they load), from its refs; None when the cache has no config.json of it."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json", revision=revision, repo_type=repo_type)
+    except ValueError:  # not a valid hub id: nothing in the cache either
+        return None
+    return Path(found).parent.name if isinstance(found, str) else None
+
+
+def checkpoint_summary(identity: dict | None) -> dict | None:
+    """The checkpoint as the manifest shows it: a hub id with revision and commit, or the folder."""
+    if identity is None or "hub_id" in identity:
+        return identity
+    return {"local": identity["local"], "files": len(identity["files"])}
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -50,6 +72,8 @@ def file_sha256(path: Path) -> str:
 
 def checkpoint_changes(old: dict | None, new: dict | None, shown: int = 5) -> list[str]:
     """What differs between two checkpoint identities, file by file (first `shown` of each kind)."""
+    if old and new and "hub_id" in old and "commit" not in old:  # recorded before commits were
+        new = {k: v for k, v in new.items() if k != "commit"}
     if old == new:
         return []
     if not (old and new and "files" in old and "files" in new):
@@ -78,7 +102,8 @@ def _where(identity: dict | None) -> str:
     if identity is None:
         return "none"
     if "hub_id" in identity:
-        return f"{identity['hub_id']}@{identity.get('revision') or 'default revision'}"
+        commit = f" (commit {identity['commit']})" if identity.get("commit") else ""
+        return f"{identity['hub_id']}@{identity.get('revision') or 'default revision'}{commit}"
     return identity.get("local", "?")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sarbench import PROTOCOL, __version__
+from sarbench.identity import checkpoint_summary
 
 PACKAGES = (
     "sarbench",
@@ -26,7 +27,6 @@ PACKAGES = (
     "hydra-core",
     "pycocoevalcap",
     "scipy",
-    "pandas",
 )
 
 
@@ -86,12 +86,13 @@ def run_key(
     generation: dict,
     data_checksums: dict[str, str],
     checkpoint: dict | None = None,
+    data_source: dict | None = None,
 ) -> dict[str, Any]:
     """Everything that, if changed, makes earlier predictions invalid (sarbench.run_folder.RunKey;
     the images' bytes are checked per prediction line instead). Only plain JSON values: a key is
     compared with one read back from run_key.json, so an object here would never equal its text."""
     _check_plain_json(model_fingerprint, "model fingerprint")
-    return {
+    key = {
         "protocol": PROTOCOL,
         "model": model_fingerprint,
         "prompts_sha256": prompts_hash,
@@ -99,6 +100,9 @@ def run_key(
         "data_sha256": data_checksums,
         "checkpoint": checkpoint,
     }
+    if data_source is not None:  # data=hub: repo, revision and resolved commit (the files: data_sha256)
+        key["data_source"] = data_source
+    return key
 
 
 def _check_plain_json(value: Any, where: str) -> None:
@@ -160,6 +164,8 @@ def manifest(
         "packages": package_versions(),
         "hardware": hardware(),
         "data_sha256": key["data_sha256"],
+        **({"data_source": key["data_source"]} if key.get("data_source") else {}),
+        "checkpoint": checkpoint_summary(key.get("checkpoint")),
         "run_key_sha256": stable_hash(key),
         "model": config.get("model", {}).get("name"),
         "data": config.get("data", {}).get("name"),

@@ -53,6 +53,7 @@ class RunKey(TypedDict):
     generation: dict[str, dict]
     data_sha256: dict[str, str]
     checkpoint: NotRequired[dict | None]  # absent in version 0
+    data_source: NotRequired[dict]  # data=hub only: source, repo, revision, commit, layout
 
 
 class PredictionLine(TypedDict):
@@ -208,6 +209,12 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
         f"delete that line (its sample is generated again), or move {path.name} aside, or "
         "re-run with runner.overwrite=true to discard this file's predictions"
     )
+    return _json_lines(path, "prediction", _line_problem, fix)
+
+
+def _json_lines(path: Path, what: str, problem_of, fix: str) -> list:
+    """The records of a JSON-lines file; a line that is no JSON or that `problem_of` refuses
+    names the file, the line and the fix."""
     records = []
     try:
         with open(path, "rb") as handle:
@@ -218,17 +225,22 @@ def read_prediction_lines(path: Path) -> list[PredictionLine]:
                     record = json.loads(line)
                 except RecursionError:
                     raise RunFolderError(
-                        f"{path}: corrupt prediction on line {number} (JSON nested too deeply); {fix}"
+                        f"{path}: corrupt {what} on line {number} (JSON nested too deeply); {fix}"
                     ) from None
                 except ValueError as exc:  # JSONDecodeError or UnicodeDecodeError
-                    raise RunFolderError(f"{path}: corrupt prediction on line {number} ({exc}); {fix}") from None
-                problem = _line_problem(record)
+                    raise RunFolderError(f"{path}: corrupt {what} on line {number} ({exc}); {fix}") from None
+                problem = problem_of(record)
                 if problem is not None:
-                    raise RunFolderError(f"{path}: corrupt prediction on line {number}: {problem}; {fix}")
+                    raise RunFolderError(f"{path}: corrupt {what} on line {number}: {problem}; {fix}")
                 records.append(record)
     except OSError as exc:
         raise RunFolderError(f"cannot read {path}: {exc}") from None
     return records
+
+
+def read_detail_lines(path: Path) -> list[DetailLine]:
+    """Every row of a details.jsonl; a row that is not a detail record names the file and line."""
+    return _json_lines(path, "detail", detail_problem, "re-score the run (re-run the same command) to write it again")
 
 
 def detail_problem(row: Any) -> str | None:

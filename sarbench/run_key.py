@@ -47,6 +47,9 @@ def check_run_key(out: Path, key: dict, overwrite: bool) -> dict:
     if conflicts:
         return _discard(out, key, "changed configuration")
     merged = {**old, "checkpoint": key.get("checkpoint")}
+    merged.pop("data_source", None)  # where the files came from: this session's (their bytes: data_sha256)
+    if key.get("data_source") is not None:
+        merged["data_source"] = key["data_source"]
     for field_name in ("generation", "data_sha256"):
         merged[field_name] = {**old[field_name], **key[field_name]}
     return merged

@@ -113,7 +113,14 @@ class Runner:
         self.max_new_tokens = max_new_tokens
         self.config = config
         self.meteor = meteor
-        self.samples = select_samples(dataset, subsets, settings.limit)
+        skipped = adapter.not_attempted()
+        self.not_attempted = {s: skipped[s] for s in subsets if s in skipped}
+        if self.not_attempted and len(self.not_attempted) == len(subsets):
+            raise RunError(
+                f"model {adapter.name} attempts none of {', '.join(subsets)}: "
+                + "; ".join(f"{s}: {why}" for s, why in self.not_attempted.items())
+            )
+        self.samples = select_samples(dataset, [s for s in subsets if s not in skipped], settings.limit)
         if not self.samples:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
         self.stats = RunStats()
@@ -134,7 +141,12 @@ class Runner:
         }
         checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
         return run_key(
-            self.adapter.fingerprint(), prompts, generation, {Path(f).name: file_sha256(f) for f in files}, checkpoint
+            self.adapter.fingerprint(),
+            prompts,
+            generation,
+            {Path(f).name: file_sha256(f) for f in files},
+            checkpoint,
+            self.dataset.source,
         )
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
@@ -426,6 +438,8 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
+        if self.not_attempted:  # absent from every table with this note, never scored as zeros
+            result["not_attempted"] = self.not_attempted
         result["run"] = {
             "model": self.config.get("model", {}).get("name"),
             "data": self.config.get("data", {}).get("name"),

@@ -227,3 +227,16 @@ def test_kill_minus_9_then_resume_gives_identical_metrics(tmp_path):
         ids = [l["id"] for l in lines]
         assert sorted(ids) == sorted(f"{subset}/{i}" for i in range(12)), subset
         assert len(ids) == len(set(ids))
+
+
+def test_max_new_tokens_has_one_default_and_per_subset_values(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=1)
+    for name in ("all", "classify", "count", "describe", "grounding", "identify", "refer"):
+        assert config(f"task={name}").task.max_new_tokens == 2048  # conf/task_base/generation.yaml
+    with pytest.raises(RunError, match="task.max_new_tokens is not set"):
+        run(data, tmp_path / "unset", "task=count", "~task.max_new_tokens")
+    with pytest.raises(RunError, match=r"no 'default' and no value for \['count'\]"):
+        run(data, tmp_path / "partial", "task=count", "task.max_new_tokens={classify:4}")
+    run(data, tmp_path / "dict", "task=count", "task.max_new_tokens={default:4,count:3}")
+    key = json.loads((tmp_path / "dict" / "run_key.json").read_text())
+    assert key["generation"] == {"count": {"max_new_tokens": 3, "decoding": "greedy"}}

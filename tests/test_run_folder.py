@@ -158,7 +158,7 @@ def test_checkpoint_identity_hashes_only_small_files_and_skips_dot_folders(tmp_p
     identity = checkpoint_identity(str(checkpoint))
     assert set(identity["files"]) == {"config.json", "model.safetensors"}
     assert "sha256" in identity["files"]["config.json"] and "sha256" not in identity["files"]["model.safetensors"]
-    assert checkpoint_identity("org/model", "abc") == {"hub_id": "org/model", "revision": "abc"}
+    assert checkpoint_identity("org/model", "abc") == {"hub_id": "org/model", "revision": "abc", "commit": None}
 
 
 def test_changed_image_bytes_are_refused_naming_them_but_a_touch_is_not(tmp_path):

@@ -318,7 +318,10 @@ def test_a_checkpoint_vllm_cannot_run_fails_before_the_engine_starts(tmp_path):
 
 
 @needs_vllm
-def test_a_remote_code_checkpoint_is_refused_naming_hf(tmp_path):
+def test_a_remote_code_checkpoint_vllm_does_not_implement_is_refused_naming_hf(tmp_path, monkeypatch):
+    from model_adapters.internvl2_5 import InternVL25
+
+    monkeypatch.setattr(InternVL25, "vllm_remote_types", ())  # as if vLLM had no InternVLChatModel
     checkpoint = config_only_checkpoint(
         tmp_path / "ckpt", {"model_type": "internvl_chat", "architectures": ["InternVLChatModel"]}
     )

@@ -69,6 +69,8 @@ def test_wheel_holds_every_package_config_and_data_file(wheel):
     for module in (REPO / "model_adapters" / "tiny").glob("*.py"):
         assert module.relative_to(REPO).as_posix() in names
     assert "sarbench/build/README.md" in names
+    for static in (REPO / "sarbench" / "view" / "static").iterdir():
+        assert static.relative_to(REPO).as_posix() in names, f"{static} missing: see pyproject package-data"
 
 
 def test_installed_copy_is_the_one_imported(installed, tmp_path):
@@ -98,10 +100,13 @@ def test_oracle_run_and_console_script_from_an_empty_directory(installed, tmp_pa
     script = installed / "bin" / "sarbench"
     listing = run_installed(installed, tmp_path, str(script), "--help")
     assert listing.returncode == 0, listing.stderr
-    assert all(verb in listing.stdout for verb in ("run", "score", "build", "leaderboard", "compare", "plot"))
+    assert all(verb in listing.stdout for verb in ("run", "score", "build", "leaderboard", "compare", "plot", "view"))
     score = ("results/oracle/sample/predictions", "--no-meteor", "--quiet", "--out", "scored.json")
     scored = run_installed(installed, tmp_path, str(script), "score", *score)
     assert scored.returncode == 0, scored.stderr
     assert json.loads((tmp_path / "scored.json").read_text())["metrics"]["avg"] == 100.0
+    viewed = run_installed(installed, tmp_path, str(script), "view", "results/oracle/sample", "-o", "view.html")
+    assert viewed.returncode == 0, viewed.stderr
+    assert "sarbench-data" in (tmp_path / "view.html").read_text(encoding="utf-8")
     legacy = run_installed(installed, tmp_path, str(installed / "bin" / "sarbench-score"), "--help")
     assert legacy.returncode == 0 and "usage:" in legacy.stdout

@@ -18,6 +18,7 @@ BUILDERS = {
     "qwen2_vl": "model_adapters.tiny.qwen2_vl",
     "qwen2_5_vl": "model_adapters.tiny.qwen2_5_vl",
     "internvl": "model_adapters.tiny.internvl",
+    "internvl_chat": "model_adapters.tiny.internvl_chat",
     "llava": "model_adapters.tiny.llava",
     "yi_vl": "model_adapters.tiny.yi_vl",
     "deepseek_vl": "model_adapters.tiny.deepseek_vl",

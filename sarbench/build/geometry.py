@@ -11,10 +11,11 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from metrics.breakdown import size_word as protocol_size_word
-
-ROWS = ("top", "middle", "bottom")
-COLUMNS = ("left", "center", "right")
+from metrics.attributes import COLUMNS as COLUMNS  # re-exported: tests enumerate the cells
+from metrics.attributes import ROWS as ROWS
+from metrics.attributes import grid_cell as protocol_grid_cell
+from metrics.attributes import shape_word as protocol_shape_word
+from metrics.attributes import size_word as protocol_size_word
 
 MIN_IMAGE_SIDE = 224  # paper: images smaller than 224x224 are dropped
 MAX_ASPECT_RATIO = 10  # paper: boxes longer than 10:1 are dropped
@@ -56,9 +57,7 @@ def box_text(box: Box) -> str:
 
 def grid_cell(box: Box, width: int, height: int) -> str:
     """`row column` of the box centre in thirds: index = min(2, floor(3*c/W))."""
-    column = min(2, (3 * (box.x1 + box.x2)) // (2 * width))
-    row = min(2, (3 * (box.y1 + box.y2)) // (2 * height))
-    return f"{ROWS[row]} {COLUMNS[column]}"
+    return protocol_grid_cell(box, width, height)
 
 
 def size_word(box: Box, width: int, height: int) -> str:
@@ -69,12 +68,7 @@ def size_word(box: Box, width: int, height: int) -> str:
 
 def shape_word(box: Box) -> str:
     """Shape from w/h: > 1.5 wide, < 0.67 tall, else square."""
-    w, h = box.width, box.height
-    if 2 * w > 3 * h:
-        return "wide"
-    if 100 * w < 67 * h:
-        return "tall"
-    return "square"
+    return protocol_shape_word(box)
 
 
 def out_of_bounds(box: Box, width: int, height: int) -> bool:

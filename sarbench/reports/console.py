@@ -33,6 +33,8 @@ def format_metrics(result: dict, title: str = "") -> str:
     lines.append(f"{'metric':<{width}}  value")
     lines.append(f"{'-' * width}  ------")
     lines.extend(f"{m:<{width}}  {v:>6}" for m, v in rows)
+    for subset, why in (result.get("not_attempted") or {}).items():
+        lines.append(f"{subset}: not attempted ({why})")
     malformed = result.get("malformed") or []
     if malformed:
         lines.append(

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
@@ -42,6 +43,19 @@ def _display_path(folder: Path, bases: list[Path]) -> str:
     return str(folder)
 
 
+def not_attempted_label(result: dict) -> str:
+    """The subsets a model declared it does not attempt (metrics.json `not_attempted`), named by
+    task where it skipped all of a task's subsets: `classify, describe, grounding`."""
+    skipped = set(result.get("not_attempted") or {})
+    names = []
+    for task in TASK_TABLE:
+        if task.subsets and set(task.subsets) <= skipped:
+            names.append(task.name)
+        else:
+            names += [s for s in task.subsets if s in skipped]
+    return ", ".join(names)
+
+
 def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     """`model (data)`, qualified when the run is partial (a runner.limit, fewer than the 9
     subsets), so a partial run is never mistaken for a full one in a table."""
@@ -53,8 +67,11 @@ def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     partial = []
     if run.get("limit"):
         partial.append(f"limit {run['limit']}")
+    skipped = not_attempted_label(result)
     evaluated = len(result.get("n") or {})
-    if evaluated and evaluated < len(SUBSETS):
+    if skipped:
+        partial.append(f"not attempted: {skipped}")
+    elif evaluated and evaluated < len(SUBSETS):
         partial.append(f"{evaluated}/{len(SUBSETS)} subsets")
     return f"{name} [{', '.join(partial)}]" if partial else name
 
