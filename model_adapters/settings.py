@@ -99,7 +99,10 @@ class CFARSettings(ModelSettings):
     max_elongation: float
 
 
-def parse_settings(cls: type, config: dict[str, Any], where: str) -> Any:
+MODEL_YAML_HINT = "the model's YAML should compose its base config; see conf/model/"
+
+
+def parse_settings(cls: type, config: dict[str, Any], where: str, missing_hint: str = MODEL_YAML_HINT) -> Any:
     """`cls(**config)` with unknown keys, missing keys and wrong types named."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(config) - set(fields))
@@ -107,10 +110,7 @@ def parse_settings(cls: type, config: dict[str, Any], where: str) -> Any:
         raise AdapterError(f"{where}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
     required = [n for n, f in fields.items() if f.default is dataclasses.MISSING and n not in config]
     if required:
-        raise AdapterError(
-            f"{where}: missing setting(s) {', '.join(required)} (the model's YAML should "
-            "compose its base config; see conf/model/)"
-        )
+        raise AdapterError(f"{where}: missing setting(s) {', '.join(required)} ({missing_hint})")
     hints = typing.get_type_hints(cls)
     for name, value in config.items():
         if not _has_type(value, hints[name]):
@@ -122,6 +122,8 @@ def _has_type(value: Any, annotation: Any) -> bool:
     if annotation is Any:
         return True
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return any(value == option and type(value) is type(option) for option in typing.get_args(annotation))
     if origin in (Union, types.UnionType):
         return any(_has_type(value, option) for option in typing.get_args(annotation))
     if annotation is type(None):
@@ -136,6 +138,8 @@ def _has_type(value: Any, annotation: Any) -> bool:
 
 
 def _describe(annotation: Any) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(str(option) for option in typing.get_args(annotation))
     if typing.get_origin(annotation) in (Union, types.UnionType):
         return " or ".join(_describe(a) for a in typing.get_args(annotation))
     return "null" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))

@@ -18,6 +18,15 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from sarbench.evaluate import RunError, run_from_config
+from sarbench.failures import (
+    EXIT_ALL_FAILED,
+    EXIT_FAILURES,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    exit_status,
+    failure_counts,
+)
 
 LOG_NAME = "sarbench.log"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
@@ -87,13 +96,12 @@ def open_out_folder(out: Path) -> tuple[list[Path], logging.Handler]:
     return created, handler
 
 
-def close_out_folder(created: list[Path], handler: logging.Handler, refused: bool) -> None:
-    """Stop logging into `out`; after a refused run, remove the folders this run created if
-    they hold nothing but its log (a folder with predictions or anything else is kept)."""
+def close_out_folder(created: list[Path], handler: logging.Handler) -> None:
+    """Stop logging into `out`, and remove the folders this run created if they hold nothing
+    but its log: a run that never started (refused, or a crash before any work) leaves no empty
+    result folder; a folder with predictions or anything else is kept."""
     logging.getLogger().removeHandler(handler)
     handler.close()
-    if not refused:
-        return
     for folder in created:  # innermost first
         log_file = folder / LOG_NAME
         if log_file.is_file() and [p.name for p in folder.iterdir()] == [LOG_NAME]:
@@ -102,15 +110,26 @@ def close_out_folder(created: list[Path], handler: logging.Handler, refused: boo
             folder.rmdir()
 
 
-def exit_on_all_failed(result: dict) -> None:
-    failures, samples = sum(result.get("inference_failures", {}).values()), sum(result.get("n", {}).values())
-    if samples and failures == samples:  # e.g. a server that never answered: not a model's score
+def exit_on_failures(result: dict, allow_failures: bool) -> None:
+    """Exit non-zero when samples failed inference: their scores are not the model's."""
+    status = exit_status(result, allow_failures)
+    failed, samples = failure_counts(result)
+    if status == EXIT_ALL_FAILED:  # e.g. a server that never answered
         print(
-            f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); "
-            "fix the cause and re-run with runner.retry_failed=true",
+            f"error: all {samples} samples failed inference (see predictions/*.jsonl 'error'); fix the "
+            "cause and re-run the same command (transient failures are retried; runner.retry_failed=all "
+            "retries every one)",
             file=sys.stderr,
         )
-        sys.exit(3)
+    elif status == EXIT_FAILURES:
+        print(
+            f"error: {failed} of {samples} samples failed inference; the results are written and marked. "
+            "Re-run the same command to retry transient failures (runner.retry_failed=all: every one), "
+            f"or accept them with runner.allow_failures=true (exit status {EXIT_OK})",
+            file=sys.stderr,
+        )
+    if status != EXIT_OK:
+        sys.exit(status)
 
 
 @hydra.main(version_base=None, config_path=str(CONF_DIR), config_name="config")
@@ -120,23 +139,24 @@ def main(cfg: DictConfig) -> None:
         created, handler = open_out_folder(out)
     except RunError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    refused = False
+        sys.exit(EXIT_REFUSED)
     try:
         result = run_from_config(cfg)
     except RunError as exc:
-        refused = True
         logging.getLogger("sarbench").error("%s", exc)
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(EXIT_REFUSED)
     except KeyboardInterrupt:
-        print(
-            "interrupted: the predictions written so far are kept; re-run the same command to resume", file=sys.stderr
-        )
-        sys.exit(130)
+        message = "interrupted: the predictions written so far are kept; re-run the same command to resume"
+        logging.getLogger("sarbench").warning("%s", message)
+        print(message, file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # the traceback goes to stderr; the log keeps what happened
+        logging.getLogger("sarbench").error("the run crashed: %r", exc)
+        raise
     finally:
-        close_out_folder(created, handler, refused)
-    exit_on_all_failed(result)
+        close_out_folder(created, handler)
+    exit_on_failures(result, bool(cfg.runner.allow_failures))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
+from sarbench.failures import failure_text
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap
 from sarbench.reports.columns import column
 from sarbench.reports.compare_render import to_json, to_markdown
@@ -150,6 +151,11 @@ def _consistency_warnings(boot, metrics: dict, label: str) -> list[str]:
     ]
 
 
+def _failure_lines(result_a: dict, result_b: dict) -> list[tuple[str, str]]:
+    """Runs whose scores include inference failures (empty answers, not the model's)."""
+    return [(label, text) for label, result in (("A", result_a), ("B", result_b)) if (text := failure_text(result))]
+
+
 def compare_pair(
     path_a: Path,
     path_b: Path,
@@ -200,7 +206,8 @@ def compare_pair(
             if only_a or only_b
             else _consistency_warnings(boot, result_a.get("metrics", {}), "A")
             + _consistency_warnings(boot, result_b.get("metrics", {}), "B")
-        ),
+        )
+        + [f"run {label}: {text}" for label, text in _failure_lines(result_a, result_b)],
     }
 
 

@@ -9,10 +9,12 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from model_adapters import AdapterError, ModelAdapter, build_model
+from sarbench import __version__
 from sarbench.data import Dataset, load_dataset
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
-from sarbench.runner import RunError, Runner, RunnerSettings
+from sarbench.run_settings import runner_settings
+from sarbench.runner import RunError, Runner
 from sarbench.subsets import SUBSETS, split_file_stem, subset_from_filename
 
 log = logging.getLogger("sarbench")
@@ -92,9 +94,17 @@ def run_from_config(cfg: DictConfig) -> dict:
     if out.exists() and not out.is_dir():
         raise RunError(f"out={out} is a file; give a folder for the run's results")
     dataset = load_run_data(config["data"], subsets)
-    settings = RunnerSettings(**config["runner"])
+    settings = runner_settings(config["runner"])
     adapter = build_adapter(config["model"], config["backend"]["name"], config["backend"])
     max_new_tokens = _max_new_tokens(config["task"], subsets)
+    log.info(
+        "sarbench %s: model %s (%s) on %s, task %s",
+        __version__,
+        config["model"]["name"],
+        type(adapter).__name__,
+        config["data"]["name"],
+        config["task"]["name"],
+    )
     try:
         runner = Runner(
             adapter,
@@ -111,9 +121,6 @@ def run_from_config(cfg: DictConfig) -> dict:
         adapter.close()
     title = f"{config['model']['name']} on {config['data']['name']} ({config['task']['name']}) -> {out}"
     print(format_metrics(result, title=title))
-    failures = sum(result.get("inference_failures", {}).values())
-    if failures:
-        print(f"inference failures: {failures} (scored as empty responses; see predictions/*.jsonl 'error')")
     return result
 
 

@@ -144,7 +144,7 @@ def session_history(previous: dict | None, current: dict) -> list[dict]:
     return history + [{k: current.get(k) for k in SESSION_FIELDS}]
 
 
-SESSION_FIELDS = ("started", "finished", "git", "packages", "samples_generated", "samples_resumed")
+SESSION_FIELDS = ("started", "finished", "outcome", "error", "git", "packages", "samples_generated", "samples_resumed")
 
 
 def manifest(

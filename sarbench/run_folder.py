@@ -27,6 +27,7 @@ import os
 from pathlib import Path
 from typing import Any, TypedDict
 
+from sarbench.failures import ERROR_KINDS
 from sarbench.run_settings import RunError
 
 try:
@@ -65,6 +66,7 @@ class PredictionLine(TypedDict):
     latency_s: NotRequired[float]
     batch_size: NotRequired[int]
     error: NotRequired[str]
+    error_kind: NotRequired[str]  # transient | permanent (sarbench/failures.py); absent before kinds
     raw_response: NotRequired[str]
     image_sha256: NotRequired[str]  # the bytes the prediction's image was decoded from
     image_stat: NotRequired[list[int]]  # [size, mtime_ns] of that file, to re-hash only on change
@@ -184,6 +186,8 @@ def _line_problem(record: Any) -> str | None:
         return f"'response' is a {type(record['response']).__name__}, not a string"
     if "error" in record and not isinstance(record["error"], str):
         return "'error' is not a string"
+    if "error_kind" in record and record["error_kind"] not in ERROR_KINDS:
+        return f"'error_kind' is {record['error_kind']!r}, not one of {', '.join(ERROR_KINDS)}"
     if "image_sha256" in record and not (
         isinstance(record["image_sha256"], str) and _is_stat(record.get("image_stat"))
     ):

@@ -1,34 +1,65 @@
-"""Runner settings (the `runner:` config group), checked up front, and the run's error type."""
+"""Runner settings (the `runner:` config group), checked up front, and the run's error type.
+
+The values and their defaults live in conf/config.yaml only; `RunnerSettings` holds the types
+and the set of valid keys. A key it does not know (a typo, or `+runner.batchsize=4`) is refused
+with the list of valid ones.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
-__all__ = ["RunError", "RunnerSettings"]
+from model_adapters.errors import AdapterError
+from model_adapters.settings import parse_settings
+
+__all__ = ["RunError", "RunnerSettings", "runner_settings"]
+
+# transient: connection errors, timeouts, HTTP 429/5xx; all: every recorded failure; none
+RetryChoice = Literal["transient", "all", "none"]
 
 
 class RunError(RuntimeError):
     """A run that cannot start or continue; the message says what to do."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunnerSettings:
-    batch_size: int = 8
-    limit: int | None = None
-    overwrite: bool = False
-    retry_failed: bool = False
-    image_workers: int = 4
-    prefetch_batches: int = 4
-    max_consecutive_failures: int = 64
-    fsync: bool = True
-    progress: bool = True
-    seed: int = 0
+    batch_size: int  # samples per adapter call (forced to 1 for batch-unsafe adapters)
+    limit: int | None  # first N samples of each subset (None: all)
+    overwrite: bool  # discard predictions made under a different configuration
+    retry_failed: RetryChoice  # which recorded failures a re-run predicts again (sarbench/failures.py)
+    allow_failures: bool  # exit 0 although some samples failed inference
+    image_workers: int
+    prefetch_batches: int
+    max_consecutive_failures: int  # stop when this many samples fail in a row
+    max_consecutive_permanent_failures: int  # ... for a reason a retry cannot fix
+    fsync: bool
+    progress: bool
+    seed: int
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "image_workers", "prefetch_batches", "max_consecutive_failures"):
+        for name in (
+            "batch_size",
+            "image_workers",
+            "prefetch_batches",
+            "max_consecutive_failures",
+            "max_consecutive_permanent_failures",
+        ):
             _check_count(f"runner.{name}", getattr(self, name))
         if self.limit is not None:
             _check_count("runner.limit", self.limit, "null for all samples")
+
+
+def runner_settings(config: Mapping[str, Any]) -> RunnerSettings:
+    """The `runner:` group as settings: unknown or missing keys and wrong types are named."""
+    try:
+        return parse_settings(
+            RunnerSettings, dict(config), where="runner", missing_hint="conf/config.yaml sets every runner key"
+        )
+    except AdapterError as exc:
+        raise RunError(str(exc)) from None
 
 
 def _check_count(name: str, value, alternative: str = "") -> None:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
+from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, failure_summary, to_retry
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
@@ -30,6 +30,15 @@ from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.records import DataError
 from sarbench.result_files import Prediction
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
+from sarbench.run_io import (
+    Outcome,
+    append_records,
+    close_all,
+    prediction_record,
+    progress_bar,
+    request_of,
+    select_samples,
+)
 from sarbench.run_key import check_run_key
 from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError, RunnerSettings
@@ -47,51 +56,6 @@ class RunStats:
     repaired_bytes: int = 0
     seconds: float = 0.0
     events: list[str] = field(default_factory=list)
-
-
-def select_samples(dataset: Dataset, subsets: list[str], limit: int | None) -> dict[str, list[Sample]]:
-    chosen = {}
-    for subset in subsets:
-        samples = dataset.samples.get(subset, [])
-        chosen[subset] = samples[:limit] if limit is not None else samples
-    return {k: v for k, v in chosen.items() if v}
-
-
-def _request(sample: Sample, image: Any, max_new_tokens: int) -> GenerationRequest:
-    return GenerationRequest(
-        sample_id=sample.id,
-        subset=sample.subset,
-        prompt=sample.prompt,
-        image_path=sample.image,
-        image=image,
-        max_new_tokens=max_new_tokens,
-        reference=sample.reference,
-    )
-
-
-def _record(
-    sample: Sample,
-    response: str | None,
-    latency: float,
-    batch_size: int,
-    error: str | None = None,
-    image_file: ImageFile | None = None,
-) -> dict:
-    record = {
-        "id": sample.id,
-        "response": response,
-        "labels": sample.reference,
-        "messages": sample.record.get("messages"),
-        "images": sample.record.get("images"),
-        "latency_s": round(latency, 6),
-        "batch_size": batch_size,
-    }
-    if error is not None:
-        record["error"] = error
-    if image_file is not None:  # the bytes this prediction saw (checked on resume)
-        record["image_sha256"] = image_file.sha256
-        record["image_stat"] = [image_file.size, image_file.mtime_ns]
-    return record
 
 
 class Runner:
@@ -151,9 +115,14 @@ class Runner:
 
     def pending(self, subset: str, store: PredictionFile) -> list[Sample]:
         records = self._done(store)
-        if self.settings.retry_failed and any("error" in r for r in records):
-            records = [r for r in records if "error" not in r]
+        retry = to_retry(records, self.settings.retry_failed)
+        if retry:
+            records = [r for r in records if r["id"] not in retry]
             store.rewrite(records)
+            self._event(
+                f"{subset}: {len(retry)} recorded inference failures predicted again (runner.retry_failed="
+                f"{self.settings.retry_failed})"
+            )
         done = {r["id"] for r in records}
         if len(done) != len(records):
             raise RunError(
@@ -211,7 +180,7 @@ class Runner:
         """(samples with an image, records of those without, their requests)."""
         ready = [(s, img, file) for s, (img, file) in zip(batch, loaded) if not isinstance(img, ImageError)]
         failed = {
-            s.id: _record(s, None, 0.0, len(batch), str(img))
+            s.id: prediction_record(s, None, 0.0, len(batch), (str(img), PERMANENT))
             for s, (img, _) in zip(batch, loaded)
             if isinstance(img, ImageError)
         }
@@ -219,14 +188,14 @@ class Runner:
         return (
             [s for s, *_ in ready],
             failed,
-            [_request(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
+            [request_of(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
         )
 
     def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
         samples, records, requests = prepared
         for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
             response = raw if raw is None else self.adapter.to_protocol(raw, request)
-            records[sample.id] = _record(
+            records[sample.id] = prediction_record(
                 sample, response, latency, len(requests), error, self._image_files.pop(sample.id, None)
             )
             if response != raw:
@@ -250,6 +219,8 @@ class Runner:
             while True:
                 try:
                     responses = next(stream, None)
+                except AdapterError as exc:  # the model cannot run as configured: no sample would
+                    raise RunError(str(exc)) from None
                 except Exception as exc:  # noqa: BLE001 - what the stream did not answer is retried
                     self.stats.events.append(f"generation stream failed ({exc!r}); going on batch by batch")
                     log.warning(self.stats.events[-1])
@@ -263,28 +234,31 @@ class Runner:
         finally:
             stream.close()
 
-    def _call(self, requests: list[GenerationRequest]) -> list[tuple[str | None, float, str | None]]:
+    def _call(self, requests: list[GenerationRequest]) -> list[Outcome]:
         start = time.perf_counter()
         try:
             responses = self.adapter.generate(requests) if requests else []
+        except AdapterError as exc:  # the model cannot run as configured: no sample would
+            raise RunError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a failing batch is retried sample by sample
             if len(requests) > 1:
                 self.stats.events.append(f"batch of {len(requests)} failed ({exc!r}); retrying one by one")
                 log.warning(self.stats.events[-1])
                 return [r for request in requests for r in self._call([request])]
-            return [(None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")]
+            return [(None, time.perf_counter() - start, (f"{type(exc).__name__}: {exc}", exception_kind(exc)))]
         return self._outcomes(requests, responses, start)
 
-    def _outcomes(
-        self, requests: list[GenerationRequest], responses: list, start: float
-    ) -> list[tuple[str | None, float, str | None]]:
+    def _outcomes(self, requests: list[GenerationRequest], responses: list, start: float) -> list[Outcome]:
         if len(responses) != len(requests):
             raise RunError(
                 f"adapter {self.adapter.name} returned {len(responses)} responses for {len(requests)} requests"
             )
         latency = (time.perf_counter() - start) / max(1, len(requests))
         return [
-            (None, latency, r.message) if isinstance(r, InferenceFailure) else (r, latency, None) for r in responses
+            (None, latency, (r.message, TRANSIENT if r.transient else PERMANENT))
+            if isinstance(r, InferenceFailure)
+            else (r, latency, None)
+            for r in responses
         ]
 
     def run(self) -> dict:
@@ -308,49 +282,74 @@ class Runner:
         write_text(self.out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config)))
         for stale in ("metrics.json", "details.jsonl"):  # an earlier session's, until this one scores
             (self.out / stale).unlink(missing_ok=True)
-        # This session is in the manifest from its start (finished: null until it ends), so a
-        # killed session's predictions still have their package versions and commit on record.
-        write_document(
-            self.out / "manifest.json",
-            manifest(
-                key=key,
-                config=self.config,
-                started=started,
-                finished=None,
-                stats={**self._stats(), "samples_generated": None},
-                repo=REPO,
-                previous=previous,
-            ),
-        )
-        stores = {s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync) for s in self.samples}
-        todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
-        self._generate_all(stores, [sample for _, samples in todo for sample in samples])
-        result = self.score(stores)
-        write_document(self.out / "metrics.json", result)
-        write_document(
-            self.out / "manifest.json",
-            manifest(
-                key=key,
-                config=self.config,
-                started=started,
-                finished=datetime.now(timezone.utc).isoformat(),
-                stats=self._stats(),
-                repo=REPO,
-                previous=previous,
-            ),
-        )
+        # This session is in the manifest from its start (finished and outcome null until it
+        # ends), so a killed session's predictions still have their package versions and commit
+        # on record; a session that stops on an error or an interrupt says so.
+        session = {"key": key, "started": started, "previous": previous}
+        self._write_manifest(session, None, {"samples_generated": None})
+        try:
+            stores = {
+                s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync) for s in self.samples
+            }
+            todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
+            self._generate_all(stores, [sample for _, samples in todo for sample in samples])
+            result = self.score(stores)
+            write_document(self.out / "metrics.json", result)
+            log.info(
+                "scored %d samples: avg %s; wrote %s",
+                sum(result["n"].values()),
+                result["metrics"].get("avg"),
+                self.out / "metrics.json",
+            )
+        except (KeyboardInterrupt, Exception) as exc:
+            self._record_stop(session, exc)
+            raise
+        self._write_manifest(session, "completed")
         return result
 
+    def _record_stop(self, session: dict, exc: BaseException) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            outcome, extra = "interrupted", None
+        else:
+            outcome, extra = "errored", {"error": str(exc) if isinstance(exc, RunError) else repr(exc)}
+        try:
+            self._write_manifest(session, outcome, extra)
+        except RunError as write_error:  # the error that stopped the run is the one to show
+            log.warning("could not record the session's outcome in the manifest: %s", write_error)
+
+    def _write_manifest(self, session: dict, outcome: str | None, extra: dict | None = None) -> None:
+        """manifest.json with this session's outcome: None (running, or killed if it stays so),
+        completed, errored (with `error`) or interrupted."""
+        finished = None if outcome is None else datetime.now(timezone.utc).isoformat()
+        stats = {**self._stats(), "outcome": outcome, "error": None, **(extra or {})}
+        write_document(
+            self.out / "manifest.json",
+            manifest(
+                key=session["key"],
+                config=self.config,
+                started=session["started"],
+                finished=finished,
+                stats=stats,
+                repo=REPO,
+                previous=session["previous"],
+            ),
+        )
+
     def _generate_all(self, stores: dict[str, PredictionFile], queue: list[Sample]) -> None:
-        if self.stats.resumed:
-            log.info("resuming: %d samples already done, %d to go", self.stats.resumed, len(queue))
+        log.info(
+            "%s: %d samples to generate, %d already done (batch size %d)",
+            self.out,
+            len(queue),
+            self.stats.resumed,
+            self.batch_size,
+        )
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
         self._preflight(queue)
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
-        progress = _progress(len(queue), self.settings.progress)
+        progress = progress_bar(len(queue), self.settings.progress)
         start = time.perf_counter()
-        consecutive = 0
+        streak = FailureStreak(self.settings)
         finished = False
         generated = self._generated(
             prefetched_batches(batches, self.decode_images, self.settings.image_workers, self.settings.prefetch_batches)
@@ -358,24 +357,23 @@ class Runner:
         try:
             for batch, records in generated:
                 for subset in dict.fromkeys(sample.subset for sample in batch):
-                    _append(stores[subset], [r for sample, r in zip(batch, records) if sample.subset == subset])
-                failed = sum("error" in r for r in records)
+                    append_records(stores[subset], [r for sample, r in zip(batch, records) if sample.subset == subset])
                 self.stats.generated += len(records)
-                self.stats.failures += failed
-                consecutive = consecutive + failed if failed == len(records) else 0
-                if consecutive >= self.settings.max_consecutive_failures:
-                    raise RunError(
-                        f"{consecutive} samples failed in a row; last error: "
-                        f"{records[-1]['error']}. Predictions so far are saved; fix the "
-                        "cause and re-run with runner.retry_failed=true."
-                    )
+                self.stats.failures += sum("error" in r for r in records)
+                streak.update(records)
                 progress.update(len(records))
             finished = True
         finally:
             generated.close()  # a run stopped early: the adapter drops work it has queued
             progress.close()
-            _close_all(stores.values(), report=finished)
+            close_all(stores.values(), report=finished)
             self.stats.seconds = time.perf_counter() - start
+            log.info(
+                "generated %d samples in %.1f s, %d inference failures",
+                self.stats.generated,
+                self.stats.seconds,
+                self.stats.failures,
+            )
 
     def _preflight(self, queue: list[Sample]) -> None:
         """The adapter's own checks (e.g. a served model answers) before any batch, on the first
@@ -407,6 +405,7 @@ class Runner:
     def score(self, stores: dict[str, PredictionFile]) -> dict:
         by_subset: dict[str, list[Prediction]] = {}
         failures: dict[str, int] = {}
+        scored: list[dict] = []
         for subset, samples in self.samples.items():
             records = {r["id"]: r for r in stores[subset].read()}
             missing = [s.id for s in samples if s.id not in records]
@@ -417,6 +416,7 @@ class Runner:
                 )
             chosen = [records[s.id] for s in samples]
             failures[subset] = sum("error" in r for r in chosen)
+            scored += chosen
             by_subset[subset] = [
                 Prediction(
                     s.id,
@@ -438,6 +438,7 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
+        result["inference_failure_summary"] = failure_summary(scored)
         if self.not_attempted:  # absent from every table with this note, never scored as zeros
             result["not_attempted"] = self.not_attempted
         result["run"] = {
@@ -452,43 +453,3 @@ class Runner:
 def _file_stamp(iso_time: str) -> str:
     """An ISO time usable in a file name on every system (no colons)."""
     return iso_time.replace(":", "").replace("+0000", "Z")
-
-
-def _append(store: PredictionFile, records: list[dict]) -> None:
-    try:
-        store.append(records)
-    except OSError as exc:
-        raise RunError(
-            f"cannot write predictions to {store.path}: {exc}. Predictions written "
-            "before this batch are intact; fix the cause and re-run the same command "
-            "to resume."
-        ) from None
-
-
-def _close_all(stores, report: bool) -> None:
-    """Close every file. A close error (NFS reports deferred write errors there) is raised after
-    all are closed when `report`; otherwise the error that stopped the run is the one shown."""
-    failure = None
-    for store in stores:
-        try:
-            store.close()
-        except OSError as exc:
-            failure = failure or RunError(f"cannot write predictions to {store.path}: {exc}")
-    if failure is not None and report:
-        raise failure
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="sample", desc="generating", dynamic_ncols=True, smoothing=0.1)

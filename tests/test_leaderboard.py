@@ -7,8 +7,6 @@ change, and read the diff before committing.
 import json
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,7 +74,9 @@ def render(results, *args):
     return out.read_text()
 
 
-def check_golden(name, text):
+def check_golden(name, text, results=None):
+    if results is not None:
+        text = text.replace(str(results), "RESULTS")
     path = GOLDEN / name
     if os.environ.get("SARBENCH_UPDATE_GOLDEN"):
         path.parent.mkdir(exist_ok=True)
@@ -86,21 +86,24 @@ def check_golden(name, text):
 
 @pytest.mark.parametrize("fmt, golden", [("md", "leaderboard.md"), ("latex", "leaderboard.tex")])
 def test_golden_table3(results, fmt, golden):
-    check_golden(golden, render(results, "--format", fmt))
+    check_golden(golden, render(results, "--format", fmt), results)
 
 
 def test_golden_breakdown_latex(results):
-    check_golden("leaderboard_breakdown_category.tex", render(results, "--format", "latex", "--breakdown", "category"))
+    check_golden(
+        "leaderboard_breakdown_category.tex", render(results, "--format", "latex", "--breakdown", "category"), results
+    )
 
 
 def test_markdown_sorted_by_avg_with_marks_and_dashes(results, capsys):
     assert main([str(results)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("| Model | Avg | Count only | Count .25 | Count .5 | SG abstract |")
-    assert lines[2].startswith(r"| a_b & c%#\{x} (sarchat) | **91.50** | **74.14** |")
-    assert lines[3].startswith("| Qwen2-VL-7B_lora (sarchat) | 70.00 | 20.66 |")
-    assert lines[3].split(" | ")[5] == "–" and lines[3].split(" | ")[-2] == "–"  # null, absent
-    assert lines[3].split(" | ")[6] == "**65.32**"  # weak wins SG multi
+    assert lines[0] == "**SARChat-Bench leaderboard (sarchat-v1)**"
+    assert lines[2].startswith("| Model | Avg | Count only | Count IoU=.25 | Count IoU=.5 | Abstract pos. |")
+    assert lines[4].startswith(r"| a_b & c%#\{x} (sarchat) | **91.50** | **74.14** |")
+    assert lines[5].startswith("| Qwen2-VL-7B_lora (sarchat) | 70.00 | 20.66 |")
+    assert lines[5].split(" | ")[5] == "–" and lines[5].split(" | ")[-2] == "–"  # null, absent
+    assert lines[5].split(" | ")[6] == "**65.32**"  # weak wins SG multi
 
 
 def test_csv_is_machine_readable(results):
@@ -113,7 +116,7 @@ def test_csv_is_machine_readable(results):
 def test_format_from_out_suffix(results, tmp_path):
     out = tmp_path / "t.tex"
     assert main([str(results), "--out", str(out)]) == 0
-    assert out.read_text().splitlines()[1].startswith(r"\begin{tabular}")
+    assert r"\begin{table}[tbp]" in out.read_text().splitlines()
 
 
 def test_latex_escape():
@@ -138,24 +141,32 @@ def _strip_escapes(line):
 
 
 def check_latex_structure(text):
-    """Balanced braces, one cell per column in every row, rules inside the table."""
+    """A table float of tabulars: balanced braces, one cell per column in every row, rules inside
+    each tabular. Returns the number of value columns over all tabulars (the model column once)."""
     body = [line for line in text.splitlines() if not line.startswith("%")]
-    spec = re.fullmatch(r"\\begin\{tabular\}\{(l[rlc]+)\}", body[0]).group(1)
-    assert body[1] == r"\toprule" and body[-2:] == [r"\bottomrule", r"\end{tabular}"]
-    columns = len(spec)
-    for line in body:
-        depth = 0
-        for ch in _strip_escapes(line):
-            depth += {"{": 1, "}": -1}.get(ch, 0)
-            assert depth >= 0, line
-        assert depth == 0, line
-        if line.endswith(r"\\"):
-            cells = _strip_escapes(line).count("&") + 1
-            widths = sum(int(n) - 1 for n in re.findall(r"\\multicolumn\{(\d+)\}", line))
-            assert cells + widths == columns, line
-        for first, last in re.findall(r"\\cmidrule\(lr\)\{(\d+)-(\d+)\}", line):
-            assert 2 <= int(first) <= int(last) <= columns, line
-    return columns
+    assert body[0] == r"\begin{table}[tbp]" and body[-1] == r"\end{table}"
+    starts = [i for i, line in enumerate(body) if line.startswith(r"\begin{tabular}")]
+    assert starts
+    values = 0
+    for start in starts:
+        spec = re.fullmatch(r"\\begin\{tabular\}\{(l[rlc]+)\}", body[start]).group(1)
+        end = body.index(r"\end{tabular}", start)
+        assert body[start + 1] == r"\toprule" and body[end - 1] == r"\bottomrule"
+        columns = len(spec)
+        values += columns - 1
+        for line in body[start:end]:
+            depth = 0
+            for ch in _strip_escapes(line):
+                depth += {"{": 1, "}": -1}.get(ch, 0)
+                assert depth >= 0, line
+            assert depth == 0, line
+            if line.endswith(r"\\"):
+                cells = _strip_escapes(line).count("&") + 1
+                widths = sum(int(n) - 1 for n in re.findall(r"\\multicolumn\{(\d+)\}", line))
+                assert cells + widths == columns, line
+            for first, last in re.findall(r"\\cmidrule\(lr\)\{(\d+)-(\d+)\}", line):
+                assert 2 <= int(first) <= int(last) <= columns, line
+    return values + 1
 
 
 @pytest.mark.parametrize(
@@ -182,17 +193,18 @@ def test_latex_marks_best_bold_second_underlined_lower_is_better(results):
         r"\textbf{0.41}",
         r"\textbf{95.00} \\",
     ]
-    assert rows["mid (sarchat)"] == [r"\underline{80.00}", r"\underline{1.70}", r"\underline{80.00} \\"]
-    assert rows["Qwen2-VL-7B\\_lora (sarchat)"] == ["70.00", r"\underline{1.70}", r"71.00 \\"]  # tie
+    assert rows["mid (sarchat)"] == [r"\underline{80.00}", "1.70", r"\underline{80.00} \\"]
+    # a tie on the worst of two distinct values: not "second best"
+    assert rows["Qwen2-VL-7B\\_lora (sarchat)"] == ["70.00", "1.70", r"71.00 \\"]
 
 
 def test_with_paper_rows_after_a_rule(results):
     text = render(results, "--format", "latex", "--with-paper")
     lines = text.splitlines()
-    first_paper = next(i for i, l in enumerate(lines) if "(paper)" in l)
+    first_paper = next(i for i, l in enumerate(lines) if l.startswith("InternVL2.5-8B (paper)"))
     assert lines[first_paper - 1] == r"\midrule"
     assert lines[first_paper].startswith(r"InternVL2.5-8B (paper) & \textbf{92.79} & \textbf{74.14} &")
-    assert sum("(paper)" in l for l in lines) == 16
+    assert sum("(paper) &" in l for l in lines) == 16 * text.count(r"\begin{tabular}")
     assert r"mPLUG-Owl3-7B (paper) & 91.71 & 71.00 & 48.07 & 35.27 & \textbf{100.00}" in text
 
 
@@ -235,13 +247,14 @@ def test_names_fall_back_to_folder_and_duplicates_get_their_folder(tmp_path, cap
     write_run(tmp_path / "res" / "y", "same", WEAK)
     assert main([str(tmp_path / "res"), "--format", "csv"]) == 0
     names = [line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]]
-    assert names == ["res/exp1/sample", "same (sarchat) [res/x]", "same (sarchat) [res/y]"]
+    # the folder-named run records no data: listed after the ranked runs, not ranked with them
+    assert names == ["same (sarchat) [res/x]", "same (sarchat) [res/y]", "res/exp1/sample"]
 
 
 def test_html_is_standalone(results):
     page = render(results, "--format", "html")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert '<th class="group" colspan="3">Counting</th>' in page and page.count("<tbody>") == 1
+    assert '<th class="group" colspan="3">Instance Count</th>' in page and page.count("<tbody>") == 1
     assert "<b>91.50</b>" in page and "<u>" not in page
     assert render(results, "--format", "html", "--with-paper").count("<tbody>") == 2
 
@@ -249,28 +262,3 @@ def test_html_is_standalone(results):
 def test_no_results(tmp_path):
     with pytest.raises(SystemExit, match="no sarchat-v1 metrics.json"):
         main([str(tmp_path)])
-
-
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH")
-@pytest.mark.parametrize("args", [("--with-paper",), ("--columns", "all"), ("--breakdown", "category")])
-def test_latex_compiles(results, tmp_path, args):
-    write_run(results / "more", "<a|b> ~^$ 100%", WEAK, BREAKDOWN_WEAK)
-    table = render(results, "--format", "latex", *args)
-    # default OT1 fonts: T1 would need cm-super or METAFONT bitmaps on a bare TeX install
-    document = (
-        "\\documentclass{article}\n\\usepackage{booktabs}\n"
-        "\\usepackage[margin=5mm,landscape,a3paper]{geometry}\n\\begin{document}\n\\tiny\n"
-        + table
-        + "\\end{document}\n"
-    )
-    (tmp_path / "t.tex").write_text(document)
-    done = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout[-2000:]
-    assert (tmp_path / "t.pdf").stat().st_size > 1000
-    assert "mktexpk" not in done.stdout + done.stderr  # no bitmap fonts built on the fly

@@ -150,7 +150,7 @@ def test_retry_failed(tmp_path):
     assert run(data, out, "task=classify")["inference_failures"] == {"classify": 1}
     (data / "images" / "b.png").write_bytes(good)
     assert run(data, out, "task=classify")["inference_failures"] == {"classify": 1}  # done is done
-    result = run(data, out, "task=classify", "runner.retry_failed=true")
+    result = run(data, out, "task=classify", "runner.retry_failed=all")
     assert result["inference_failures"] == {"classify": 0}
     assert [l["id"] for l in predictions(out)["classify"]] == ["classify/0", "classify/1"]
 

@@ -62,9 +62,11 @@ def test_bom_and_non_utf8_files(tmp_path):
     [
         ("runner.limit=-1", "runner.limit must be a whole number >= 1 \\(or null for all samples\\), got -1"),
         ("runner.limit=0", "runner.limit must be a whole number >= 1"),
-        ("runner.limit=abc", "runner.limit must be a whole number >= 1.*'abc'"),
-        ("runner.batch_size=2.5", "runner.batch_size must be a whole number >= 1, got 2.5"),
+        ("runner.limit=abc", "runner: setting limit='abc' should be int or null"),
+        ("runner.batch_size=2.5", "runner: setting batch_size=2.5 should be int"),
         ("runner.max_consecutive_failures=0", "runner.max_consecutive_failures must be"),
+        ("runner.retry_failed=true", "runner: setting retry_failed=True should be one of transient, all, none"),
+        ("+runner.batchsize=4", "runner: unknown setting.s. batchsize; valid: allow_failures, batch_size, "),
     ],
 )
 def test_runner_settings_are_checked(tmp_path, override, message):
@@ -106,10 +108,11 @@ def test_an_interrupted_run_leaves_no_earlier_metrics_behind(tmp_path, monkeypat
     assert not (out / "metrics.json").exists() and not (out / "details.jsonl").exists()
     monkeypatch.undo()
     run(data, out, "task=classify")
-    # every session that wrote predictions is on record, the killed one unfinished
+    # every session that wrote predictions is on record, the interrupted one as such
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
-    assert [s["finished"] is None for s in sessions] == [False, True, False]
-    assert [s["samples_generated"] for s in sessions] == [1, None, 0]  # the killed one's count is unknown
+    assert [s["outcome"] for s in sessions] == ["completed", "interrupted", "completed"]
+    assert all(s["finished"] for s in sessions)
+    assert [s["samples_generated"] for s in sessions] == [1, 2, 0]
     assert all(s["packages"] and s["started"] for s in sessions)
 
 
@@ -152,7 +155,7 @@ def test_a_run_where_every_sample_failed_exits_non_zero(tmp_path):
     assert (tmp_path / "run" / "metrics.json").exists()  # still scored and written
     make_dataset(data, per_subset=2)
     done = subprocess.run(
-        _cli(data, tmp_path / "run", "task=classify", "runner.retry_failed=true"),
+        _cli(data, tmp_path / "run", "task=classify", "runner.retry_failed=all"),
         cwd=REPO,
         capture_output=True,
         text=True,

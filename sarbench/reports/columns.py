@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from metrics.benchmark import CAPTION_METRICS, COUNT_ERROR_METRICS, SUBSET_TABLE, SUBSETS, TABLE3_COLUMNS, TASKS
 
@@ -14,6 +14,7 @@ class Column:
     label: str  # header under the group
     short: str  # one-line header (Markdown, plot ticks)
     lower_is_better: bool = False
+    unit: str = "%"
 
 
 _CAPTION_LABELS = {
@@ -28,20 +29,21 @@ _CAPTION_LABELS = {
 
 
 def _known_columns() -> dict[str, Column]:
+    # labels as the paper's Table 3 writes them; `short` is the one-line form
     table = [
-        ("avg", "", "Avg", "Avg"),
-        ("count.only", "Counting", "only", "Count only"),
-        ("count.iou25", "Counting", ".25", "Count .25"),
-        ("count.iou50", "Counting", ".5", "Count .5"),
-        ("grounding.abstract", "Spatial grounding", "abstract", "SG abstract"),
-        ("grounding.multi", "Spatial grounding", "multi", "SG multi"),
-        ("grounding.single", "Spatial grounding", "single", "SG single"),
-        ("identify.multi", "Cross-modal ID", "multi", "CMI multi"),
-        ("identify.single", "Cross-modal ID", "single", "CMI single"),
-        ("refer.multi.iou25", "Multi-target ref", ".25", "MRef .25"),
-        ("refer.multi.iou50", "Multi-target ref", ".5", "MRef .5"),
-        ("refer.single.iou25", "Single-target ref", ".25", "SRef .25"),
-        ("refer.single.iou50", "Single-target ref", ".5", "SRef .5"),
+        ("avg", "", "Avg score", "Avg"),
+        ("count.only", "Instance Count", "Only count", "Count only"),
+        ("count.iou25", "Instance Count", "IoU=.25", "Count IoU=.25"),
+        ("count.iou50", "Instance Count", "IoU=.5", "Count IoU=.5"),
+        ("grounding.abstract", "", "Abstract position", "Abstract pos."),
+        ("grounding.multi", "Spatial Ground", "Multi", "SG Multi"),
+        ("grounding.single", "Spatial Ground", "Single", "SG Single"),
+        ("identify.multi", "Cross-Modal ID", "Multi", "CMI Multi"),
+        ("identify.single", "Cross-Modal ID", "Single", "CMI Single"),
+        ("refer.multi.iou25", "Multi-target Ref", "IoU=.25", "MRef IoU=.25"),
+        ("refer.multi.iou50", "Multi-target Ref", "IoU=.5", "MRef IoU=.5"),
+        ("refer.single.iou25", "Single-target Ref", "IoU=.25", "SRef IoU=.25"),
+        ("refer.single.iou50", "Single-target Ref", "IoU=.5", "SRef IoU=.5"),
         ("describe.acc", "", "Descript", "Descript"),
         ("classify.acc", "", "Class.", "Class."),
         ("avg_paper", "", "Avg (paper wts)", "Avg (paper wts)"),
@@ -52,10 +54,12 @@ def _known_columns() -> dict[str, Column]:
     columns = {
         key: Column(key, group, label, short, key in ("count.mae", "count.rmse")) for key, group, label, short in table
     }
+    for key in ("count.mae", "count.rmse"):
+        columns[key] = replace(columns[key], unit="objects")
     for task in TASKS:
         columns[f"task.{task}"] = Column(f"task.{task}", "Task scores", task, f"task {task}")
     for name, label in _CAPTION_LABELS.items():
-        columns[f"describe.{name}"] = Column(f"describe.{name}", "Captions", label, label)
+        columns[f"describe.{name}"] = Column(f"describe.{name}", "Captions", label, label, unit="score ×100")
     for subset in SUBSET_TABLE:
         key = f"{subset.name}.parse_fail"
         columns[key] = Column(key, "Parse failures", subset.label, f"PF {subset.label}", lower_is_better=True)
@@ -76,7 +80,7 @@ def column(metric: str) -> Column:
     base = metric.removesuffix(".sample_mean")
     if base != metric and base in KNOWN_COLUMNS:
         known = KNOWN_COLUMNS[base]
-        return Column(metric, known.group, f"{known.label} (mean)", f"{known.short} (mean)")
+        return replace(known, key=metric, label=f"{known.label} (mean)", short=f"{known.short} (mean)")
     return Column(metric, "", metric, metric, metric.endswith(".parse_fail"))
 
 

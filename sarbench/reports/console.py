@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
+from sarbench.failures import failure_text
 from sarbench.subsets import SUBSETS, TASKS
 
 _EXTRA = ["count.mae", "count.rmse", "count.within1"] + [f"describe.{m}" for m in CAPTION_METRICS]
@@ -41,4 +42,7 @@ def format_metrics(result: dict, title: str = "") -> str:
             f"{len(malformed)} malformed record(s) left out; first: "
             f"{malformed[0]['path']} record {malformed[0]['index']}: {malformed[0]['problem']}"
         )
+    failures = failure_text(result)
+    if failures:
+        lines.append(failures)
     return "\n".join(lines)

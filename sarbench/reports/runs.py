@@ -8,8 +8,11 @@ from pathlib import Path
 
 from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
+from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import SUBSETS
+
+FAILED_MARK = "\u2020"  # a dagger; the tables explain it in a footnote
 
 
 @dataclass
@@ -21,6 +24,11 @@ class Run:
     @property
     def metrics(self) -> dict:
         return self.result["metrics"]
+
+    @property
+    def failure_percent(self) -> float:
+        """Share of the scored samples that failed inference (scored as empty answers)."""
+        return failure_percent(self.result)
 
 
 def find_metrics_files(paths: list[Path]) -> list[Path]:
@@ -58,7 +66,8 @@ def not_attempted_label(result: dict) -> str:
 
 def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     """`model (data)`, qualified when the run is partial (a runner.limit, fewer than the 9
-    subsets), so a partial run is never mistaken for a full one in a table."""
+    subsets), so a partial run is never mistaken for a full one in a table, and marked with
+    FAILED_MARK when samples failed inference (their empty answers are in its scores)."""
     run = result.get("run") or {}
     if run.get("model"):
         name = f"{run['model']} ({run['data']})" if run.get("data") else str(run["model"])
@@ -73,7 +82,8 @@ def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
         partial.append(f"not attempted: {skipped}")
     elif evaluated and evaluated < len(SUBSETS):
         partial.append(f"{evaluated}/{len(SUBSETS)} subsets")
-    return f"{name} [{', '.join(partial)}]" if partial else name
+    name = f"{name} [{', '.join(partial)}]" if partial else name
+    return f"{name} {FAILED_MARK}" if failure_counts(result)[0] else name
 
 
 def _malformed(result) -> str | None:

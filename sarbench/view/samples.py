@@ -130,14 +130,16 @@ def correct(row: dict) -> bool:
 
 
 def sample_categories(row: dict, prompt: str | None) -> set[str]:
-    """The object categories a sample is about: in its reference answer, its reference boxes'
-    labels, and the category its question asks for."""
+    """The object categories a sample is about: in its reference answer and its reference boxes'
+    labels, and, where the subset's questions ask for one (count, refer), the one asked; a
+    question listing the options (classify) names no category of the sample."""
     reference = row.get("reference") or {}
     found = set(reference.get("categories") or []) | set(reference.get("box_categories") or [])
     found |= {category_of(m.group()) for m in CATEGORY_RE.finditer(str(row.get("labels") or "").lower())}
-    asked = asked_category(prompt)
-    if asked is not None:
-        found.add(asked)
+    if benchmark.subset(row["subset"]).category_source == "question":
+        asked = asked_category(prompt)
+        if asked is not None:
+            found.add(asked)
     found.discard("none")
     return found
 

@@ -191,6 +191,8 @@
       img.src = image.src;
       img.alt = `image of ${sample.id}`;
       holder.append(img);
+      holder.title = "click to enlarge (the original image, where this browser can read it)";
+      holder.addEventListener("click", () => zoom(holder, img, image));
     } else {
       holder.classList.add("blank");
       holder.style.aspectRatio = `${width} / ${height}`;
@@ -222,6 +224,14 @@
     return figure;
   }
 
+  function zoom(holder, img, image) {
+    const zoomed = holder.classList.toggle("zoomed");
+    if (zoomed && image.href && img.src.startsWith("data:")) {
+      img.onerror = () => { img.onerror = null; img.src = image.src; };  // original unreadable: keep the thumbnail
+      img.src = image.href;
+    }
+  }
+
   function block(title, text, className) {
     const section = el("div", "field");
     section.append(el("h4", null, title), el("pre", className || null, text));
@@ -240,7 +250,9 @@
     }
     if (sample.ce !== undefined) {
       const tr = el("tr");
-      tr.append(el("td", null, "count error"), el("td", null, sample.ce), el("td", null, sample.cx ? "exact" : "not exact"));
+      const value = el("td", null, `${sample.ce} (${sample.cx ? "exact" : "not exact"})`);
+      value.colSpan = 3;
+      tr.append(el("td", null, "count error"), value);
       table.append(tr);
     }
     return table;
@@ -320,10 +332,13 @@
   $("runs").textContent = RUNS.map((run, k) => `${TWO ? "AB"[k] + ": " : ""}${run.name} (${run.folder}, ${run.samples.length} samples)`).join(" \u00b7 ");
   $("generator").textContent = `made by ${DATA.generator}`;
   let typing = null;
-  $("controls").addEventListener("input", (event) => {
+  $("f-text").addEventListener("input", () => {
     clearTimeout(typing);
-    if (event.target.id === "f-text") typing = setTimeout(apply, 200);
-    else if (event.target.id === "f-page-size" || event.target.id === "f-iou") render();
+    typing = setTimeout(apply, 200);
+  });
+  $("controls").addEventListener("change", (event) => {
+    if (event.target.id === "f-text") return;
+    if (event.target.id === "f-page-size" || event.target.id === "f-iou") render();
     else apply();
   });
   $("controls").addEventListener("submit", (event) => event.preventDefault());
