@@ -381,7 +381,7 @@ class Runner:
         first: dict[str, Sample] = {}
         for sample in queue:
             first.setdefault(sample.subset, sample)
-        requests = [_request(s, None, self.max_new_tokens[s.subset]) for s in first.values()]
+        requests = [request_of(s, None, self.max_new_tokens[s.subset]) for s in first.values()]
         if requests:
             try:
                 self.adapter.preflight(requests)
