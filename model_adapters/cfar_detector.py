@@ -155,8 +155,6 @@ def threshold_factor(params: CFARParams) -> float:
 def intensity_of(pixels: np.ndarray) -> np.ndarray:
     """Intensity (power) of a displayed amplitude image: amplitude squared, float64."""
     amplitude = np.asarray(pixels, dtype=np.float64)
-    if amplitude.ndim == 3:
-        amplitude = amplitude.mean(axis=2)
     return amplitude * amplitude
 
 
@@ -180,19 +178,27 @@ def _ring(params: CFARParams) -> np.ndarray:
     return ring
 
 
-def cfar_ratio(intensity: np.ndarray, params: CFARParams) -> np.ndarray:
-    """Per pixel: cell / threshold (> 1 is a detection), same shape as `intensity`."""
-    factor = threshold_factor(params)
+def clutter_statistic(intensity: np.ndarray, params: CFARParams) -> np.ndarray:
+    """Per pixel, the test statistic before the threshold factor: cell / clutter level (CA, OS)
+    or log cell - mean log level (CA on log). Independent of `pfa`, so a calibration can reuse it."""
     outer = params.guard + params.train
     if params.detector == "os":
         level = ndimage.rank_filter(intensity, params.os_k - 1, footprint=_ring(params), mode="reflect")
-        return intensity / np.maximum(factor * level, np.finfo(float).tiny)
+        return intensity / np.maximum(level, np.finfo(float).tiny)
     if params.scale == "log":
         logs = np.log(intensity + LOG_OFFSET)
-        mean_log = (_window_sum(logs, outer) - _window_sum(logs, params.guard)) / params.training_cells
-        return np.exp(logs - mean_log - factor)
+        return logs - (_window_sum(logs, outer) - _window_sum(logs, params.guard)) / params.training_cells
     mean = (_window_sum(intensity, outer) - _window_sum(intensity, params.guard)) / params.training_cells
-    return intensity / np.maximum(factor * mean, np.finfo(float).tiny)
+    return intensity / np.maximum(mean, np.finfo(float).tiny)
+
+
+def cfar_ratio(intensity: np.ndarray, params: CFARParams, statistic: np.ndarray | None = None) -> np.ndarray:
+    """Per pixel: cell / threshold (> 1 is a detection), same shape as `intensity`."""
+    statistic = clutter_statistic(intensity, params) if statistic is None else statistic
+    factor = threshold_factor(params)
+    if params.detector == "ca" and params.scale == "log":
+        return np.exp(statistic - factor)
+    return statistic / factor
 
 
 def _square(radius: int) -> np.ndarray:
@@ -212,11 +218,21 @@ def clean(mask: np.ndarray, params: CFARParams) -> np.ndarray:
 
 
 def detect(pixels: np.ndarray, params: CFARParams) -> list[Detection]:
-    """Targets in an amplitude image (H x W, or H x W x C with equal channels), strongest first."""
-    full = intensity_of(pixels)
-    height, width = full.shape
+    """Targets in an H x W amplitude image, strongest first."""
+    height, width = pixels.shape
+    return detections_of(
+        cfar_ratio(_block_mean(intensity_of(pixels), params.downsample), params), params, width, height
+    )
+
+
+def statistic_of(pixels: np.ndarray, params: CFARParams) -> np.ndarray:
+    """`clutter_statistic` of an amplitude image (downsampled as `params` say)."""
+    return clutter_statistic(_block_mean(intensity_of(pixels), params.downsample), params)
+
+
+def detections_of(ratio: np.ndarray, params: CFARParams, width: int, height: int) -> list[Detection]:
+    """Cleaned, filtered components of `ratio > 1` as boxes in original pixels (width x height)."""
     k = params.downsample
-    ratio = cfar_ratio(_block_mean(full, k), params)
     mask = clean(ratio > 1.0, params)
     labels, count = ndimage.label(mask, structure=_EIGHT_CONNECTED)
     if count == 0:

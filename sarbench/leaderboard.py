@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sarbench import PROTOCOL
 from sarbench.failures import failure_counts
-from sarbench.reports.breakdown import breakdown_table
+from sarbench.reports.breakdown import MIN_N, breakdown_table
 from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import ARTICLE_WIDTH_PT, latex_escape, to_latex
 from sarbench.reports.paper import paper_rows
@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--latex-env", choices=("table", "table*"), default="table", help="LaTeX float environment")
     parser.add_argument(
+        "--min-n",
+        type=int,
+        default=MIN_N,
+        metavar="N",
+        help=f"breakdown cells resting on fewer samples get no best/second mark (default {MIN_N})",
+    )
+    parser.add_argument(
         "--max-failure-rate",
         type=_percent,
         default=MAX_FAILURE_RATE,
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.breakdown:
         if args.with_paper:
             print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)", file=sys.stderr)
-        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns)
+        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns, args.min_n)
         table.notes += failure_notes(runs)
     else:
         table = leaderboard_table(

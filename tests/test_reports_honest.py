@@ -117,6 +117,7 @@ def test_non_latin_names_become_ascii_latex():
 CLASSES = {
     "article": (r"\documentclass{article}", "table", 345),
     "IEEEtran": (r"\documentclass[conference]{IEEEtran}", "table*", 516),
+    "IEEEtran column": (r"\documentclass[conference]{IEEEtran}", "table", 252),
 }
 
 
@@ -149,7 +150,8 @@ BREAKDOWN = {
 
 @pytest.fixture
 def hostile_runs(tmp_path):
-    write_run(tmp_path / "r" / "a", "α→β 模型 <a|b>~^$%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "a", "Qwen2-VL-7B α→β 模型 <a|b> ~^$ 100%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "d", "a-checkpoint-name-without-any-space-at-all_merged_lora", table3(2.0, 0.0))
     write_run(tmp_path / "r" / "b", "InternVL2.5-8B_lora", table3(70.0, 55.5), breakdowns=BREAKDOWN)
     write_run(tmp_path / "r" / "c", "tiny-qwen2vl", table3(5.0, 0.0), limit=10)
     return tmp_path / "r"
@@ -169,3 +171,33 @@ def test_latex_fits_the_text_width_without_overfull_boxes(hostile_runs, tmp_path
     assert done.returncode == 0, log[-3000:]
     assert "Overfull" not in log, re.findall(r"Overfull.*", log)
     assert "mktexpk" not in done.stdout + done.stderr  # no bitmap fonts built on the fly
+
+
+# --- breakdowns ------------------------------------------------------------------------------------
+
+
+def _breakdown(single, multi, n_single, n_multi):
+    return {
+        "category": {"ship": {"grounding.single": single, "grounding.multi": multi, "n": 50}},
+        "samples": {"category": {"ship": {"grounding.single": n_single, "grounding.multi": n_multi}}},
+    }
+
+
+def test_breakdown_cells_show_n_and_few_samples_get_no_marks(tmp_path):
+    for name, single, multi in (("a", 90.0, 80.0), ("b", 50.0, 70.0), ("c", 10.0, 60.0)):
+        write_run(tmp_path / "r" / name, name, table3(50.0), breakdowns=_breakdown(single, multi, 1, 45))
+    text = render([tmp_path / "r"], "--breakdown", "category")
+    assert "| Model | ship SG Multi n=45 | ship SG Single n=1 |" in text  # Markdown shows n
+    rows = md_rows(text)
+    assert rows["a (sample)"] == ["**80.00**", "90.00 |"]  # SG single rests on 1 sample: no mark
+    assert rows["b (sample)"] == ["*70.00*", "50.00 |"]
+    assert "Cells resting on fewer than 20 samples are not marked." in text
+    assert (
+        md_rows(render([tmp_path / "r"], "--breakdown", "category", "--min-n", "1"))["a (sample)"][1] == "**90.00** |"
+    )
+
+
+def test_breakdown_refuses_unknown_column_ids_naming_the_valid_ones(tmp_path):
+    write_run(tmp_path / "r" / "a", "a", table3(50.0), breakdowns=_breakdown(1.0, 2.0, 30, 30))
+    with pytest.raises(SystemExit, match=r"no metric nope; valid --columns ids with --breakdown: grounding.multi, "):
+        main([str(tmp_path / "r"), "--breakdown", "category", "--columns", "grounding.multi,nope"])

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sarbench.failures import failure_percent
+from sarbench.reports.runs import not_attempted_label
 from sarbench.run_folder import RunFolderError, read_manifest
 from sarbench.subsets import SUBSETS
 
@@ -35,8 +36,13 @@ def _fewer_subsets(result: dict) -> str | None:
     return f"{evaluated}/{len(SUBSETS)} subsets" if evaluated and evaluated < len(SUBSETS) else None
 
 
+def _not_attempted(result: dict) -> str | None:
+    label = not_attempted_label(result)
+    return f"not attempted: {label}" if label else None
+
+
 PartialCheck = Callable[[dict], "str | None"]
-PARTIAL_CHECKS: list[PartialCheck] = [_limited, _fewer_subsets]
+PARTIAL_CHECKS: list[PartialCheck] = [_limited, _fewer_subsets, _not_attempted]
 
 
 def partial_reasons(result: dict) -> list[str]:

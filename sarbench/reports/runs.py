@@ -10,6 +10,7 @@ from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
 from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
+from sarbench.shards import SHARDS_FILE, partial_note
 from sarbench.subsets import SUBSETS
 
 FAILED_MARK = "\u2020"  # a dagger; the tables explain it in a footnote
@@ -97,6 +98,12 @@ def _malformed(result) -> str | None:
     return f"non-numeric metric values ({', '.join(bad[:3])})" if bad else None
 
 
+def partial_sharded_runs(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Sharded run folders below `paths` without their metrics.json yet, with 'k/N shards'."""
+    found = [p.parent for path in paths if path.is_dir() for p in sorted(path.rglob(SHARDS_FILE))]
+    return [(folder, note) for folder in found if (note := partial_note(folder))]
+
+
 def load_runs(paths: list[Path]) -> list[Run]:
     """Every protocol-v1 metrics.json below `paths`; equal names get their folder appended."""
     runs: list[Run] = []
@@ -115,6 +122,8 @@ def load_runs(paths: list[Path]) -> list[Run]:
             continue
         folder = metrics_path.parent.resolve()
         runs.append(Run(run_name(result, folder, [p.resolve() for p in paths]), folder, result))
+    for folder, note in partial_sharded_runs(paths):
+        print(f"note: {folder} is a sharded run not yet complete ({note}): not ranked", file=sys.stderr)
     if not runs:
         raise SystemExit(f"error: no {PROTOCOL} metrics.json below {', '.join(map(str, paths))}")
     names = [r.name for r in runs]
