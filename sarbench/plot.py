@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from metrics.benchmark import TASK_TABLE, TASKS  # noqa: E402
 from sarbench.leaderboard import sort_by_avg  # noqa: E402
 from sarbench.reports.columns import TABLE3, column  # noqa: E402
-from sarbench.reports.runs import Run, load_runs  # noqa: E402
+from sarbench.reports.runs import Run, failure_notes, load_runs  # noqa: E402
 
 TASK_LABELS = {t.name: t.label for t in TASK_TABLE}
 
@@ -127,6 +127,9 @@ def write_plots(runs: list[Run], out: Path, formats: list[str]) -> list[Path]:
     written = []
     for name, draw in (("task_radar", radar), ("table3_bars", bars)):
         figure = draw(runs)
+        notes = failure_notes(runs)
+        if notes:  # the legend's daggers explained under the figure
+            figure.text(0.01, 0.0, "\n".join(notes), fontsize=7, ha="left", va="top", wrap=True)
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             figure.savefig(path, dpi=150, bbox_inches="tight")
