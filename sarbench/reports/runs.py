@@ -9,8 +9,8 @@ from pathlib import Path
 
 from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
-from sarbench.failures import failure_counts, failure_percent
 from sarbench.configs import default_generation
+from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics, read_run_key
 from sarbench.subsets import SUBSETS
 
