@@ -135,7 +135,7 @@ class HFBackend(ModelAdapter):
             return
         try:
             import torch  # noqa: F401
-            import transformers  # noqa: F401
+            import transformers
         except ImportError as exc:
             raise AdapterError(
                 f"backend=hf needs torch and transformers ({exc}); install them: pip install -e '.[hf]'"
@@ -148,10 +148,12 @@ class HFBackend(ModelAdapter):
             if native:
                 self._processor, self._model = self.family.load_native(self, path)
             else:
+                self.family.check_remote_code(path, config, transformers.__version__)
                 if not self.settings.trust_remote_code:
                     raise ModelLoadError(
                         f"{path} ({config.get('model_type')}) needs the checkpoint's own modeling code. "
-                        f"Review it, then opt in with model.trust_remote_code=true{self.family.remote_alternatives}"
+                        "Review it, then opt in with model.trust_remote_code=true"
+                        + (f"; or, without its code: {alt}" if (alt := self.family.remote_alternatives) else "")
                     )
                 self._remote = True
                 self._processor, self._model = self.family.load_remote(self, path)

@@ -81,11 +81,13 @@ def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
                 f"same data_sha256 for the data files both runs read (files {alone}), same sample "
                 "ids and reference answers on the samples compared"
             )
-    elif conflicts or alone:
-        hint = "; --common compares the samples both scored" if not conflicts else ""
+    elif conflicts:
         listed = "; ".join(conflicts + ([f"files {alone}"] if alone else []))
+        raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json data_sha256): {listed}")
+    elif alone:
         raise CompareError(
-            f"{path_a} and {path_b} were run on different data (manifest.json data_sha256): {listed}{hint}"
+            f"{path_a} and {path_b} ran different task sets (data files {alone}); the data files both "
+            "read are the same; --common compares the samples both scored"
         )
     return "same data_sha256 in both manifests, same sample ids and reference answers"
 

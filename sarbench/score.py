@@ -17,7 +17,9 @@ from pathlib import Path
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
+from sarbench.run_settings import RunError
 from sarbench.score_predictions import score_predictions
+from sarbench.shards import refuse_partial
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     meteor = False if args.no_meteor else (True if args.meteor else None)
     duplicates: list[DuplicateFile] = []
+    try:
+        for item in args.inputs:
+            if Path(item).is_dir():
+                refuse_partial(Path(item))
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         by_subset, issues, used = load_predictions(
             args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates

@@ -240,9 +240,14 @@ def test_archive_member_outside_the_folder_is_refused(tmp_path):
     assert not (tmp_path / "evil.png").exists()
 
 
-def test_offline_and_not_cached_is_one_clear_message(tmp_path):
-    with pytest.raises(RunError, match=r"cannot get dataset org/absent@default branch .*HF_HUB_OFFLINE=1"):
-        run(tmp_path / "run", "data=hub", "data.repo=org/absent", f"data.cache_dir={tmp_path / 'hub'}")
+@pytest.mark.parametrize("source,hub", [("hf", "Hugging Face Hub"), ("modelscope", "ModelScope")])
+def test_offline_and_not_cached_is_one_clear_message(tmp_path, source, hub):
+    if source == "modelscope":
+        pytest.importorskip("modelscope.hub.snapshot_download", reason="the modelscope client is not installed")
+    with pytest.raises(
+        RunError, match=rf"cannot get dataset org/absent@default branch from the {hub}: .*HF_HUB_OFFLINE=1"
+    ):
+        run(tmp_path / "run", "data=hub", "data.repo=org/absent", f"data.source={source}", f"data.cache_dir={tmp_path}")
 
 
 def test_unreachable_hub_fails_fast_with_one_message(tmp_path):
@@ -274,7 +279,8 @@ def test_unreachable_hub_fails_fast_with_one_message(tmp_path):
 
 
 def test_modelscope_without_its_client_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "modelscope", None)  # as if not installed
+    for name in ("modelscope", "modelscope.hub", "modelscope.hub.snapshot_download"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed (also when imported before)
     with pytest.raises(
         RunError, match=r"data.source=modelscope needs the modelscope client: pip install 'sarbench\[modelscope\]'"
     ):
@@ -315,3 +321,18 @@ def test_hub_model_id_loads_from_the_cache_and_records_its_commit(tmp_path, monk
         RunError, match=rf"checkpoint: sarbench-test/tiny-qwen2vl@default revision \(commit {commit}\) -> .*{new}"
     ):
         run_model(tmp_path / "hub-run", *from_hub, *hub_data)
+
+
+def test_modelscope_cache_equals_sample(tmp_path, reference):
+    pytest.importorskip("modelscope.hub.snapshot_download", reason="the modelscope client is not installed")
+    snapshot = tmp_path / "ms" / "datasets" / "org--SARChat" / "snapshots" / "master"
+    for name, data in sample_files().items():
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / name).write_bytes(data)
+    out = tmp_path / "run"
+    result = run(
+        out, "data=hub", "data.source=modelscope", "data.repo=org/SARChat", f"data.cache_dir={tmp_path / 'ms'}"
+    )
+    assert_same_as_sample(result, out, reference)
+    source = json.loads((out / "run_key.json").read_text())["data_source"]
+    assert (source["source"], source["repo"], source["commit"]) == ("modelscope", "org/SARChat", None)

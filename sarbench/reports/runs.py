@@ -12,6 +12,7 @@ from sarbench import PROTOCOL
 from sarbench.configs import default_generation
 from sarbench.failures import failure_counts, failure_percent
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics, read_run_key
+from sarbench.shards import SHARDS_FILE, partial_note
 from sarbench.subsets import SUBSETS
 
 FAILED_MARK = "\u2020"  # a dagger; the tables explain it in a footnote
@@ -33,8 +34,8 @@ class Run:
         return failure_percent(self.result)
 
 
-def _walk(top: Path) -> list[Path]:
-    """Every metrics.json below `top`, following symlinked folders (a results tree of links to
+def _walk(top: Path, name: str = "metrics.json") -> list[Path]:
+    """Every file `name` below `top`, following symlinked folders (a results tree of links to
     run folders is common); a link back to a folder above it is followed once."""
     found, seen = [], set()
     for root, dirs, files in os.walk(top, followlinks=True):
@@ -44,8 +45,8 @@ def _walk(top: Path) -> list[Path]:
             continue
         seen.add(real)
         dirs.sort()
-        if "metrics.json" in files:
-            found.append(Path(root) / "metrics.json")
+        if name in files:
+            found.append(Path(root) / name)
     return found
 
 
@@ -148,6 +149,12 @@ def _malformed(result) -> str | None:
     return f"non-numeric metric values ({', '.join(bad[:3])})" if bad else None
 
 
+def partial_sharded_runs(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Sharded run folders below `paths` without their metrics.json yet, with 'k/N shards'."""
+    found = [p.parent for path in paths if path.is_dir() for p in _walk(path, SHARDS_FILE)]
+    return [(folder, note) for folder in found if (note := partial_note(folder))]
+
+
 def load_runs(paths: list[Path]) -> list[Run]:
     """Every protocol-v1 metrics.json below `paths`; equal names get their folder appended."""
     runs: list[Run] = []
@@ -166,6 +173,8 @@ def load_runs(paths: list[Path]) -> list[Run]:
             continue
         folder = metrics_path.parent.absolute()  # a linked run folder is named by its link
         runs.append(Run(run_name(result, folder, [p.absolute() for p in paths]), folder, result))
+    for folder, note in partial_sharded_runs(paths):
+        print(f"note: {folder} is a sharded run not yet complete ({note}): not ranked", file=sys.stderr)
     if not runs:
         raise SystemExit(f"error: no {PROTOCOL} metrics.json below {', '.join(map(str, paths))}")
     names = [r.name for r in runs]
