@@ -27,6 +27,7 @@ from sarbench.failures import (
     exit_status,
     failure_counts,
 )
+from sarbench.run_folder import path_segment
 
 LOG_NAME = "sarbench.log"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
@@ -36,6 +37,8 @@ CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("basename"):
     OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+if not OmegaConf.has_resolver("segment"):
+    OmegaConf.register_new_resolver("segment", lambda name: path_segment(str(name)))
 
 
 def unset_keys(config: dict, prefix: str = "") -> list[str]:

@@ -369,6 +369,7 @@ class Runner:
         )
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
+        self._preflight(queue)
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
         progress = progress_bar(len(queue), self.settings.progress, self.book.label)
         start = time.perf_counter()
@@ -397,6 +398,19 @@ class Runner:
                 self.stats.seconds,
                 self.stats.failures,
             )
+
+    def _preflight(self, queue: list[Sample]) -> None:
+        """The adapter's own checks (e.g. a served model answers) before any batch, on the first
+        pending sample of each subset."""
+        first: dict[str, Sample] = {}
+        for sample in queue:
+            first.setdefault(sample.subset, sample)
+        requests = [request_of(s, None, self.max_new_tokens[s.subset]) for s in first.values()]
+        if requests:
+            try:
+                self.adapter.preflight(requests)
+            except AdapterError as exc:
+                raise RunError(str(exc)) from None
 
     def _stats(self) -> dict:
         s = self.stats

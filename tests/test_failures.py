@@ -35,7 +35,8 @@ COUNT_QUESTION = REFERENCES["count"][0]
 class ChatServer:
     """An OpenAI-compatible server answering each question with its reference. `stop_after`:
     it goes down for good (its socket closed: connections refused) after that many answers;
-    `refuse_count`: requests for the count question get HTTP 400 (a request it can never serve)."""
+    `refuse_count`: requests for the count question get HTTP 400 (a request it can never serve),
+    except a preflight's one-token request."""
 
     def __init__(self, port=0, stop_after=None, refuse_count=False):
         self.answered = 0
@@ -61,8 +62,10 @@ class ChatServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                text = body["messages"][-1]["content"][-1]["text"]
-                if server.refuse_count and text == COUNT_QUESTION:
+                content = body["messages"][-1]["content"]
+                text = content if isinstance(content, str) else content[-1].get("text")
+                # a one-token request is a preflight check (model_adapters/openai_preflight.py)
+                if server.refuse_count and text == COUNT_QUESTION and body.get("max_tokens") != 1:
                     return self.reply(400, {"error": {"message": "image exceeds this model's limit"}})
                 with server.lock:
                     server.answered += 1

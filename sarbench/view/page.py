@@ -58,7 +58,10 @@ def page_data(runs: list[RunRecords], page_folder: Path, thumbnail_px: int, titl
     return {
         "title": title or ("sarbench: " + " vs ".join(names)),
         "generator": f"sarbench {__version__}",
-        "runs": [{"name": run.name, "folder": str(run.folder), "samples": run.records} for run in runs],
+        "runs": [
+            {"name": run.name, "folder": str(run.folder), "notes": run_notes(run), "samples": run.records}
+            for run in runs
+        ],
         "images": images,
         "subsets": [
             {"name": s.name, "task": s.task, "label": s.label, "box": [list(m) for m in s.box_metrics]}
@@ -66,6 +69,17 @@ def page_data(runs: list[RunRecords], page_folder: Path, thumbnail_px: int, titl
         ],
         "sizes": list(SIZE_WORDS),
     }
+
+
+def run_notes(run: RunRecords) -> list[str]:
+    """What the page does not show of a run: records its scoring left out, tasks it did not attempt."""
+    notes = []
+    malformed = run.metrics.get("malformed") or []
+    if malformed:
+        notes.append(f"{len(malformed)} malformed record(s) left out of the scores: listed in metrics.json")
+    for subset, why in (run.metrics.get("not_attempted") or {}).items():
+        notes.append(f"{subset}: not attempted ({why})")
+    return notes
 
 
 def render_page(data: dict) -> str:
