@@ -577,3 +577,22 @@ def test_with_the_checkpoint_at_hand_pixels_and_answers_are_exactly_the_in_proce
     assert body["return_token_ids"] is True
     assert decoded(body["messages"][-1]["content"][0]["image_url"]["url"]).size == (112, 84)
     assert answer == "ship {<1><2><3><4>}"
+
+
+def test_a_first_sample_with_an_unreadable_image_does_not_stop_the_preflight(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    (data / "images" / "a.png").write_bytes(b"not a png")
+    with Server() as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "task=refer",
+            "runner.allow_failures=true",
+        )
+    assert result["inference_failures"] == {"refer_single": 1, "refer_multi": 1}
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("left out of the preflight: cannot read its image" in e for e in events)
