@@ -23,7 +23,15 @@ from omegaconf import OmegaConf
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
-from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, failure_summary, to_retry
+from sarbench.failures import (
+    PERMANENT,
+    TRANSIENT,
+    FailureStreak,
+    exception_kind,
+    failure_summary,
+    record_kind,
+    to_retry,
+)
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
@@ -463,7 +471,7 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
-        result["inference_failure_summary"] = failure_summary(scored)
+        result["inference_failure_summary"] = failure_summary([record_kind(r) for r in scored])
         if self.not_attempted:  # absent from every table with this note, never scored as zeros
             result["not_attempted"] = self.not_attempted
         result["run"] = {

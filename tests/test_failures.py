@@ -27,6 +27,7 @@ from sarbench.leaderboard import main as leaderboard_main
 from sarbench.run_folder import RunFolderError, read_prediction_lines
 from sarbench.run_settings import runner_settings
 from sarbench.runner import RunError
+from sarbench.score import main as score_main
 
 ANSWERS = {question: answer for question, answer in REFERENCES.values()}
 COUNT_QUESTION = REFERENCES["count"][0]
@@ -175,6 +176,10 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
         "permanent": 0,
     }
     share = f"{failed} of 36 samples ({100 * failed / 36:.2f} %"
+    # re-scoring the predictions folder marks them the same way
+    rescored = tmp_path / "rescored.json"
+    assert score_main([str(runs / "outage" / "predictions"), "--out", str(rescored), "--quiet"]) == 0
+    assert json.loads(rescored.read_text())["inference_failure_summary"] == summary
     assert f"inference failures: {share}; {failed} transient), scored as empty answers" in done.stdout
     # listed, daggered, footnoted, and not ranked above the (default 5 %) threshold
     table = tmp_path / "table.md"

@@ -336,3 +336,30 @@ def test_modelscope_cache_equals_sample(tmp_path, reference):
     assert_same_as_sample(result, out, reference)
     source = json.loads((out / "run_key.json").read_text())["data_source"]
     assert (source["source"], source["repo"], source["commit"]) == ("modelscope", "org/SARChat", None)
+
+
+def test_download_fetches_only_the_split_and_its_images(tmp_path, reference):
+    """The real client (the CLI, HF_ENDPOINT) against a hub stand-in on 127.0.0.1: the test
+    files, then the image folder they name; the release's training files are never downloaded."""
+    from fake_hub import FakeHub
+
+    files = dict(sample_files())
+    files["SARChat_classify_count_train.json"] = b"[]"
+    files["train_images/scene_999.png"] = b"not fetched"
+    out = tmp_path / "run"
+    with FakeHub("org/SARChat", files) as hub:
+        env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": hub.endpoint}
+        done = subprocess.run(
+            [sys.executable, "-m", "sarbench", *ORACLE, "data=hub", "data.repo=org/SARChat"]
+            + [f"data.cache_dir={tmp_path / 'hub'}", f"out={out}"],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": str(REPO)},
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["metrics"] == reference[0]["metrics"]
+    assert comparable(out) == reference[1]
+    expected = [f"{stem}.json" for stem in FILE_STEMS.values()] + [n for n in files if n.startswith("images/")]
+    assert sorted(hub.downloaded) == sorted(expected)  # not the README, annotations or training files
+    assert json.loads((out / "run_key.json").read_text())["data_source"]["commit"] == hub.commit
