@@ -2,12 +2,11 @@
 script and the data inlined), opened from disk with no server.
 
 The data is JSON, gzip-compressed and base64-encoded into a `<script type="application/octet-stream">`
-element: about a fourth of the bytes the browser would otherwise read and tokenize (the page of the full
-226k-sample test set), and an alphabet with no `<`, so no string of a run (a response holding
-`</script>`) can end the element. The script inflates it (DecompressionStream) and puts every
-string on the page as text (never as HTML). A Content
-Security Policy allows only the page's own script and style (by hash): even a markup mistake
-could not run a script a model wrote.
+element: about a fourth of the bytes the browser would otherwise read and tokenize, and an
+alphabet with no `<`, so no string of a run (a response holding `</script>`) can end the element.
+The script inflates it (DecompressionStream) and puts every string on the page as text (never as
+HTML). A Content Security Policy allows only the page's own script and style (by hash): even a
+markup mistake could not run a script a model wrote.
 """
 
 from __future__ import annotations
