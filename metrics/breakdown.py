@@ -9,6 +9,9 @@ Not part of protocol v1's headline numbers; these are diagnostics with these rul
 - size: box metrics per size word of PROTOCOL §2 (area ratio to the image): a matched pair and
   an unmatched reference box count in the reference box's bin, an unmatched predicted box in its
   own bin. Needs the image size; samples without one are left out (`coverage` says how many).
+- `n` of a bucket counts its samples (size: its reference boxes); `samples[kind][bucket][metric]`
+  counts the samples behind one cell: those with a reference item in it (the category's reference
+  label, asked category or labelled reference box; a reference box of that size).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Breakdown:
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self.samples: dict[tuple[str, str], int] = defaultdict(int)
+        self.cell_samples: dict[tuple[str, str, str], int] = defaultdict(int)
         self.exact: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.sized = 0
         self.box_samples = 0
@@ -64,6 +68,7 @@ class Breakdown:
             for category in reference.categories:
                 self._add("category", category, subset.answer_metric, *counts[subset.answer_metric])
                 self.samples[("category", category)] += 1
+                self.cell_samples[("category", category, subset.answer_metric)] += 1
             return
         if not subset.box_metrics:
             return
@@ -83,9 +88,11 @@ class Breakdown:
         self.samples[("category", category)] += 1
         for metric, _ in subset.box_metrics:
             self._add("category", category, metric, *counts[metric])
+            self.cell_samples[("category", category, metric)] += 1
         if subset.states_count:
             self.exact[category][0] += int(bool(count_exact))
             self.exact[category][1] += 1
+            self.cell_samples[("category", category, EXACT_COUNT_METRIC)] += 1
 
     def _box_label_categories(self, subset: Subset, predicted: Parsed, reference: Parsed) -> None:
         """Each labelled category scored on the boxes of that label (the buckets add up)."""
@@ -97,6 +104,7 @@ class Breakdown:
             for metric, threshold in subset.box_metrics:
                 tp = len(match_pairs(pred, ref, threshold))
                 self._add("category", category, metric, tp, len(pred) - tp, len(ref) - tp)
+                self.cell_samples[("category", category, metric)] += bool(ref)
             if ref:
                 self.samples[("category", category)] += 1
 
@@ -123,6 +131,8 @@ class Breakdown:
             for i, bin_ in enumerate(pred_bins):
                 if i not in matched_pred:
                     self._add("size", bin_, metric, 0, 1, 0)
+            for bin_ in set(ref_bins):
+                self.cell_samples[("size", bin_, metric)] += 1
         for bin_ in ref_bins:
             self.samples[("size", bin_)] += 1
 
@@ -135,5 +145,10 @@ class Breakdown:
         for (kind, bucket), n in self.samples.items():
             out[kind].setdefault(bucket, {})["n"] = n
         out["size"] = {w: out["size"][w] for w in SIZE_WORDS if w in out["size"]}
+        samples: dict[str, dict] = {"category": {}, "size": {}}
+        for kind, buckets in (("category", out["category"]), ("size", out["size"])):
+            for bucket, values in buckets.items():
+                samples[kind][bucket] = {m: self.cell_samples.get((kind, bucket, m), 0) for m in values if m != "n"}
+        out["samples"] = samples
         out["coverage"] = {"box_samples": self.box_samples, "box_samples_with_image_size": self.sized}
         return out

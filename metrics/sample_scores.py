@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from metrics import benchmark
 from metrics.benchmark import Subset
 from metrics.boxes import match_count
-from metrics.parsing import Multiset, Parsed
+from metrics.parsing import Multiset, Parsed, parse_answer
 
 Counts = tuple[int, int, int]  # TP, FP, FN
 
@@ -75,3 +76,16 @@ def score_sample(subset_name: str, predicted: Parsed, reference: Parsed) -> Samp
     error = abs(response_count - reference.count)
     exact = predicted.count is not None and predicted.count == reference.count
     return SampleScore(subset_name, counts, predicted.failed, count_error=error, count_exact=exact)
+
+
+@lru_cache(maxsize=1 << 16)
+def score_texts(subset_name: str, response: str, reference: str) -> tuple[Parsed, Parsed, SampleScore | None]:
+    """(parsed response, parsed reference, score) of one pair of texts, the score None when the
+    reference has nothing to score. A pair seen before is not parsed or matched again (templated
+    answers repeat: identification's ~800 reference texts cover 158k samples). The returned
+    objects are shared: read them, never mutate."""
+    reference_parsed = parse_answer(subset_name, reference)
+    parsed = parse_answer(subset_name, response)
+    if reference_parsed.failed:
+        return parsed, reference_parsed, None
+    return parsed, reference_parsed, score_sample(subset_name, parsed, reference_parsed)

@@ -38,6 +38,7 @@ class DeepSeekVL2(Family):
     backends = ("hf",)
     name = "deepseek_vl2"
     remote_model_types = ("deepseek_vl_v2",)
+    remote_code_transformers = "4"  # its released modeling code predates transformers 5
     image_placeholder = "<image>\n"
     native_codec = DEEPSEEK_VL2_BOXES
 

@@ -60,8 +60,12 @@ class Family:
     # `vllm_image_placeholder` where the image goes (what vLLM's processor for them expands).
     vllm_remote_types: ClassVar[tuple[str, ...]] = ()
     vllm_image_placeholder: ClassVar[str] = "<image>\n"
-    # Ways to run the remote-code layouts without the checkpoint's code, for the refusal message.
+    # Ways to run the remote-code layouts without the checkpoint's code, for the refusal messages
+    # (e.g. "backend=vllm ..."); empty: none.
     remote_alternatives: ClassVar[str] = ""
+    # The transformers version the family's released remote code was written for, where a
+    # checkpoint's config.json does not say (its `transformers_version` comes first).
+    remote_code_transformers: ClassVar[str | None] = None
 
     def __init__(self, settings: CheckpointSettings) -> None:
         if settings.box_format not in BOX_FORMATS:
@@ -87,13 +91,18 @@ class Family:
         """The family's native box codec; `processor` is the loaded one where the codec depends on it."""
         return self.native_codec
 
+    def question_text(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
+        """The question as the family asks it: boxes in its native codec when box_format=native."""
+        if self.box_format == "native" and size is not None:
+            return self.box_codec(processor).encode(question, *size)
+        return question
+
     def render_prompt(
         self, question: str, size: tuple[int, int] | None = None, processor: Any = None, placeholder: str | None = None
     ) -> str:
         """The model input text; `placeholder` replaces the family's image placeholder where an
         engine expands another text into the same image tokens."""
-        if self.box_format == "native" and size is not None:
-            question = self.box_codec(processor).encode(question, *size)
+        question = self.question_text(question, size, processor)
         return self.chat(self.system, f"{self.image_placeholder if placeholder is None else placeholder}\n{question}")
 
     def prompt_fingerprint(self) -> dict[str, Any]:
@@ -139,6 +148,27 @@ class Family:
                 f"the checkpoint is a {model_type!r} model; family {self.name} runs "
                 f"{', '.join(self.native_model_types + self.remote_model_types)}"
             )
+
+    def check_remote_code(self, path: str, config: dict, installed: str) -> None:
+        """Refuse, before any of it runs, remote code written for another transformers major
+        version than the installed one: it fails deep inside the checkpoint's code (imports,
+        generate() internals) or, worse, runs subtly differently."""
+        written = str(config.get("transformers_version") or self.remote_code_transformers or "")
+        if not written or written.split(".")[0] == installed.split(".")[0]:
+            return
+        shown = f"{written}.x" if "." not in written else written
+        elsewhere = (
+            f" What runs it: {self.remote_alternatives}."
+            if self.remote_alternatives
+            else f" Nothing in sarbench runs it yet: backend=hf needs transformers {installed.split('.')[0]}.x."
+        )
+        raise ModelLoadError(
+            f"{path} ({config.get('model_type')}) runs only through its own modeling code, written for "
+            f"transformers {shown}; this environment has transformers {installed}, which that code does not "
+            f"support, so backend=hf refuses it up front.{elsewhere} A checkpoint whose code was ported to "
+            f"transformers {installed.split('.')[0]} (its config.json then says so) runs with "
+            "model.trust_remote_code=true."
+        )
 
     def prepare_vllm_config(self) -> None:
         """Called before vLLM reads a `vllm_remote_types` checkpoint's config.json."""

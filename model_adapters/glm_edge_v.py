@@ -40,6 +40,7 @@ class GLMEdgeV(Family):
     name = "glm_edge_v"
     image_placeholder = IMAGE_TOKEN
     native_codec = GENERIC_BOXES
+    remote_code_transformers = "4"  # its released modeling code predates transformers 5
     stop_tokens = ("<|user|>",)
 
     @property

@@ -20,6 +20,7 @@ from model_adapters.base import Capabilities, GenerationRequest, ModelAdapter
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
 from model_adapters.hf_images import to_rgb
+from model_adapters.hub_access import check_hub_checkpoint, local_or_hub
 from model_adapters.settings import CheckpointSettings
 
 log = logging.getLogger("sarbench")
@@ -63,12 +64,14 @@ def checkpoint_path(settings: CheckpointSettings) -> str:
     path = settings.path
     if not path:
         raise ModelLoadError(f"model.path is not set for {settings.name}; e.g. model.path=/local/checkpoint")
-    return str(Path(path).expanduser()) if str(path).startswith(("/", "~", ".")) else str(path)
+    return local_or_hub(str(path))
 
 
 def checkpoint_config(path: str, revision: str | None) -> dict:
     from transformers.utils import cached_file
 
+    if not Path(path).is_dir():  # a hub id: fail fast where it cannot be downloaded
+        check_hub_checkpoint(path, revision)
     config_file = cached_file(path, "config.json", revision=revision)
     return json.loads(Path(config_file).read_text())
 
@@ -135,7 +138,7 @@ class HFBackend(ModelAdapter):
             return
         try:
             import torch  # noqa: F401
-            import transformers  # noqa: F401
+            import transformers
         except ImportError as exc:
             raise AdapterError(
                 f"backend=hf needs torch and transformers ({exc}); install them: pip install -e '.[hf]'"
@@ -148,10 +151,12 @@ class HFBackend(ModelAdapter):
             if native:
                 self._processor, self._model = self.family.load_native(self, path)
             else:
+                self.family.check_remote_code(path, config, transformers.__version__)
                 if not self.settings.trust_remote_code:
                     raise ModelLoadError(
                         f"{path} ({config.get('model_type')}) needs the checkpoint's own modeling code. "
-                        f"Review it, then opt in with model.trust_remote_code=true{self.family.remote_alternatives}"
+                        "Review it, then opt in with model.trust_remote_code=true"
+                        + (f"; or, without its code: {alt}" if (alt := self.family.remote_alternatives) else "")
                     )
                 self._remote = True
                 self._processor, self._model = self.family.load_remote(self, path)

@@ -84,6 +84,7 @@ class InternVL25(Family):
     name = "internvl2_5"
     native_model_types = ("internvl",)
     remote_model_types = ("internvl_chat",)
+    remote_code_transformers = "4"  # its released modeling code predates transformers 5
     image_placeholder = "<IMG_CONTEXT>\n"  # expanded to <img><IMG_CONTEXT>*n</img> by the processor
     native_codec = INTERNVL_BOXES
     stop_tokens = ("<|im_end|>",)  # ms-swift's internvl2 template; checkpoints' own eos may differ
@@ -91,7 +92,7 @@ class InternVL25(Family):
     vllm_remote_types = ("internvl_chat",)
     vllm_image_placeholder = "<image>\n"
     remote_alternatives = (
-        "; or, without its code: backend=vllm (vLLM's own InternVLChatModel), or convert it once with "
+        "backend=vllm (vLLM's own InternVLChatModel), or convert it once with "
         "`sarbench convert-internvl PATH NEW_FOLDER` and run model.path=NEW_FOLDER (Qwen2-based 1B/4B)"
     )
 

@@ -28,6 +28,7 @@ class MPlugOwl3(Family):
     backends = ("hf",)
     name = "mplug_owl3"
     remote_model_types = ("mplugowl3",)
+    remote_code_transformers = "4"  # its released modeling code predates transformers 5
     image_placeholder = "<|image|>\n"
     native_codec = GENERIC_BOXES
 

@@ -30,6 +30,7 @@ class Phi35Vision(Family):
     backends = ("hf",)
     name = "phi3_5_vision"
     remote_model_types = ("phi3_v",)
+    remote_code_transformers = "4"  # its released modeling code predates transformers 5
     image_placeholder = "<|image_1|>\n"
     native_codec = GENERIC_BOXES
     # ms-swift's phi3 template ends a turn with `<|end|>`; the model card's generate() passes only

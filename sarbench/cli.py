@@ -29,6 +29,7 @@ VERBS: dict[str, Verb] = {
     "convert-internvl": Verb(
         "sarbench.convert_internvl", "InternVL2.5 released layout (internvl_chat) -> transformers' InternVL format"
     ),
+    "status": Verb("sarbench.status", "progress of a run folder: shards done/running/missing, samples/s, ETA"),
 }
 
 

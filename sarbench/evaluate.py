@@ -119,6 +119,9 @@ def run_from_config(cfg: DictConfig) -> dict:
         result = runner.run()
     finally:
         adapter.close()
+    if "partial" in result:  # a shard done, siblings not yet: nothing is scored yet
+        print(f"{result['shard']} done ({result['partial']} done) -> {out}; scored when the last shard finishes")
+        return result
     title = f"{config['model']['name']} on {config['data']['name']} ({config['task']['name']}) -> {out}"
     print(format_metrics(result, title=title))
     return result

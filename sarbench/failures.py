@@ -80,9 +80,8 @@ class FailureStreak:
                 )
 
 
-def failure_summary(records: Iterable[dict]) -> dict:
-    """metrics.json `inference_failure_summary` of the scored prediction lines."""
-    kinds = [record_kind(r) for r in records]
+def failure_summary(kinds: list[str | None]) -> dict:
+    """metrics.json `inference_failure_summary` of the scored samples' failure kinds (None: answered)."""
     failed = sum(k is not None for k in kinds)
     return {
         "failed": failed,

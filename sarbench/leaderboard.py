@@ -15,15 +15,14 @@ import sys
 from pathlib import Path
 
 from sarbench import PROTOCOL
-from sarbench.failures import failure_counts
-from sarbench.reports.breakdown import breakdown_table
+from sarbench.reports.breakdown import MIN_N, breakdown_table
 from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import ARTICLE_WIDTH_PT, latex_escape, to_latex
 from sarbench.reports.paper import paper_rows
 from sarbench.reports.ranking import PAPER_GROUP, not_ranked_note, standings
 from sarbench.reports.render_text import to_csv, to_html, to_markdown
 from sarbench.reports.results_table import Table
-from sarbench.reports.runs import FAILED_MARK, Run, load_runs
+from sarbench.reports.runs import Run, failure_notes, load_runs
 
 __all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 
@@ -38,20 +37,6 @@ def sort_by_avg(runs: list[Run]) -> list[Run]:
         return (avg is None, -(avg or 0.0), run.name)
 
     return sorted(runs, key=key)
-
-
-def failure_notes(runs: list[Run]) -> list[str]:
-    """The footnote for runs with inference failures (their empty answers are in the scores)."""
-    failed = [run for run in runs if run.failure_percent > 0]
-    if not failed:
-        return []
-    listed = "; ".join(f"{run.name.removesuffix(' ' + FAILED_MARK)}: {_failed_share(run)}" for run in failed)
-    return [f"{FAILED_MARK} inference failures, scored as empty answers: {listed}."]
-
-
-def _failed_share(run: Run) -> str:
-    failed, samples = failure_counts(run.result)
-    return f"{failed} of {samples} samples ({run.failure_percent:.2f} %)"
 
 
 def leaderboard_table(
@@ -132,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--latex-env", choices=("table", "table*"), default="table", help="LaTeX float environment")
     parser.add_argument(
+        "--min-n",
+        type=int,
+        default=MIN_N,
+        metavar="N",
+        help=f"breakdown cells resting on fewer samples get no best/second mark (default {MIN_N})",
+    )
+    parser.add_argument(
         "--max-failure-rate",
         type=_percent,
         default=MAX_FAILURE_RATE,
@@ -160,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.breakdown:
         if args.with_paper:
             print("note: --with-paper is ignored with --breakdown (the paper has no breakdowns)", file=sys.stderr)
-        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns)
+        table = breakdown_table(sort_by_avg(runs), args.breakdown, args.columns, args.min_n)
         table.notes += failure_notes(runs)
     else:
         table = leaderboard_table(

@@ -20,9 +20,24 @@ import numpy as np  # noqa: E402
 from metrics.benchmark import TASK_TABLE, TASKS  # noqa: E402
 from sarbench.leaderboard import sort_by_avg  # noqa: E402
 from sarbench.reports.columns import TABLE3, column  # noqa: E402
-from sarbench.reports.runs import Run, load_runs  # noqa: E402
+from sarbench.reports.runs import Run, failure_notes, load_runs  # noqa: E402
 
 TASK_LABELS = {t.name: t.label for t in TASK_TABLE}
+COLUMN_WIDTH_IN, PAGE_WIDTH_IN = 3.5, 7.16  # IEEE/ACM single column and full text width
+# Type 42 (TrueType) fonts: IEEE PDF eXpress and many publishers reject Type 3; sizes in points
+# are what the reader sees when a figure is placed at its width (no scaling)
+STYLE = {
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+}
+MIN_FONT_PT = 7
 
 
 def literal_label(name: str) -> str:
@@ -127,6 +142,9 @@ def write_plots(runs: list[Run], out: Path, formats: list[str]) -> list[Path]:
     written = []
     for name, draw in (("task_radar", radar), ("table3_bars", bars)):
         figure = draw(runs)
+        notes = failure_notes(runs)
+        if notes:  # the legend's daggers explained under the figure
+            figure.text(0.01, 0.0, "\n".join(notes), fontsize=7, ha="left", va="top", wrap=True)
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             figure.savefig(path, dpi=150, bbox_inches="tight")
@@ -154,3 +172,40 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red"}
+
+
+def forest(comparison: dict) -> plt.Figure:
+    """Δ = B − A per score with its bootstrap CI (one row each, zero line), coloured by verdict."""
+    rows = [r for r in comparison["scores"] if not (np.isnan(r["ci_low"]) or np.isnan(r["ci_high"]))]
+    labels = [r["metric"] + (" ↓" if r["lower_is_better"] else "") for r in rows]
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(COLUMN_WIDTH_IN, 0.8 + 0.16 * len(rows)))
+        y = np.arange(len(rows))[::-1]
+        for position, row in zip(y, rows):
+            color = VERDICT_COLORS.get(row["verdict"], "0.45")
+            axes.plot([row["ci_low"], row["ci_high"]], [position, position], color=color, linewidth=1.2)
+            axes.plot(row["delta"], position, "o", color=color, markersize=3)
+        axes.axvline(0, color="0.3", linewidth=0.8, linestyle="--")
+        axes.set_yticks(y)
+        axes.set_yticklabels([literal_label(label) for label in labels])
+        level = f"{100 * (1 - comparison['alpha']):g}%"
+        axes.set_xlabel(f"Δ = B − A (points), {level} bootstrap CI")
+        name_a, name_b = literal_label(comparison["a"]["name"]), literal_label(comparison["b"]["name"])
+        axes.set_title(f"B: {name_b}\nA: {name_a}", loc="left")
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.grid(axis="x", color="0.92")
+        axes.set_axisbelow(True)
+        figure.tight_layout()
+    return figure
+
+
+def write_forest(comparison: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = forest(comparison)
+    with plt.rc_context(STYLE):
+        figure.savefig(path, dpi=200, bbox_inches="tight")
+    plt.close(figure)
+    return path

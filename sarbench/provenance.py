@@ -139,12 +139,22 @@ def session_history(previous: dict | None, current: dict) -> list[dict]:
     """Every session that wrote predictions into this run folder, oldest first: a resumed run's
     predictions may come from several package versions or commits, and each is recorded."""
     history = list((previous or {}).get("sessions") or [])
-    if previous and not history and previous.get("started"):  # a manifest from before this field
+    if previous and "sessions" not in previous and previous.get("started"):  # from before this field
         history = [{k: previous.get(k) for k in SESSION_FIELDS}]
     return history + [{k: current.get(k) for k in SESSION_FIELDS}]
 
 
-SESSION_FIELDS = ("started", "finished", "outcome", "error", "git", "packages", "samples_generated", "samples_resumed")
+SESSION_FIELDS = (
+    "started",
+    "finished",
+    "outcome",
+    "error",
+    "git",
+    "packages",
+    "samples_generated",
+    "samples_resumed",
+    "shard",
+)
 
 
 def manifest(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sarbench.failures import record_kind
 from sarbench.records import (
     UTF8_BOM,
     DataError,
@@ -36,6 +38,7 @@ class Prediction:
     question: str | None = None  # user text (for the asked-category breakdown)
     image_size: tuple[int, int] | None = None  # (width, height) when the record states it
     no_response_field: bool = False  # scored as empty (PROTOCOL §3), but worth a note
+    failure: str | None = None  # the kind of a recorded inference failure (sarbench/failures.py)
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -126,16 +129,25 @@ def _response_of(record: dict, path: Path, index: int) -> str:
     return response
 
 
-def resolve_image_path(image: str, result_file: Path, image_root: Path | None) -> str:
-    """An existing path for a result's image: as given, under --image-root, or beside the file."""
-    candidates = [Path(image)]
-    if image_root is not None:
-        candidates.insert(0, image_root / image)
-    candidates.append(result_file.parent / image)
-    for candidate in candidates:
-        if candidate.is_file():
-            return str(candidate)
-    return image
+def resolve_image_path(image: str, result_file: Path, image_root: Path | None, cache: dict | None = None) -> str:
+    """An existing path for a result's image: under --image-root, as given, or beside the file.
+
+    `cache` (one dict per read of a set of files) saves the stat calls for an image named again;
+    strings and os.path rather than pathlib objects: on a full test set the objects cost more
+    than the stat calls."""
+    return _resolve_image(image, os.path.dirname(result_file), image_root, {} if cache is None else cache)
+
+
+def _resolve_image(image: str, result_dir: str, image_root: Path | None, cache: dict) -> str:
+    key = (image, result_dir)
+    resolved = cache.get(key)
+    if resolved is None:
+        candidates = [image, os.path.join(result_dir, image)]
+        if image_root is not None:
+            candidates.insert(0, os.path.join(image_root, image))
+        resolved = next((str(Path(c)) for c in candidates if os.path.isfile(c)), image)
+        cache[key] = resolved
+    return resolved
 
 
 def load_predictions(
@@ -160,7 +172,9 @@ def load_predictions(
         duplicates.extend(repeated)
     used: list[Path] = []
     seen: dict[str, str] = {}  # sample id -> where it was first read
+    resolved_images: dict = {}
     for path in files:
+        result_dir = os.path.dirname(path)
         named = subset_from_filename(path.name)
         if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
             continue
@@ -190,7 +204,7 @@ def load_predictions(
             images = record.get("images")
             image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else None
             if image is not None:
-                image = resolve_image_path(image, path, image_root)
+                image = _resolve_image(image, result_dir, image_root, resolved_images)
             size = record.get("image_size")
             by_subset[subset].append(
                 Prediction(
@@ -203,6 +217,7 @@ def load_predictions(
                     question=message_text(record, "user"),
                     image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
                     no_response_field="response" not in record,
+                    failure=record_kind(record),
                 )
             )
     return {k: v for k, v in by_subset.items() if v}, issues, used

@@ -92,9 +92,10 @@ class _NoProgress:
         pass
 
 
-def progress_bar(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool, shard: str | None = None):
     if not enabled:
         return _NoProgress()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="sample", desc="generating", dynamic_ncols=True, smoothing=0.1)
+    desc = f"{shard} generating" if shard else "generating"  # each shard's bar names its shard
+    return tqdm(total=total, unit="sample", desc=desc, dynamic_ncols=True, smoothing=0.1)

@@ -38,6 +38,8 @@ class RunnerSettings:
     fsync: bool
     progress: bool
     seed: int
+    num_shards: int  # sarbench/shards.py (checked there)
+    shard: int
 
     def __post_init__(self) -> None:
         for name in (

@@ -12,6 +12,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -22,7 +23,15 @@ from omegaconf import OmegaConf
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
-from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, failure_summary, to_retry
+from sarbench.failures import (
+    PERMANENT,
+    TRANSIENT,
+    FailureStreak,
+    exception_kind,
+    failure_summary,
+    record_kind,
+    to_retry,
+)
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
@@ -40,9 +49,9 @@ from sarbench.run_io import (
     select_samples,
 )
 from sarbench.run_key import check_run_key
-from sarbench.run_lock import RunLock
 from sarbench.run_settings import RunError, RunnerSettings
 from sarbench.score_predictions import score_predictions
+from sarbench.shards import Shard, ShardBook, check_layout, meta_lock, read_union
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]
@@ -84,9 +93,12 @@ class Runner:
                 f"model {adapter.name} attempts none of {', '.join(subsets)}: "
                 + "; ".join(f"{s}: {why}" for s, why in self.not_attempted.items())
             )
-        self.samples = select_samples(dataset, [s for s in subsets if s not in skipped], settings.limit)
-        if not self.samples:
+        self.shard = Shard(settings.shard, settings.num_shards)
+        self.selected = select_samples(dataset, [s for s in subsets if s not in skipped], settings.limit)
+        if not self.selected:
             raise RunError(f"no samples of {subsets} in {dataset.root}")
+        self.samples = {k: [s for s in v if self.shard.owns(s.id)] for k, v in self.selected.items()}  # this shard's
+        self.book = ShardBook(out, self.shard, self.samples, settings.limit)
         self.stats = RunStats()
         self.batch_size = adapter.preferred_batch_size(settings.batch_size)
         if not adapter.capabilities.batch_safe and self.batch_size != 1:
@@ -98,10 +110,10 @@ class Runner:
 
     # -- resume -------------------------------------------------------------------------
     def key(self) -> dict:
-        files = sorted({s.source.rsplit(":", 1)[0] for v in self.samples.values() for s in v})
+        files = sorted({s.source.rsplit(":", 1)[0] for v in self.selected.values() for s in v})
         prompts = stable_hash(self.adapter.prompt_fingerprint())
         generation = {
-            subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"} for subset in self.samples
+            subset: {"max_new_tokens": self.max_new_tokens[subset], "decoding": "greedy"} for subset in self.selected
         }
         checkpoint = checkpoint_identity(self.adapter.checkpoint_location(), self.adapter.checkpoint_revision())
         return run_key(
@@ -268,11 +280,28 @@ class Runner:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunError(f"cannot write {self.out}: {exc}") from None
-        with RunLock(self.out):
+        with ExitStack() as locks:
+            for lock in self.shard.locks(self.out):
+                locks.enter_context(lock)
             return self._run_locked()
 
     def _run_locked(self) -> dict:
         started = datetime.now(timezone.utc).isoformat()
+        with meta_lock(self.out):  # shards change the folder's shared files one at a time
+            session = self._begin(started)
+        try:
+            folder = self.out / "predictions"
+            stores = {s: PredictionFile(folder / self.shard.file_name(s), self.settings.fsync) for s in self.samples}
+            todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
+            self._generate_all(stores, [sample for _, samples in todo for sample in samples])
+            with meta_lock(self.out):
+                return self._finish(session)
+        except (KeyboardInterrupt, Exception) as exc:
+            self._record_stop(session, exc)
+            raise
+
+    def _begin(self, started: str) -> dict:
+        check_layout(self.out, self.shard, self.settings.overwrite)
         key = check_run_key(self.out, self.key(), self.settings.overwrite)
         # Read before anything is written: a newer sarbench's folder is refused untouched.
         previous, note = keep_corrupt_manifest(self.out / "manifest.json", _file_stamp(started))
@@ -287,23 +316,24 @@ class Runner:
         # on record; a session that stops on an error or an interrupt says so.
         session = {"key": key, "started": started, "previous": previous}
         self._write_manifest(session, None, {"samples_generated": None})
-        try:
-            stores = {
-                s: PredictionFile(self.out / "predictions" / f"{s}.jsonl", self.settings.fsync) for s in self.samples
-            }
-            todo = [(subset, self.pending(subset, stores[subset])) for subset in self.samples]
-            self._generate_all(stores, [sample for _, samples in todo for sample in samples])
-            result = self.score(stores)
-            write_document(self.out / "metrics.json", result)
-            log.info(
-                "scored %d samples: avg %s; wrote %s",
-                sum(result["n"].values()),
-                result["metrics"].get("avg"),
-                self.out / "metrics.json",
-            )
-        except (KeyboardInterrupt, Exception) as exc:
-            self._record_stop(session, exc)
-            raise
+        self.book.start(started)
+        return session
+
+    def _finish(self, session: dict) -> dict:
+        """Score when every shard is done (an unsharded run is its only shard)."""
+        partial = self.book.finish(self._stats())
+        if partial:
+            self._write_manifest(session, "completed")
+            return {"partial": partial, "shard": self.shard.label}
+        folder = self.out / "predictions"
+        result = self.score({s: self.shard.sibling_files(folder, s) for s in self.selected})
+        write_document(self.out / "metrics.json", result)
+        log.info(
+            "scored %d samples: avg %s; wrote %s",
+            sum(result["n"].values()),
+            result["metrics"].get("avg"),
+            self.out / "metrics.json",
+        )
         self._write_manifest(session, "completed")
         return result
 
@@ -313,7 +343,9 @@ class Runner:
         else:
             outcome, extra = "errored", {"error": str(exc) if isinstance(exc, RunError) else repr(exc)}
         try:
-            self._write_manifest(session, outcome, extra)
+            with meta_lock(self.out):
+                self.book.stop(outcome)
+                self._write_manifest(session, outcome, extra)
         except RunError as write_error:  # the error that stopped the run is the one to show
             log.warning("could not record the session's outcome in the manifest: %s", write_error)
 
@@ -321,7 +353,7 @@ class Runner:
         """manifest.json with this session's outcome: None (running, or killed if it stays so),
         completed, errored (with `error`) or interrupted."""
         finished = None if outcome is None else datetime.now(timezone.utc).isoformat()
-        stats = {**self._stats(), "outcome": outcome, "error": None, **(extra or {})}
+        stats = {**self._stats(), "outcome": outcome, "error": None, "shard": self.book.label, **(extra or {})}
         write_document(
             self.out / "manifest.json",
             manifest(
@@ -331,7 +363,7 @@ class Runner:
                 finished=finished,
                 stats=stats,
                 repo=REPO,
-                previous=session["previous"],
+                previous=self.book.previous(session["previous"], session["started"]),
             ),
         )
 
@@ -345,8 +377,9 @@ class Runner:
         )
         # Batches run on across subsets: no partial batch at each subset's end (an engine would
         # otherwise wait on it at every subset); records go to their subset's file.
+        self._preflight(queue)
         batches = [queue[i : i + self.batch_size] for i in range(0, len(queue), self.batch_size)]
-        progress = progress_bar(len(queue), self.settings.progress)
+        progress = progress_bar(len(queue), self.settings.progress, self.book.label)
         start = time.perf_counter()
         streak = FailureStreak(self.settings)
         finished = False
@@ -374,6 +407,19 @@ class Runner:
                 self.stats.failures,
             )
 
+    def _preflight(self, queue: list[Sample]) -> None:
+        """The adapter's own checks (e.g. a served model answers) before any batch, on the first
+        pending sample of each subset."""
+        first: dict[str, Sample] = {}
+        for sample in queue:
+            first.setdefault(sample.subset, sample)
+        requests = [request_of(s, None, self.max_new_tokens[s.subset]) for s in first.values()]
+        if requests:
+            try:
+                self.adapter.preflight(requests)
+            except AdapterError as exc:
+                raise RunError(str(exc)) from None
+
     def _stats(self) -> dict:
         s = self.stats
         return {
@@ -388,12 +434,13 @@ class Runner:
         }
 
     # -- scoring ------------------------------------------------------------------------
-    def score(self, stores: dict[str, PredictionFile]) -> dict:
+    def score(self, files: dict[str, list[Path]]) -> dict:
+        """Score every selected sample from the prediction files (of all shards)."""
         by_subset: dict[str, list[Prediction]] = {}
         failures: dict[str, int] = {}
         scored: list[dict] = []
-        for subset, samples in self.samples.items():
-            records = {r["id"]: r for r in stores[subset].read()}
+        for subset, samples in self.selected.items():
+            records, where = read_union(files[subset])
             missing = [s.id for s in samples if s.id not in records]
             if missing:
                 raise RunError(
@@ -409,7 +456,7 @@ class Runner:
                     subset,
                     r.get("response") or "",
                     s.reference,
-                    f"{stores[subset].path}:{s.index}",
+                    f"{where[s.id]}:{s.index}",
                     s.image,
                     question=s.prompt,
                 )
@@ -424,7 +471,7 @@ class Runner:
         except OSError as exc:
             raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
         result["inference_failures"] = failures
-        result["inference_failure_summary"] = failure_summary(scored)
+        result["inference_failure_summary"] = failure_summary([record_kind(r) for r in scored])
         if self.not_attempted:  # absent from every table with this note, never scored as zeros
             result["not_attempted"] = self.not_attempted
         result["run"] = {

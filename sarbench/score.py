@@ -14,10 +14,13 @@ import json
 import sys
 from pathlib import Path
 
+from sarbench.failures import failure_summary
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
+from sarbench.run_settings import RunError
 from sarbench.score_predictions import score_predictions
+from sarbench.shards import refuse_partial
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     meteor = False if args.no_meteor else (True if args.meteor else None)
     duplicates: list[DuplicateFile] = []
     try:
+        for item in args.inputs:
+            if Path(item).is_dir():
+                refuse_partial(Path(item))
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         by_subset, issues, used = load_predictions(
             args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
         )
@@ -69,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}
     if missing:
         result["no_response_field"] = missing
+    kinds = [p.failure for items in by_subset.values() for p in items]
+    if any(kinds):  # a run's predictions with recorded inference failures: marked as by the run
+        result["inference_failures"] = {s: sum(p.failure is not None for p in items) for s, items in by_subset.items()}
+        result["inference_failure_summary"] = failure_summary(kinds)
     for duplicate in duplicates:
         print(f"warning: {duplicate.message()}", file=sys.stderr)
     repeated = {d.path for d in duplicates}

@@ -10,7 +10,7 @@ from pathlib import Path
 from metrics.aggregate import aggregate
 from metrics.breakdown import BOX_METRICS, Breakdown
 from metrics.parsing import Parsed, parse_answer
-from metrics.sample_scores import SampleScore, score_sample
+from metrics.sample_scores import SampleScore, score_texts
 from sarbench import PROTOCOL, __version__
 from sarbench.records import DataError, RecordIssue
 from sarbench.result_files import Prediction
@@ -79,7 +79,7 @@ def score_predictions(
         predictions = by_subset.get(subset) or []
         samples: list[SampleScore] = []
         for prediction in predictions:
-            reference = parse_answer(subset, prediction.reference)
+            parsed, reference, sample = score_texts(subset, prediction.response, prediction.reference)
             if reference.failed:
                 path, _, index = prediction.source.rpartition(":")
                 problem = f"reference answer has nothing to score for subset {subset!r}: {prediction.reference[:120]!r}"
@@ -87,8 +87,6 @@ def score_predictions(
                     raise DataError(path, int(index) if index.isdigit() else None, problem)
                 issues.append(RecordIssue(path, int(index) if index.isdigit() else None, problem))
                 continue
-            parsed = parse_answer(subset, prediction.response)
-            sample = score_sample(subset, parsed, reference)
             samples.append(sample)
             size = None
             if subset in BOX_METRICS:

@@ -5,6 +5,7 @@ The subsets themselves are defined once, in `metrics.benchmark`.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from metrics.benchmark import SUBSET_TABLE, SUBSETS, TASKS
@@ -15,6 +16,9 @@ __all__ = ["FILE_STEMS", "SUBSETS", "TASKS", "official_file_names", "split_file_
 FILE_STEMS: dict[str, str] = {s.name: s.file_stem for s in SUBSET_TABLE}
 
 _RESULT_SUFFIXES = (".jsonl", ".json")
+
+
+_SHARD_SUFFIX = re.compile(r"\.shard-\d+-of-\d+$")
 
 
 def _stem(name: str) -> str:
@@ -33,7 +37,7 @@ def subset_from_filename(name: str) -> str | None:
     contained in one name (`SARChat_classify_test` is not a substring of the others, but a
     user's file could contain two); the longest contained stem wins.
     """
-    stem = _stem(name)
+    stem = _SHARD_SUFFIX.sub("", _stem(name))  # a sharded run's `<subset>.shard-K-of-N.jsonl`
     if stem in SUBSETS:
         return stem
     lowered = stem.lower()

@@ -81,3 +81,21 @@ def test_count_category_and_missing_sizes():
     assert result["category"]["harbor"]["n"] == 1
     assert result["size"] == {}
     assert result["coverage"]["box_samples_with_image_size"] == 0
+
+
+def test_samples_behind_each_cell():
+    ref = "a ship {<0><0><10><10>} and a ship {<20><20><30><30>}"
+    result = breakdowns(
+        {
+            "grounding_multi": [
+                prediction("grounding_multi", "a car {<0><0><10><10>}", ref, size=(100, 100)),
+                prediction("grounding_multi", "a ship {<0><0><10><10>}", ref, size=(100, 100), i=1),
+            ],
+            "count": [prediction("count", "There are 2 instances.", "There are 1 instances.", "[count] Count ships.")],
+        }
+    )
+    samples = result["samples"]
+    assert samples["category"]["ship"] == {"grounding.multi": 2, "count.iou25": 1, "count.iou50": 1, "count.only": 1}
+    assert samples["category"]["car"] == {"grounding.multi": 0}  # predicted only: nothing to rest on
+    assert samples["size"]["very small"] == {"grounding.multi": 2}  # two samples, four reference boxes
+    assert result["size"]["very small"]["n"] == 4

@@ -200,7 +200,13 @@ def test_deepseek_vl2_without_its_package_says_how_to_install(tmp_path, transfor
         pytest.skip("deepseek_vl2 is installed")
     except ImportError:
         pass
-    path = fake_checkpoint(tmp_path / "dsv2", model_type="deepseek_vl_v2")
+    import transformers
+
+    # a checkpoint whose code was ported to the installed transformers (released ones are refused
+    # earlier: tests/test_remote_fail_fast.py)
+    path = fake_checkpoint(
+        tmp_path / "dsv2", model_type="deepseek_vl_v2", transformers_version=transformers.__version__
+    )
     with pytest.raises(RunError, match="pip install git\\+https://github.com/deepseek-ai/DeepSeek-VL2"):
         build_adapter(model_config("deepseek_vl2", path=str(path), trust_remote_code=True), "hf")
 

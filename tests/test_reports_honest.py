@@ -117,6 +117,7 @@ def test_non_latin_names_become_ascii_latex():
 CLASSES = {
     "article": (r"\documentclass{article}", "table", 345),
     "IEEEtran": (r"\documentclass[conference]{IEEEtran}", "table*", 516),
+    "IEEEtran column": (r"\documentclass[conference]{IEEEtran}", "table", 252),
 }
 
 
@@ -149,7 +150,8 @@ BREAKDOWN = {
 
 @pytest.fixture
 def hostile_runs(tmp_path):
-    write_run(tmp_path / "r" / "a", "α→β 模型 <a|b>~^$%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "a", "Qwen2-VL-7B α→β 模型 <a|b> ~^$ 100%", table3(91.0, 100.0), breakdowns=BREAKDOWN)
+    write_run(tmp_path / "r" / "d", "a-checkpoint-name-without-any-space-at-all_merged_lora", table3(2.0, 0.0))
     write_run(tmp_path / "r" / "b", "InternVL2.5-8B_lora", table3(70.0, 55.5), breakdowns=BREAKDOWN)
     write_run(tmp_path / "r" / "c", "tiny-qwen2vl", table3(5.0, 0.0), limit=10)
     return tmp_path / "r"
@@ -169,3 +171,65 @@ def test_latex_fits_the_text_width_without_overfull_boxes(hostile_runs, tmp_path
     assert done.returncode == 0, log[-3000:]
     assert "Overfull" not in log, re.findall(r"Overfull.*", log)
     assert "mktexpk" not in done.stdout + done.stderr  # no bitmap fonts built on the fly
+
+
+# --- breakdowns ------------------------------------------------------------------------------------
+
+
+def _breakdown(single, multi, n_single, n_multi):
+    return {
+        "category": {"ship": {"grounding.single": single, "grounding.multi": multi, "n": 50}},
+        "samples": {"category": {"ship": {"grounding.single": n_single, "grounding.multi": n_multi}}},
+    }
+
+
+def test_breakdown_cells_show_n_and_few_samples_get_no_marks(tmp_path):
+    for name, single, multi in (("a", 90.0, 80.0), ("b", 50.0, 70.0), ("c", 10.0, 60.0)):
+        write_run(tmp_path / "r" / name, name, table3(50.0), breakdowns=_breakdown(single, multi, 1, 45))
+    text = render([tmp_path / "r"], "--breakdown", "category")
+    assert "| Model | ship SG Multi n=45 | ship SG Single n=1 |" in text  # Markdown shows n
+    rows = md_rows(text)
+    assert rows["a (sample)"] == ["**80.00**", "90.00 |"]  # SG single rests on 1 sample: no mark
+    assert rows["b (sample)"] == ["*70.00*", "50.00 |"]
+    assert "Cells resting on fewer than 20 samples are not marked." in text
+    assert (
+        md_rows(render([tmp_path / "r"], "--breakdown", "category", "--min-n", "1"))["a (sample)"][1] == "**90.00** |"
+    )
+
+
+def test_breakdown_refuses_unknown_column_ids_naming_the_valid_ones(tmp_path):
+    write_run(tmp_path / "r" / "a", "a", table3(50.0), breakdowns=_breakdown(1.0, 2.0, 30, 30))
+    with pytest.raises(SystemExit, match=r"no metric nope; valid --columns ids with --breakdown: grounding.multi, "):
+        main([str(tmp_path / "r"), "--breakdown", "category", "--columns", "grounding.multi,nope"])
+
+
+# --- which runs are read, and how they are named -----------------------------------------------------
+
+
+def test_symlinked_run_folders_are_read_once(tmp_path, capsys):
+    write_run(tmp_path / "store" / "exp1", "linked", table3(50.0))
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "exp1").symlink_to(tmp_path / "store" / "exp1", target_is_directory=True)
+    (tmp_path / "r" / "loop").symlink_to(tmp_path / "r", target_is_directory=True)  # a cycle
+    write_run(tmp_path / "r" / "own", "own", table3(40.0))
+    rows = md_rows(render([tmp_path / "r"]))
+    assert list(rows) == ["linked (sample)", "own (sample)"]
+    assert list(md_rows(render([tmp_path / "r", tmp_path / "store"]))) == ["linked (sample)", "own (sample)"]
+    assert "(read once)" in capsys.readouterr().err
+
+
+def test_run_names_show_non_default_generation_settings(tmp_path):
+    write_run(tmp_path / "r" / "short", "m", table3(50.0))
+    write_run(tmp_path / "r" / "default", "m", table3(40.0))
+    write_run(tmp_path / "r" / "mixed", "m", table3(30.0))
+
+    def key(folder, tokens):
+        generation = {s: {"max_new_tokens": tokens.get(s, 2048), "decoding": "greedy"} for s in FULL_N}
+        document = {"protocol": "sarchat-v1", "model": {}, "prompts_sha256": "x", "data_sha256": {}}
+        (folder / "run_key.json").write_text(json.dumps({**document, "generation": generation}))
+
+    key(tmp_path / "r" / "short", dict.fromkeys(FULL_N, 32))
+    key(tmp_path / "r" / "default", {})
+    key(tmp_path / "r" / "mixed", {"count": 64})
+    names = list(md_rows(render([tmp_path / "r"])))
+    assert names == ["m (sample) [max_new_tokens=32]", "m (sample)", "m (sample) [max_new_tokens=64 (count)]"]

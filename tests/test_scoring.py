@@ -2,14 +2,14 @@
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from shared_data import needs_shared, shared_path
 
 from sarbench.records import DataError
 from sarbench.score_predictions import score_pairs
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sarchat_examples.json"
+EXAMPLES = shared_path("reference/sarchat_examples.json")
 
 REF_BOXES = "{<294><358><329><427>}{<61><448><122><503>}{<27><199><78><261>}{<193><157><245><306>}"
 
@@ -156,7 +156,7 @@ def test_malformed_reference():
     assert result["n"] == {"count": 1} and len(result["malformed"]) == 1
 
 
-@pytest.mark.skipif(not EXAMPLES.exists(), reason="shared reference examples absent")
+@needs_shared(EXAMPLES)
 def test_transcribed_examples_parse_and_self_score():
     subset_of = {
         "classification": "classify",
@@ -188,3 +188,35 @@ def test_runaway_counts_do_not_crash():
     assert m["count.mae"] == math.inf and m["count.within1"] == pytest.approx(100 / 3)
     m = metrics_of({"count": [("9" * 155, ref)]})
     assert m["count.mae"] == pytest.approx(1e155) and m["count.rmse"] == pytest.approx(1e155)
+
+
+def test_repeated_pairs_score_as_fresh_ones():
+    """score_texts caches pairs: a pair seen before gives what a fresh parse and match give."""
+    from metrics.parsing import _parse_lowered, parse_answer
+    from metrics.sample_scores import score_sample, score_texts
+
+    pairs = [
+        ("count", "There are 2 instances. " + REF_BOXES[:46], "There are 4 instances. " + REF_BOXES),
+        ("refer_multi", REF_BOXES[23:], REF_BOXES),
+        ("identify_multi", "This is a small ship located in the top left portion.", "This is a large ship."),
+    ]
+    for subset, response, reference in pairs * 3:
+        _, _, cached = score_texts(subset, response, reference)
+        _parse_lowered.cache_clear()
+        fresh = score_sample(subset, parse_answer(subset, response), parse_answer(subset, reference))
+        assert cached == fresh
+    assert score_texts("refer_single", REF_BOXES, "no boxes here")[2] is None  # nothing to score
+
+
+def test_result_images_resolve_under_root_as_given_or_beside_the_file(tmp_path):
+    from sarbench.result_files import load_predictions
+
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "a.png").write_bytes(b"x")
+    (tmp_path / "b.png").write_bytes(b"x")
+    line = {"response": "It is ship.", "labels": "It is ship."}
+    rows = [dict(line, images=[name]) for name in ("a.png", "b.png", "c.png", "a.png", "b.png")]
+    (tmp_path / "classify.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    by_subset, _, _ = load_predictions([tmp_path], image_root=tmp_path / "root")
+    root_a, beside_b = str(tmp_path / "root" / "a.png"), str(tmp_path / "b.png")
+    assert [p.image for p in by_subset["classify"]] == [root_a, beside_b, "c.png", root_a, beside_b]

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 
 import pytest
 from PIL import Image
@@ -149,3 +150,17 @@ def test_cli_verb_writes_the_page(run_a, tmp_path, capsys):
     assert cli_main(["view", str(tmp_path / "nothing")]) == 1
     assert "details.jsonl not found" in capsys.readouterr().err
     assert cli_main(["--help"]) == 0 and "view" in capsys.readouterr().out
+
+
+def test_what_the_page_cannot_show_is_said(run_a, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(run_a, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["malformed"] = [{"path": "x.json", "index": 3, "problem": "no labels"}]
+    metrics["not_attempted"] = {"describe": "needs a category per object"}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    data = write_view([folder], tmp_path / "page.html")
+    assert data["runs"][0]["notes"] == [
+        "1 malformed record(s) left out of the scores: listed in metrics.json",
+        "describe: not attempted (needs a category per object)",
+    ]

@@ -67,6 +67,7 @@ def released_config(vocab_size: int, ids: dict[str, int]) -> dict:
         "use_backbone_lora": 0,
         "use_llm_lora": 0,
         "torch_dtype": "float32",
+        "transformers_version": "4.37.2",  # as InternVL2_5-1B's: its remote code's transformers
         "llm_config": {
             "architectures": ["Qwen2ForCausalLM"],
             "model_type": "qwen2",

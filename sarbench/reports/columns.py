@@ -15,6 +15,11 @@ class Column:
     short: str  # one-line header (Markdown, plot ticks)
     lower_is_better: bool = False
     unit: str = "%"
+    samples: str = ""  # "n=40": the samples the column rests on, where a table shows them
+
+    def header(self, grouped: bool) -> list[str]:
+        """The header's lines: the label under a group header (else the one-line form), then n."""
+        return [self.label if grouped else self.short] + ([self.samples] if self.samples else [])
 
 
 _CAPTION_LABELS = {

@@ -45,6 +45,7 @@ _EM = {
 _BOLD = 1.15  # cmbx vs cmr
 _MARGIN = 1.08  # smaller sizes of CM are relatively wider; rounding
 _SIZES = ((r"\small", 9.0), (r"\footnotesize", 8.0))
+NAME_SHARE = 0.3  # model names wider than this share of the text width wrap
 
 
 def _char_em(ch: str) -> float:
@@ -75,8 +76,9 @@ def _stack(lines: list[str]) -> str:
     return escaped[0] if len(escaped) == 1 else r"\shortstack{" + r"\\".join(escaped) + "}"
 
 
-def _labels(table: Table) -> list[str]:
-    return [c.label if table.has_groups else c.short for c in table.columns]
+def _header_lines(table: Table, j: int, room: float, size: float) -> list[str]:
+    label, *samples = table.columns[j].header(table.has_groups)
+    return _lines(label, room, size) + samples
 
 
 def _span_room(widths: list[float], start: int, span: int) -> float:
@@ -85,13 +87,13 @@ def _span_room(widths: list[float], start: int, span: int) -> float:
 
 def _column_widths(table: Table, marks, size: float) -> list[float]:
     widths = []
-    for j, label in enumerate(_labels(table)):
+    for j in range(len(table.columns)):
         cells = [
             _width(table.value_text(values[j], ABSENT), size, row_marks[j] == BEST)
             for (_, values), row_marks in zip(table.rows, marks)
         ]
         room = max(cells, default=0.0)
-        widths.append(max([room] + [_width(line, size) for line in _lines(label, room, size)]))
+        widths.append(max([room] + [_width(line, size) for line in _header_lines(table, j, room, size)]))
     for group, start, span in table.group_spans():
         if group:  # a group header wider than its columns widens the last one
             room = _span_room(widths, start, span)
@@ -121,6 +123,7 @@ class _Layout:
     size: float
     widths: list[float]
     parts: list[list[int]]
+    name_width: float | None  # None: names on one line; else a ragged-right column this wide (pt)
 
 
 def _layout(table: Table, marks, limit: float) -> _Layout:
@@ -128,11 +131,25 @@ def _layout(table: Table, marks, limit: float) -> _Layout:
     best = None
     for command, size in _SIZES:
         widths = _column_widths(table, marks, size)
-        names = [_width(table.row_name(i), size) for i in range(len(table.rows))] + [_width("Model", size)]
-        parts = _parts(table, widths, max(names), limit)
+        natural = max([_width(table.row_name(i), size) for i in range(len(table.rows))] + [_width("Model", size)])
+        wrap = NAME_SHARE * limit if natural > NAME_SHARE * limit else None
+        parts = _parts(table, widths, wrap or natural, limit)
         if best is None or len(parts) < len(best.parts):
-            best = _Layout(command, size, widths, parts)
+            best = _Layout(command, size, widths, parts, wrap)
     return best
+
+
+def _breakable(name: str) -> str:
+    """The escaped name with line-break points after punctuation and every 8 characters of a
+    longer word, so it wraps in the name column however it is spelled."""
+    out, run = [], 0
+    for ch in name:
+        out.append(latex_escape(ch) if ch != " " else " ")
+        run = 0 if not ch.isalnum() else run + 1
+        if ch in "_-/.)]:,+" or run == 8:
+            out.append(r"\allowbreak{}")
+            run = 0
+    return "".join(out)
 
 
 def _header(table: Table, layout: _Layout, part: list[int]) -> list[str]:
@@ -154,20 +171,21 @@ def _header(table: Table, layout: _Layout, part: list[int]) -> list[str]:
         lines.append(" & ".join(cells) + r" \\")
         if rules:
             lines.append(" ".join(rules))
-    labels = _labels(table)
-    heads = [_stack(_lines(labels[j], layout.widths[j], layout.size)) for j in part]
+    heads = [_stack(_header_lines(table, j, layout.widths[j], layout.size)) for j in part]
     lines.append(" & ".join(["Model"] + heads) + r" \\")
     return lines
 
 
 def _tabular(table: Table, marks, layout: _Layout, part: list[int]) -> list[str]:
     head = _header(table, layout, part)
-    lines = [r"\begin{tabular}{l" + "r" * len(part) + "}", r"\toprule", *head, r"\midrule"]
+    first = f"p{{{layout.name_width:.0f}pt}}" if layout.name_width else "l"
+    lines = [rf"\begin{{tabular}}{{{first}" + "r" * len(part) + "}", r"\toprule", *head, r"\midrule"]
     starts = set(table.section_starts)
     for i, (_, values) in enumerate(table.rows):
         if i in starts and i > 0:
             lines.append(r"\midrule")
-        cells = [latex_escape(table.row_name(i))]
+        name = table.row_name(i)
+        cells = [r"\raggedright " + _breakable(name) if layout.name_width else latex_escape(name)]
         for j in part:
             text = table.value_text(values[j], ABSENT)
             mark = marks[i][j]

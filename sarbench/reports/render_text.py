@@ -23,7 +23,7 @@ def _md_text(text: str) -> str:
 
 def to_markdown(table: Table) -> str:
     marks = table.ranks()
-    header = ["Model"] + [_md_text(c.short) for c in table.columns]
+    header = ["Model"] + [_md_text(" ".join(c.header(grouped=False))) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * len(table.columns)) + "|"]
     for i, ((_, values), row_marks) in enumerate(zip(table.rows, marks)):
         cells = [_md_text(table.row_name(i))]
@@ -80,7 +80,7 @@ def to_html(table: Table) -> str:
         for group, _, width in table.group_spans():
             cells.append(f'<th class="group" colspan="{width}">{esc(group)}</th>' if group else "<th></th>" * width)
         out.append("<tr>" + "".join(cells) + "</tr>")
-    labels = [c.label if table.has_groups else c.short for c in table.columns]
+    labels = [" ".join(c.header(table.has_groups)) for c in table.columns]
     out.append("<tr><th>Model</th>" + "".join(f"<th>{esc(t)}</th>" for t in labels) + "</tr>")
     out.append("</thead>")
     starts = set(table.section_starts)

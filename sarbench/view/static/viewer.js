@@ -330,6 +330,9 @@
   document.title = DATA.title;
   $("title").textContent = DATA.title;
   $("runs").textContent = RUNS.map((run, k) => `${TWO ? "AB"[k] + ": " : ""}${run.name} (${run.folder}, ${run.samples.length} samples)`).join(" \u00b7 ");
+  for (const [k, run] of RUNS.entries()) {
+    for (const note of run.notes) $("notes").append(el("li", null, `${TWO ? "AB"[k] + ": " : ""}${note}`));
+  }
   $("generator").textContent = `made by ${DATA.generator}`;
   let typing = null;
   $("f-text").addEventListener("input", () => {
