@@ -32,11 +32,21 @@ class PreflightError(AdapterError):
 
 
 def preflight(backend: OpenAIBackend, requests: list[GenerationRequest]) -> None:
-    """Raise PreflightError unless the server is ready for `requests` (one per subset)."""
+    """Raise PreflightError unless the server is ready for `requests` (one per subset). A sample
+    whose image cannot be read is left to the run (there it is that sample's counted failure)."""
     check_served_model(backend)
-    tiny_request(backend, requests[0])
+    readable = []
+    for request in requests:
+        try:
+            backend.payload(request)
+            readable.append(request)
+        except OSError as exc:  # PIL's UnidentifiedImageError is one too
+            note(backend, f"{request.sample_id} left out of the preflight: cannot read its image ({exc})")
+    if not readable:
+        return
+    tiny_request(backend, readable[0])
     if backend.family_requests is not None:
-        for request in requests:
+        for request in readable:
             check_prompt_tokens(backend, request)
 
 

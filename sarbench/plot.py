@@ -24,7 +24,7 @@ from sarbench.reports.breakdown import MIN_N  # noqa: E402
 from sarbench.reports.columns import TABLE3, column  # noqa: E402
 from sarbench.reports.details import cluster_index, load_samples  # noqa: E402
 from sarbench.reports.paper import paper_rows  # noqa: E402
-from sarbench.reports.runs import Run, load_runs  # noqa: E402
+from sarbench.reports.runs import Run, failure_notes, load_runs  # noqa: E402
 
 TASK_LABELS = {t.name: t.label for t in TASK_TABLE}
 COLUMN_WIDTH_IN, PAGE_WIDTH_IN = 3.5, 7.16  # IEEE/ACM single column and full text width
@@ -204,8 +204,11 @@ def write_plots(
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    notes = failure_notes(runs)
     with plt.rc_context(STYLE):
         for name, figure in (("task_radar", radar(runs)), ("table3_bars", bars(runs, intervals, carried))):
+            if notes:  # the legend's daggers explained under the figure
+                figure.text(0.01, 0.0, "\n".join(notes), fontsize=MIN_FONT_PT, ha="left", va="top", wrap=True)
             for fmt in formats:
                 path = out / f"{name}.{fmt}"
                 figure.savefig(path, dpi=200, bbox_inches="tight")

@@ -116,6 +116,9 @@ class Server:
                             "--trust-request-chat-template is not set. Refused request with untrusted chat template."
                         },
                     )
+                if server.mode == "token_ids":  # vLLM's return_token_ids: the answer's ids beside its text
+                    choice = {"message": {"content": "server text"}, "token_ids": server.token_ids}
+                    return self.reply(200, {"choices": [choice]})
                 if server.mode in CONTENT:
                     return self.reply(200, {"choices": [{"message": {"content": CONTENT[server.mode]}}]})
                 if server.mode == "trickle":  # headers at once, then a byte every 0.2 s
@@ -553,3 +556,43 @@ def test_answers_are_stripped_as_the_other_backends_decode_them(image):
     with Server(mode="padded") as server:
         assert adapter(server.url).generate([request(image)]) == ["{<1><2><3><4>}\n<|im_end|>"]
         assert adapter(server.url, family="internvl2_5").generate([request(image)]) == ["{<1><2><3><4>}"]
+
+
+def test_with_the_checkpoint_at_hand_pixels_and_answers_are_exactly_the_in_process_ones(image, tmp_path):
+    """model.path: the checkpoint's processor sets the pixel budget (the tiny one: 112x112 at most)
+    and its tokenizer decodes the answer's token ids, as backend=hf does."""
+    from PIL import Image
+
+    from model_adapters.tiny import ensure_tiny_model
+
+    checkpoint = ensure_tiny_model("qwen2_vl", tmp_path / "tiny")
+    big = tmp_path / "big.png"
+    Image.new("L", (640, 480), 90).save(big)
+    with Server(mode="token_ids") as server:
+        backend = adapter(server.url, family="qwen2_vl", path=str(checkpoint))
+        tokenizer = backend.family_requests.tokenizer
+        server.token_ids = tokenizer.encode(" ship {<1><2><3><4>}") + [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+        (answer,) = backend.generate([request(str(big))])
+    _, _, body = server.requests[-1]
+    assert body["return_token_ids"] is True
+    assert decoded(body["messages"][-1]["content"][0]["image_url"]["url"]).size == (112, 84)
+    assert answer == "ship {<1><2><3><4>}"
+
+
+def test_a_first_sample_with_an_unreadable_image_does_not_stop_the_preflight(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    (data / "images" / "a.png").write_bytes(b"not a png")
+    with Server() as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "task=refer",
+            "runner.allow_failures=true",
+        )
+    assert result["inference_failures"] == {"refer_single": 1, "refer_multi": 1}
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("left out of the preflight: cannot read its image" in e for e in events)
