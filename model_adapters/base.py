@@ -98,6 +98,11 @@ class ModelAdapter(ABC):
         for requests in batches:
             yield self.generate(requests) if requests else []
 
+    def preflight(self, requests: list[GenerationRequest]) -> None:  # noqa: B027 - optional hook
+        """Check, before the first batch, that the model can answer (e.g. a server is up and serves
+        the model); raise AdapterError saying what to change. `requests`: the first pending sample
+        of each subset, images not decoded."""
+
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
         """Rewrite a raw response into protocol form (PROTOCOL §6 box codec for base models).
 

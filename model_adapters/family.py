@@ -91,13 +91,18 @@ class Family:
         """The family's native box codec; `processor` is the loaded one where the codec depends on it."""
         return self.native_codec
 
+    def question_text(self, question: str, size: tuple[int, int] | None = None, processor: Any = None) -> str:
+        """The question as the family asks it: boxes in its native codec when box_format=native."""
+        if self.box_format == "native" and size is not None:
+            return self.box_codec(processor).encode(question, *size)
+        return question
+
     def render_prompt(
         self, question: str, size: tuple[int, int] | None = None, processor: Any = None, placeholder: str | None = None
     ) -> str:
         """The model input text; `placeholder` replaces the family's image placeholder where an
         engine expands another text into the same image tokens."""
-        if self.box_format == "native" and size is not None:
-            question = self.box_codec(processor).encode(question, *size)
+        question = self.question_text(question, size, processor)
         return self.chat(self.system, f"{self.image_placeholder if placeholder is None else placeholder}\n{question}")
 
     def prompt_fingerprint(self) -> dict[str, Any]:

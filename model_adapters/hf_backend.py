@@ -20,6 +20,7 @@ from model_adapters.base import Capabilities, GenerationRequest, ModelAdapter
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
 from model_adapters.hf_images import to_rgb
+from model_adapters.hub_access import check_hub_checkpoint, local_or_hub
 from model_adapters.settings import CheckpointSettings
 
 log = logging.getLogger("sarbench")
@@ -63,12 +64,14 @@ def checkpoint_path(settings: CheckpointSettings) -> str:
     path = settings.path
     if not path:
         raise ModelLoadError(f"model.path is not set for {settings.name}; e.g. model.path=/local/checkpoint")
-    return str(Path(path).expanduser()) if str(path).startswith(("/", "~", ".")) else str(path)
+    return local_or_hub(str(path))
 
 
 def checkpoint_config(path: str, revision: str | None) -> dict:
     from transformers.utils import cached_file
 
+    if not Path(path).is_dir():  # a hub id: fail fast where it cannot be downloaded
+        check_hub_checkpoint(path, revision)
     config_file = cached_file(path, "config.json", revision=revision)
     return json.loads(Path(config_file).read_text())
 

@@ -54,7 +54,12 @@ class OpenAISettings(ModelSettings):
     base_url: str
     served_model: str | None
     api_key_env: str | None
-    system_prompt: str | None
+    system_prompt: str | None  # None: the family's default (without a family: the SARChat authors')
+    path: str | None  # the served checkpoint, where at hand: its processor gives the pixel budget
+    chat_template: str  # request: send the family's template with each request; server: the server's
+    template_check: str  # refuse | warn: on a server prompt that differs from the family's
+    box_format: str  # as for checkpoints (family set)
+    processor_kwargs: dict
     concurrency: int
     timeout_s: float  # one attempt's whole deadline (connect, wait, read)
     max_retries: int
@@ -62,6 +67,8 @@ class OpenAISettings(ModelSettings):
     max_backoff_s: float
     temperature: float
     seed: int | None
+    pad_to_square: bool | None = None  # LLaVA-1.5 / Yi-VL; None: the family's default
+    escaped_newlines: bool | None = None  # GLM-Edge-V; None: the family's default
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,24 @@ INSTALL = (
 )
 
 
+def check_data_parallel(size: int, tensor_parallel: int) -> None:
+    """vLLM's offline engine (`vllm.LLM`) is one data-parallel rank per process, so sarbench runs
+    data parallelism as shards: one engine process per rank, each on its own GPUs."""
+    if size == 1:
+        return
+    if on_cpu():
+        raise AdapterError(
+            f"backend.data_parallel_size={size} needs GPUs (one engine per {tensor_parallel} GPU(s)); "
+            "on CPU use backend.data_parallel_size=1"
+        )
+    raise AdapterError(
+        f"backend.data_parallel_size={size}: vLLM's offline engine runs one data-parallel rank per "
+        f"process, so run {size} shards, each an engine on {tensor_parallel} GPU(s): "
+        f"bash scripts/shard_local.sh {size} {tensor_parallel} backend=vllm "
+        f'backend.tensor_parallel_size={tensor_parallel} model=... (README "Scale out")'
+    )
+
+
 def use_hf_instead(reason: str) -> Exception:
     return AdapterError(f"{reason}; run this model with backend=hf")
 
@@ -52,6 +70,7 @@ class EngineSettings:
     chunk_size: int
     submit_size: int
     tensor_parallel_size: int
+    data_parallel_size: int
     max_model_len: int | None
     limit_mm_per_prompt: dict
     gpu_memory_utilization: float
@@ -84,9 +103,10 @@ class VLLMBackend(ModelAdapter):
             raise use_hf_instead(f"{type(family).__name__} keeps the tokenizer's special tokens out of its prompt")
         engine = parse_settings(EngineSettings, backend_settings, where="backend=vllm")
         check_greedy(settings.generation or {})
-        for key in ("chunk_size", "submit_size"):
+        for key in ("chunk_size", "submit_size", "tensor_parallel_size", "data_parallel_size"):
             if int(getattr(engine, key)) < 1:
                 raise AdapterError(f"backend.{key} must be >= 1")
+        check_data_parallel(int(engine.data_parallel_size), int(engine.tensor_parallel_size))
         return cls(name=settings.name, settings=settings, family=family, engine_settings=engine)
 
     def __post_init__(self) -> None:

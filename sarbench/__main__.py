@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib import resources
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from sarbench.configs import find_conf_dir
 from sarbench.evaluate import RunError, run_from_config
 from sarbench.failures import (
     EXIT_ALL_FAILED,
@@ -27,36 +27,18 @@ from sarbench.failures import (
     exit_status,
     failure_counts,
 )
+from sarbench.run_folder import path_segment
 
 LOG_NAME = "sarbench.log"
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
-
-
-def find_conf_dir() -> Path:
-    """`conf/` of the checkout this package was imported from, else the installed `sarbench.conf`.
-
-    A checkout (also an editable install) is recognised by its pyproject.toml next to conf/; an
-    installed wheel carries the same files as the package `sarbench.conf` (see pyproject.toml).
-    """
-    checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "pyproject.toml").is_file() and (checkout / "conf" / "config.yaml").is_file():
-        return checkout / "conf"
-    try:
-        installed = Path(str(resources.files("sarbench.conf")))
-    except ModuleNotFoundError:
-        installed = None
-    if installed is None or not (installed / "config.yaml").is_file():
-        raise SystemExit(
-            f"error: sarbench's configs (conf/config.yaml) are neither in {checkout / 'conf'} nor "
-            "installed as the package sarbench.conf; reinstall sarbench"
-        )
-    return installed
 
 
 CONF_DIR = find_conf_dir()
 
 if not OmegaConf.has_resolver("basename"):
     OmegaConf.register_new_resolver("basename", lambda path: Path(str(path)).name)
+if not OmegaConf.has_resolver("segment"):
+    OmegaConf.register_new_resolver("segment", lambda name: path_segment(str(name)))
 
 
 def unset_keys(config: dict, prefix: str = "") -> list[str]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from metrics.aggregate import CAPTION_METRICS, TABLE3_COLUMNS
 from sarbench.failures import failure_text
+from sarbench.plot import write_forest
 from sarbench.reports.bootstrap import cluster_sums, paired_bootstrap
 from sarbench.reports.columns import column
 from sarbench.reports.compare_render import to_json, to_markdown
@@ -33,7 +34,7 @@ from sarbench.reports.details import (
     load_samples,
     read_manifest,
 )
-from sarbench.reports.paired import disagreements, mcnemar_tests
+from sarbench.reports.paired import differing_samples, disagreements, mcnemar_tests
 from sarbench.reports.runs import run_name
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
 from sarbench.subsets import TASKS
@@ -81,11 +82,13 @@ def check_same_data(path_a: Path, path_b: Path, common: bool = False) -> str:
                 f"same data_sha256 for the data files both runs read (files {alone}), same sample "
                 "ids and reference answers on the samples compared"
             )
-    elif conflicts or alone:
-        hint = "; --common compares the samples both scored" if not conflicts else ""
+    elif conflicts:
         listed = "; ".join(conflicts + ([f"files {alone}"] if alone else []))
+        raise CompareError(f"{path_a} and {path_b} were run on different data (manifest.json data_sha256): {listed}")
+    elif alone:
         raise CompareError(
-            f"{path_a} and {path_b} were run on different data (manifest.json data_sha256): {listed}{hint}"
+            f"{path_a} and {path_b} ran different task sets (data files {alone}); the data files both "
+            "read are the same; --common compares the samples both scored"
         )
     return "same data_sha256 in both manifests, same sample ids and reference answers"
 
@@ -185,12 +188,15 @@ def compare_pair(
         "a": {"name": run_name(result_a, a.folder, []), "folder": str(a.folder)},
         "b": {"name": run_name(result_b, b.folder, []), "folder": str(b.folder)},
         "samples": len(a.ids),
+        "differing": differing_samples(a, b),
+        "top": top,
         "clusters": n_clusters,
         "cluster_key": "image" if with_image == len(a.ids) else f"image ({with_image} samples), else sample id",
         "bootstrap": replicates,
         "seed": seed,
         "alpha": alpha,
         "data_check": data_check,
+        "verdict_by": "bootstrap CI",
         "scores": _score_rows(boot, alpha),
         "left_out": {"only_a": only_a, "only_b": only_b},
         "captions": (
@@ -254,7 +260,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("md", "json"), default=None, help="default: json if --out ends in .json, else md"
     )
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="forest plot of the deltas with their CIs (.png, .pdf or .svg); default with --out: "
+        "<out>_forest.png and .pdf beside it (one per compared run: _forest_2, ... after the first)",
+    )
     return parser
+
+
+def forest_paths(args: argparse.Namespace, count: int) -> list[list[Path]]:
+    """Where each comparison's forest plot goes: --plot, else beside --out, else nowhere."""
+    if args.plot is not None:
+        base, suffixes = args.plot.with_suffix(""), [args.plot.suffix or ".png"]
+    elif args.out is not None:
+        base, suffixes = args.out.with_name(args.out.stem + "_forest"), [".png", ".pdf"]
+    else:
+        return [[] for _ in range(count)]
+    names = [base if k == 0 else base.with_name(f"{base.name}_{k + 1}") for k in range(count)]
+    return [[name.with_name(name.name + suffix) for suffix in suffixes] for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(text)
     else:
         sys.stdout.write(text)
-    for comparison in comparisons:
+    for comparison, paths in zip(comparisons, forest_paths(args, len(comparisons))):
+        for path in paths:
+            print(f"forest plot: {write_forest(comparison, path)}", file=sys.stderr)
         for warning in comparison["warnings"]:
             print(f"warning: {warning}", file=sys.stderr)
     return 0

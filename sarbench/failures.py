@@ -80,9 +80,8 @@ class FailureStreak:
                 )
 
 
-def failure_summary(records: Iterable[dict]) -> dict:
-    """metrics.json `inference_failure_summary` of the scored prediction lines."""
-    kinds = [record_kind(r) for r in records]
+def failure_summary(kinds: list[str | None]) -> dict:
+    """metrics.json `inference_failure_summary` of the scored samples' failure kinds (None: answered)."""
     failed = sum(k is not None for k in kinds)
     return {
         "failed": failed,
@@ -91,6 +90,13 @@ def failure_summary(records: Iterable[dict]) -> dict:
         TRANSIENT: kinds.count(TRANSIENT),
         PERMANENT: kinds.count(PERMANENT),
     }
+
+
+def mark_failures(result: dict, kinds: dict[str, list[str | None]]) -> None:
+    """Add `inference_failures` (per subset) and `inference_failure_summary` to a metrics.json
+    document, from each scored sample's failure kind (None: answered)."""
+    result["inference_failures"] = {subset: sum(k is not None for k in items) for subset, items in kinds.items()}
+    result["inference_failure_summary"] = failure_summary([k for items in kinds.values() for k in items])
 
 
 def failure_counts(result: dict) -> tuple[int, int]:

@@ -69,9 +69,14 @@ def resolve_hub_data(data_cfg: dict[str, Any]) -> HubData:
         if source not in SOURCES:
             raise RunError(f"data.source={source!r} is not one of {', '.join(SOURCES)}")
         cache_dir = data_cfg.get("cache_dir")
+        pinned = revision
 
         def fetch(patterns: list[str]) -> Path:
-            return _snapshot(source, repo, revision, cache_dir, patterns)
+            nonlocal pinned
+            snapshot = _snapshot(source, repo, pinned, cache_dir, patterns)
+            if COMMIT_RE.match(snapshot.name):  # every later fetch: the commit the first one resolved
+                pinned = snapshot.name
+            return snapshot
 
         snapshot = fetch(split_patterns(split))
         commit = snapshot.name if COMMIT_RE.match(snapshot.name) else None
@@ -140,7 +145,7 @@ def image_patterns(folder: PurePosixPath | Path, images: set[str], split: str) -
         patterns.append(f"{base}{top}" if is_file else f"{base}{top}/*")
         if not base and not is_file:  # paths relative to a table's folder
             patterns.append(f"*/{top}/*")
-        patterns += [f"*{top}{suffix}" for suffix in ARCHIVE_SUFFIXES]
+        patterns += [f"{where}{top}{suffix}" for suffix in ARCHIVE_SUFFIXES for where in ("", "*/")]
     return patterns + [f"*{split}*{suffix}" for suffix in ARCHIVE_SUFFIXES]
 
 
@@ -192,11 +197,14 @@ def _once(work: Path, build) -> Path:
     try:
         image_root = Path(build(tmp))
         (tmp / COMPLETE).write_text(str(image_root.relative_to(tmp)) + "\n")
-        shutil.rmtree(work, ignore_errors=True)  # an unfinished one (no marker)
-        os.replace(tmp, work)
-    except BaseException:
+        try:
+            os.replace(tmp, work)  # atomic: `work` only ever exists finished
+        except OSError:
+            if not marker.is_file():
+                raise
+            # another run prepared the same pinned input meanwhile: its folder is used, ours dropped
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return work / (marker.read_text().strip())
 
 
@@ -233,46 +241,76 @@ def _snapshot(source: str, repo: str, revision: str | None, cache_dir: str | Non
     if source == "modelscope":
         return _modelscope_snapshot(repo, revision, cache_dir, patterns, where)
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, constants, snapshot_download
     except ImportError:
         raise RunError("data=hub needs huggingface_hub: pip install 'sarbench[hub]'") from None
-    try:
-        path = snapshot_download(
-            repo,
-            repo_type="dataset",
-            revision=revision,
-            cache_dir=cache_dir,
-            allow_patterns=patterns,
-            etag_timeout=10,
+
+    def download(at: str | None, **kwargs) -> Path:
+        found = snapshot_download(
+            repo, repo_type="dataset", revision=at, cache_dir=cache_dir, allow_patterns=patterns, **kwargs
         )
+        return Path(found)
+
+    try:
+        if _offline():
+            return download(revision)
+        # snapshot_download asks the hub without a time limit (a silent network hangs for minutes):
+        # this bounded question first resolves the commit, or says at once that nobody answers.
+        try:
+            commit = HfApi().dataset_info(repo, revision=revision, timeout=constants.HF_HUB_ETAG_TIMEOUT).sha
+        except Exception as exc:  # noqa: BLE001 - unreachable, unknown or gated: the cache may still have it
+            try:
+                cached = download(revision, local_files_only=True)
+            except Exception:  # noqa: BLE001 - not cached either: the hub's answer is the reason
+                raise RunError(_unreachable(where, "Hugging Face Hub", exc)) from None
+            log.warning("the Hugging Face Hub did not answer for %s (%s); using the cached %s", where, exc, cached.name)
+            return cached
+        return download(commit)
+    except RunError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the client's many error types become one message
         raise RunError(_unreachable(where, "Hugging Face Hub", exc)) from None
-    return Path(path)
 
 
 def _modelscope_snapshot(repo: str, revision: str | None, cache_dir: str | None, patterns, where: str) -> Path:
+    """ModelScope caches a snapshot under its revision's name (`snapshots/master`), so its commit
+    is known only when `data.revision` is one; HF_HUB_OFFLINE=1 keeps it to its cache too."""
     try:
-        from modelscope import dataset_snapshot_download
+        from modelscope.hub.snapshot_download import snapshot_download
     except ImportError:
         raise RunError(
             "data.source=modelscope needs the modelscope client: pip install 'sarbench[modelscope]' "
             "(or use data.source=hf)"
         ) from None
     try:
-        path = dataset_snapshot_download(
-            repo, revision=revision or "master", cache_dir=cache_dir, allow_patterns=patterns
+        path = snapshot_download(
+            repo_id=repo,
+            repo_type="dataset",
+            revision=revision,
+            cache_dir=cache_dir,
+            allow_patterns=patterns,
+            local_files_only=_offline(),
         )
     except Exception as exc:  # noqa: BLE001 - as for the Hugging Face client
         raise RunError(_unreachable(where, "ModelScope", exc)) from None
     return Path(path)
 
 
+def _offline() -> bool:
+    """The hub client's own offline flag (HF_HUB_OFFLINE; a process may also set it, as
+    model_adapters.hub_access does for an unreachable hub), else the environment."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+    return bool(constants.HF_HUB_OFFLINE)
+
+
 def _unreachable(where: str, hub: str, exc: Exception) -> str:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
     hint = (
         "HF_HUB_OFFLINE=1 is set and it is not in the hub cache (data.cache_dir, or HF_HUB_CACHE)"
-        if offline
+        if _offline()
         else "check the id, the revision, the network (HF_ENDPOINT) and, for a gated repo, HF_TOKEN"
     )
     return (

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sarbench.failures import record_kind
 from sarbench.records import (
     UTF8_BOM,
     DataError,
@@ -37,6 +38,7 @@ class Prediction:
     question: str | None = None  # user text (for the asked-category breakdown)
     image_size: tuple[int, int] | None = None  # (width, height) when the record states it
     no_response_field: bool = False  # scored as empty (PROTOCOL §3), but worth a note
+    failure: str | None = None  # the kind of a recorded inference failure (sarbench/failures.py)
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -215,6 +217,7 @@ def load_predictions(
                     question=message_text(record, "user"),
                     image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
                     no_response_field="response" not in record,
+                    failure=record_kind(record),
                 )
             )
     return {k: v for k, v in by_subset.items() if v}, issues, used

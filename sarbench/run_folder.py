@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -287,6 +288,15 @@ def write_document(path: Path, document: dict) -> None:
     """run_key.json, manifest.json or metrics.json, stamped with this SCHEMA_VERSION."""
     stamped = {"schema_version": SCHEMA_VERSION, **{k: v for k, v in document.items() if k != "schema_version"}}
     write_text(path, _dumps(stamped, 2) + "\n")
+
+
+def path_segment(name: str) -> str:
+    """A name as one folder name: a hub id (`Qwen/Qwen2-VL-7B-Instruct`) or a served model's
+    absolute path would otherwise nest folders under `results/`. Separators become `--` (as in
+    the hub's cache), characters unsafe in file names `_`; never empty, `.` or `..`."""
+    parts = [part for part in re.split(r"[/\\]+", name) if part not in ("", ".", "..")]
+    segment = re.sub(r"[^\w.+=@,-]+", "_", "--".join(parts)).lstrip(".")
+    return segment or "_"
 
 
 def predictions_present(out: Path) -> list[Path]:

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from sarbench.failures import mark_failures
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}
     if missing:
         result["no_response_field"] = missing
+    kinds = {subset: [p.failure for p in items] for subset, items in by_subset.items()}
+    if any(k for items in kinds.values() for k in items):  # a run's recorded inference failures
+        mark_failures(result, kinds)
     for duplicate in duplicates:
         print(f"warning: {duplicate.message()}", file=sys.stderr)
     repeated = {d.path for d in duplicates}

@@ -12,4 +12,3 @@ except ImportError:
     pass
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SARBENCH_SHARED", REPO.parent / "shared"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import needs_shared, shared_path
 from test_build_readers import VOC, coco_fixture
 from test_build_support import check_build, expected_images, load_build
 
@@ -269,10 +270,10 @@ def test_split_names_the_files(tmp_path):
     ).exists()
 
 
-REAL_SAR = Path(os.environ.get("SARBENCH_REAL_SAR") or Path(__file__).resolve().parents[2] / "shared" / "real-sar")
+REAL_SAR = shared_path("real-sar", "SARBENCH_REAL_SAR")
 
 
-@pytest.mark.skipif(not (REAL_SAR / "annotations.jsonl").is_file(), reason=f"real SAR sample not found at {REAL_SAR}")
+@needs_shared(REAL_SAR / "annotations.jsonl")
 def test_real_sar_sample_builds_and_round_trips(tmp_path):
     annotations = REAL_SAR / "annotations.jsonl"
     report = build(BuildOptions(annotations=annotations, format="jsonl", out=tmp_path / "out", link="symlink"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from shared_data import needs_shared
 from test_build_pipeline import REAL_SAR
 
 from sarbench.build import BuildOptions, build, sample_data_dir
@@ -45,7 +46,7 @@ def test_bundled_sample_scores_100_against_itself():
     assert result["metrics"]["grounding.abstract"] == 100  # the sample has relation sentences
 
 
-@pytest.mark.skipif(not (REAL_SAR / "annotations.jsonl").is_file(), reason=f"real SAR sample not found at {REAL_SAR}")
+@needs_shared(REAL_SAR / "annotations.jsonl")
 def test_real_sar_build_scores_100_against_itself(tmp_path):
     build(BuildOptions(annotations=REAL_SAR / "annotations.jsonl", format="jsonl", out=tmp_path, link="none"))
     pairs = self_pairs(tmp_path)

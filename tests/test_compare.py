@@ -268,3 +268,57 @@ def test_common_compares_runs_over_different_tasks_on_the_samples_both_scored(ru
     )
     with pytest.raises(SystemExit, match="different data"):
         compare_runs([weak, clashing], replicates=10, common=True)
+
+
+def test_top_zero_states_how_many_samples_differ(runs, tmp_path, capsys):
+    weak, strong, twin = runs
+    [comparison] = compare_runs([weak, strong], replicates=20, top=0)
+    details = {
+        folder: {
+            json.loads(l)["id"]: json.loads(l)["counts"] for l in (folder / "details.jsonl").read_text().splitlines()
+        }
+        for folder in (weak, strong)
+    }
+    expected = sum(details[weak][i] != details[strong][i] for i in details[weak])
+    assert comparison["differing"] == expected > 0
+    assert main([str(weak), str(strong), "--bootstrap", "20", "--top", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "score every sample the same" not in text
+    assert f"**{expected} of {9 * 30} samples scored differently**" in text
+    assert f"{expected} samples scored differently; none listed (--top 0)." in text
+    assert main([str(weak), str(twin), "--bootstrap", "20"]) == 0
+    assert "None: the runs score every sample the same." in capsys.readouterr().out
+
+
+def test_report_explains_both_tests_and_labels_the_verdict(runs, capsys):
+    weak, strong, _ = runs
+    assert main([str(weak), str(strong), "--bootstrap", "20", "--top", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "- Bootstrap CI (the verdict): images are resampled with replacement 20 times" in text
+    assert "- McNemar (a second look, per-sample hits only):" in text and "read the CI" in text
+    assert "| verdict (bootstrap CI) |" in text and "| McNemar verdict |" in text
+
+
+def test_different_task_sets_are_refused_as_such(runs, tmp_path):
+    weak, _, _ = runs
+    counted = make_run(tmp_path / "counted", 0.5, subsets=("count",), sha=SHA)  # no manifest difference
+    with pytest.raises(SystemExit, match=r"ran different task sets: subsets only in A \['classify', 'describe'"):
+        compare_runs([weak, counted], replicates=10)
+    files = make_run(tmp_path / "files", 0.5, subsets=("count",), sha={"SARChat_classify_count_test.json": "b" * 64})
+    with pytest.raises(SystemExit, match=r"ran different task sets \(data files 1 only in A") as refused:
+        compare_runs([weak, files], replicates=10)
+    assert "different data" not in str(refused.value)
+
+
+def test_forest_plot_is_written_beside_the_report(runs, tmp_path, capsys):
+    weak, strong, _ = runs
+    out = tmp_path / "cmp" / "report.md"
+    assert main([str(weak), str(strong), "--bootstrap", "20", "--out", str(out)]) == 0
+    png, pdf = tmp_path / "cmp" / "report_forest.png", tmp_path / "cmp" / "report_forest.pdf"
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5000
+    data = pdf.read_bytes()
+    assert b"/Type3" not in data and b"/CIDFontType2" in data  # Type 42 (TrueType) fonts only
+    assert f"forest plot: {png}" in capsys.readouterr().err
+    plot = tmp_path / "f.svg"
+    assert main([str(weak), str(strong), "--bootstrap", "20", "--plot", str(plot)]) == 0
+    assert plot.read_text().count("<g id=") > 10

@@ -27,6 +27,7 @@ from sarbench.leaderboard import main as leaderboard_main
 from sarbench.run_folder import RunFolderError, read_prediction_lines
 from sarbench.run_settings import runner_settings
 from sarbench.runner import RunError
+from sarbench.score import main as score_main
 
 ANSWERS = {question: answer for question, answer in REFERENCES.values()}
 COUNT_QUESTION = REFERENCES["count"][0]
@@ -35,7 +36,8 @@ COUNT_QUESTION = REFERENCES["count"][0]
 class ChatServer:
     """An OpenAI-compatible server answering each question with its reference. `stop_after`:
     it goes down for good (its socket closed: connections refused) after that many answers;
-    `refuse_count`: requests for the count question get HTTP 400 (a request it can never serve)."""
+    `refuse_count`: requests for the count question get HTTP 400 (a request it can never serve),
+    except a preflight's one-token request."""
 
     def __init__(self, port=0, stop_after=None, refuse_count=False):
         self.answered = 0
@@ -61,8 +63,10 @@ class ChatServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                text = body["messages"][-1]["content"][-1]["text"]
-                if server.refuse_count and text == COUNT_QUESTION:
+                content = body["messages"][-1]["content"]
+                text = content if isinstance(content, str) else content[-1].get("text")
+                # a one-token request is a preflight check (model_adapters/openai_preflight.py)
+                if server.refuse_count and text == COUNT_QUESTION and body.get("max_tokens") != 1:
                     return self.reply(400, {"error": {"message": "image exceeds this model's limit"}})
                 with server.lock:
                     server.answered += 1
@@ -172,6 +176,10 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
         "permanent": 0,
     }
     share = f"{failed} of 36 samples ({100 * failed / 36:.2f} %"
+    # re-scoring the predictions folder marks them the same way
+    rescored = tmp_path / "rescored.json"
+    assert score_main([str(runs / "outage" / "predictions"), "--out", str(rescored), "--quiet"]) == 0
+    assert json.loads(rescored.read_text())["inference_failure_summary"] == summary
     assert f"inference failures: {share}; {failed} transient), scored as empty answers" in done.stdout
     # listed, daggered, footnoted, and not ranked above the (default 5 %) threshold
     table = tmp_path / "table.md"
@@ -187,6 +195,15 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
     latex = tmp_path / "table.tex"
     leaderboard_main([str(runs), "--out", str(latex)])
     assert r"down (data) \dag{}" in latex.read_text() and r"\dag{} inference failures" in latex.read_text()
+    # the plots explain the legend's dagger under each figure
+    import matplotlib
+
+    from sarbench.plot import write_plots
+    from sarbench.reports.runs import load_runs
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text kept as text
+        figures = write_plots(load_runs([runs]), tmp_path / "plots", ["svg"])
+    assert all("† inference failures, scored as empty answers" in path.read_text() for path in figures)
     # accepted failures exit 0
     accepted = ("model.name=down", "runner.retry_failed=none", "runner.allow_failures=true")
     assert cli(data, runs / "outage", *served(servers(port=server.port).url, *accepted)).returncode == EXIT_OK

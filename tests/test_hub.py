@@ -10,9 +10,11 @@ import sys
 import tarfile
 import time
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_run import config, predictions
 
 from sarbench.build import sample_data_dir
@@ -240,9 +242,14 @@ def test_archive_member_outside_the_folder_is_refused(tmp_path):
     assert not (tmp_path / "evil.png").exists()
 
 
-def test_offline_and_not_cached_is_one_clear_message(tmp_path):
-    with pytest.raises(RunError, match=r"cannot get dataset org/absent@default branch .*HF_HUB_OFFLINE=1"):
-        run(tmp_path / "run", "data=hub", "data.repo=org/absent", f"data.cache_dir={tmp_path / 'hub'}")
+@pytest.mark.parametrize("source,hub", [("hf", "Hugging Face Hub"), ("modelscope", "ModelScope")])
+def test_offline_and_not_cached_is_one_clear_message(tmp_path, source, hub):
+    if source == "modelscope":
+        pytest.importorskip("modelscope.hub.snapshot_download", reason="the modelscope client is not installed")
+    with pytest.raises(
+        RunError, match=rf"cannot get dataset org/absent@default branch from the {hub}: .*HF_HUB_OFFLINE=1"
+    ):
+        run(tmp_path / "run", "data=hub", "data.repo=org/absent", f"data.source={source}", f"data.cache_dir={tmp_path}")
 
 
 def test_unreachable_hub_fails_fast_with_one_message(tmp_path):
@@ -274,7 +281,8 @@ def test_unreachable_hub_fails_fast_with_one_message(tmp_path):
 
 
 def test_modelscope_without_its_client_says_how_to_install(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "modelscope", None)  # as if not installed
+    for name in ("modelscope", "modelscope.hub", "modelscope.hub.snapshot_download"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed (also when imported before)
     with pytest.raises(
         RunError, match=r"data.source=modelscope needs the modelscope client: pip install 'sarbench\[modelscope\]'"
     ):
@@ -315,3 +323,76 @@ def test_hub_model_id_loads_from_the_cache_and_records_its_commit(tmp_path, monk
         RunError, match=rf"checkpoint: sarbench-test/tiny-qwen2vl@default revision \(commit {commit}\) -> .*{new}"
     ):
         run_model(tmp_path / "hub-run", *from_hub, *hub_data)
+
+
+def test_modelscope_cache_equals_sample(tmp_path, reference):
+    pytest.importorskip("modelscope.hub.snapshot_download", reason="the modelscope client is not installed")
+    snapshot = tmp_path / "ms" / "datasets" / "org--SARChat" / "snapshots" / "master"
+    for name, data in sample_files().items():
+        (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+        (snapshot / name).write_bytes(data)
+    out = tmp_path / "run"
+    result = run(
+        out, "data=hub", "data.source=modelscope", "data.repo=org/SARChat", f"data.cache_dir={tmp_path / 'ms'}"
+    )
+    assert_same_as_sample(result, out, reference)
+    source = json.loads((out / "run_key.json").read_text())["data_source"]
+    assert (source["source"], source["repo"], source["commit"]) == ("modelscope", "org/SARChat", None)
+
+
+def test_download_fetches_only_the_split_and_its_images(tmp_path, reference):
+    """The real client (the CLI, HF_ENDPOINT) against a hub stand-in on 127.0.0.1: the test
+    files, then the image folder they name; the release's training files are never downloaded."""
+    from fake_hub import FakeHub
+
+    files = dict(sample_files())
+    files["SARChat_classify_count_train.json"] = b"[]"
+    files["train_images/scene_999.png"] = b"not fetched"
+    files["train_images.zip"] = b"not fetched either"
+    out = tmp_path / "run"
+    with FakeHub("org/SARChat", files) as hub:
+        env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": hub.endpoint}
+        done = subprocess.run(
+            [sys.executable, "-m", "sarbench", *ORACLE, "data=hub", "data.repo=org/SARChat"]
+            + [f"data.cache_dir={tmp_path / 'hub'}", f"out={out}"],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": str(REPO)},
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["metrics"] == reference[0]["metrics"]
+    assert comparable(out) == reference[1]
+    expected = [f"{stem}.json" for stem in FILE_STEMS.values()] + [n for n in files if n.startswith("images/")]
+    assert sorted(hub.downloaded) == sorted(expected)  # not the README, annotations or training files
+    assert json.loads((out / "run_key.json").read_text())["data_source"]["commit"] == hub.commit
+
+
+def test_a_folder_prepared_meanwhile_by_another_run_is_used(tmp_path):
+    from sarbench.hub import COMPLETE, _once
+
+    work = tmp_path / "prepared"
+
+    def build(tmp: Path) -> Path:  # another run finishes the same folder while this one builds
+        work.mkdir()
+        (work / "theirs").write_text("x")
+        (work / COMPLETE).write_text(".\n")
+        (tmp / "ours").write_text("y")
+        return tmp
+
+    assert _once(work, build) == work
+    assert sorted(p.name for p in work.iterdir()) == sorted([COMPLETE, "theirs"])
+    assert [p.name for p in tmp_path.iterdir()] == ["prepared"]  # nothing half-built left behind
+    assert _once(work, lambda tmp: pytest.fail("a finished folder is not built again")) == work
+
+
+@given(st.text(alphabet=st.sampled_from("ab./\\:C"), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_stored_image_paths_never_leave_the_prepared_folder(stored):
+    from sarbench.hub_tables import _clean
+
+    cleaned = _clean(stored)
+    assert not cleaned.startswith("/") and ":" not in cleaned and "\\" not in cleaned and cleaned != "."
+    assert ".." not in PurePosixPath(cleaned).parts
+    target = Path("/prepared")
+    assert os.path.normpath(target / (cleaned or "x")).startswith(str(target) + "/")

@@ -1,18 +1,23 @@
 """The OpenAI-compatible adapter against real HTTP servers on 127.0.0.1 (ok, flaky, failing, slow)."""
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from family_helpers import REPO
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 from test_data import REFERENCES
 from test_run import make_dataset, run
 
-from model_adapters import build_model
+from model_adapters import FAMILIES, build_model
 from model_adapters.base import GenerationRequest, InferenceFailure
+from model_adapters.openai_preflight import first_difference
+from model_adapters.served_family import FamilyRequests
 
 OPENAI_YAML = OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "model" / "openai.yaml"))
 
@@ -24,13 +29,42 @@ CONTENT = {
     "image_part": [{"type": "image_url", "image_url": {"url": "data:,"}}],
     "null": None,
     "surrogate": "ship \ud800 {<1><2><3><4>}",
+    "padded": "  {<1><2><3><4>}\n<|im_end|> ",
 }
+
+
+def render(template, messages):
+    """A chat template rendered as transformers (and vLLM) render it."""
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    return _compile_jinja_template(template).render(messages=messages, add_generation_prompt=True)
+
+
+SPECIAL_IDS: dict[str, int] = {}
+
+
+def char_tokens(body, template):
+    """A fake /tokenize: `<|name|>` is one token, any other character one (vLLM's image parts
+    become {"type": "image"})."""
+    if "prompt" in body:
+        text = body["prompt"]
+    else:
+        messages = [
+            {**m, "content": [p if p["type"] == "text" else {"type": "image"} for p in m["content"]]}
+            if isinstance(m["content"], list)
+            else m
+            for m in body["messages"]
+        ]
+        text = render(body.get("chat_template") or template, messages)
+    pieces = re.findall(r"<\|[a-z_]+\|>|.", text, flags=re.DOTALL)
+    ids = [SPECIAL_IDS.setdefault(p, 1000 + len(SPECIAL_IDS)) if len(p) > 1 else ord(p) for p in pieces]
+    return {"tokens": ids, "token_strs": pieces, "count": len(ids)}
 
 
 class Server:
     """A minimal OpenAI chat-completions server; `mode` picks its behaviour."""
 
-    def __init__(self, mode="ok", fail_first=0):
+    def __init__(self, mode="ok", fail_first=0, models=("tiny",), template=None, tokenize=True):
         self.mode = mode
         self.fail_first = fail_first
         self.requests = []
@@ -41,8 +75,24 @@ class Server:
             def log_message(self, *args):
                 pass
 
+            def do_GET(self):
+                if self.path != "/v1/models" or server.mode == "error":
+                    return self.reply(404 if server.mode != "error" else 500, {"error": "no"})
+                self.reply(200, {"object": "list", "data": [{"id": name, "object": "model"} for name in models]})
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/tokenize":
+                    with server.lock:
+                        server.requests.append((self.path, dict(self.headers), body))
+                    if not tokenize:
+                        return self.reply(404, {"detail": "Not Found"})
+                    return self.reply(200, char_tokens(body, template))
+                if self.path == "/detokenize":
+                    names = {i: name for name, i in SPECIAL_IDS.items()}
+                    return self.reply(200, {"prompt": "".join(names.get(i) or chr(i) for i in body["tokens"])})
+                if server.mode == "nomodel" and body["model"] != "tiny":
+                    return self.reply(404, {"message": f"The model `{body['model']}` does not exist."})
                 with server.lock:
                     server.requests.append((self.path, dict(self.headers), body))
                     attempt = len(server.requests)
@@ -53,6 +103,25 @@ class Server:
                     return self.reply(500 if server.mode == "error" else status, {"error": "busy"})
                 if server.mode == "bad":
                     return self.reply(400, {"error": "bad request"})
+                if server.mode == "no_template":
+                    return self.reply(
+                        400,
+                        {
+                            "message": "As of transformers v4.44, default chat template is no "
+                            "longer allowed, so you must provide a chat template if the tokenizer does not define one."
+                        },
+                    )
+                if server.mode == "untrusted" and "chat_template" in body:
+                    return self.reply(
+                        400,
+                        {
+                            "message": "Chat template is passed with request, but "
+                            "--trust-request-chat-template is not set. Refused request with untrusted chat template."
+                        },
+                    )
+                if server.mode == "token_ids":  # vLLM's return_token_ids: the answer's ids beside its text
+                    choice = {"message": {"content": "server text"}, "token_ids": server.token_ids}
+                    return self.reply(200, {"choices": [choice]})
                 if server.mode in CONTENT:
                     return self.reply(200, {"choices": [{"message": {"content": CONTENT[server.mode]}}]})
                 if server.mode == "trickle":  # headers at once, then a byte every 0.2 s
@@ -190,18 +259,66 @@ def test_end_to_end_run(tmp_path):
         "refer_single": 0,
         "refer_multi": 0,
     }
-    with Server(mode="error") as server:
-        result = run(
+
+
+def test_a_failing_server_stops_the_run_before_any_batch_saying_so(tmp_path, caplog):
+    from sarbench.runner import RunError
+
+    data = make_dataset(tmp_path / "data", per_subset=3)
+    with Server(mode="error") as server, pytest.raises(RunError) as refused:
+        run(
             data,
-            tmp_path / "run2",
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            f"model.base_url={server.url}",
+            "model.max_retries=2",
+            "model.backoff_s=0.01",
+            "task=refer",
+        )
+    message = str(refused.value)
+    assert f"{server.url}/models" in message and "HTTP 500" in message and '{"error": "no"}' in message
+    assert not list((tmp_path / "run").glob("predictions/*.jsonl"))
+    lines = [r.getMessage() for r in caplog.records if "attempt" in r.getMessage()]
+    assert "attempt 1 of 3 failed (HTTP 500" in lines[0] and lines[0].endswith("attempt 2 in 0.01 s")
+    assert "attempt 2 of 3 failed" in lines[1] and lines[1].endswith("attempt 3 in 0.02 s")
+
+
+@pytest.mark.parametrize(
+    ("server_args", "overrides", "expected"),
+    [
+        ({"models": ("other", "x")}, [], "does not serve 'tiny'; it serves 'other', 'x': set model.served_model"),
+        ({"mode": "bad"}, [], 'HTTP 400 to a one-token request: {"error": "bad request"}'),
+        ({"mode": "no_template"}, [], "no chat template for this model: set model.family=<family>"),
+        ({"mode": "untrusted"}, ["model.family=qwen2_vl"], "start vLLM with --trust-request-chat-template"),
+        ({}, ["model.base_url=http://127.0.0.1:9/v1"], "nothing listens there: start the server"),
+    ],
+)
+def test_preflight_refusals_name_url_status_and_what_to_do(tmp_path, server_args, overrides, expected):
+    from sarbench.runner import RunError
+
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    with Server(**server_args) as server, pytest.raises(RunError, match="preflight") as refused:
+        run(
+            data,
+            tmp_path / "run",
             "model=openai",
             "model.served_model=tiny",
             f"model.base_url={server.url}",
             "model.max_retries=0",
             "task=refer",
+            *overrides,
         )
-    assert result["inference_failures"] == {"refer_single": 3, "refer_multi": 3}
-    assert result["metrics"]["task.refer"] == 0
+    assert expected in str(refused.value)
+    assert not list((tmp_path / "run").glob("predictions/*.jsonl"))
+
+
+def test_retries_are_said_once_per_round_however_many_requests_wait(image, caplog):
+    with Server(fail_first=8) as server:
+        out = adapter(server.url, concurrency=4, max_retries=4).generate([request(image)] * 4)
+    assert out == ["{<1><2><30><40>} (top left)"] * 4
+    lines = [r.getMessage() for r in caplog.records if "attempt" in r.getMessage()]
+    assert 1 <= len(lines) <= 3 and all(" of 5 failed (HTTP " in line for line in lines)
 
 
 def test_served_model_is_required(tmp_path):
@@ -278,3 +395,207 @@ def test_ctrl_c_stops_within_seconds_while_requests_hang(image, tmp_path):
         _, err = process.communicate(timeout=10)
     assert time.monotonic() - start < 5
     assert "KeyboardInterrupt" in err
+
+
+# -- family-exact requests (model.family set) ---------------------------------------------------
+
+
+def family_adapter(url, family="qwen2_vl", **settings):
+    return adapter(url, family=family, processor_kwargs={"min_pixels": 56 * 56, "max_pixels": 112 * 112}, **settings)
+
+
+def decoded(data_url):
+    import base64
+    import io
+
+    from PIL import Image
+
+    header, payload = data_url.split(",", 1)
+    assert header == "data:image/png;base64"
+    return Image.open(io.BytesIO(base64.b64decode(payload)))
+
+
+def test_family_requests_carry_the_family_pixels_and_template(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from model_adapters.hf_images import to_rgb
+
+    path = tmp_path / "scene.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 420), dtype=np.uint8)).save(path)
+    with Server() as server:
+        backend = family_adapter(server.url)
+        (answer,) = backend.generate([request(str(path), "What is this?")])
+    _, _, body = server.requests[0]
+    sent = decoded(body["messages"][-1]["content"][0]["image_url"]["url"])
+    expected = backend.family.prepare_image(to_rgb(Image.open(path)))
+    assert sent.size == expected.size == (112, 84)  # smart-resize into the configured pixel budget
+    assert np.array_equal(np.asarray(sent.convert("RGB")), np.asarray(expected))
+    assert body["add_special_tokens"] is True
+    rendered = render(
+        body["chat_template"],
+        [
+            {**m, "content": [{"type": "image"}, m["content"][1]]} if m["role"] == "user" else m
+            for m in body["messages"]
+        ],
+    )
+    assert rendered == backend.family.render_prompt("What is this?")
+    assert rendered.endswith(
+        "<|vision_start|><|image_pad|><|vision_end|>\nWhat is this?<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert answer == "no idea"
+
+
+@settings(max_examples=60, deadline=None)
+@given(system=st.text(max_size=20), question=st.text(max_size=40), family=st.sampled_from(sorted(FAMILIES.names())))
+def test_the_family_template_renders_the_family_prompt_for_any_text(system, question, family):
+    backend = adapter("http://127.0.0.1:9/v1", family=family, system_prompt=system)
+    template = FamilyRequests(backend.family, "request").template
+    messages = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]},
+    ]
+    assert render(template, messages) == backend.family.render_prompt(question)
+
+
+def test_preflight_refuses_a_server_template_naming_the_first_differing_token(tmp_path):
+    from model_adapters.tiny.qwen2_vl import CHAT_TEMPLATE
+    from sarbench.runner import RunError
+
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    overrides = ("model=openai", "model.served_model=tiny", "model.family=qwen2_vl", "task=refer")
+    with Server(template=CHAT_TEMPLATE) as server:
+        with pytest.raises(RunError) as refused:
+            run(data, tmp_path / "run", *overrides, f"model.base_url={server.url}", "model.chat_template=server")
+        assert not list((tmp_path / "run").glob("predictions/*.jsonl"))
+        # the family's template sent with each request: the same server renders the family's prompt
+        result = run(data, tmp_path / "ok", *overrides, f"model.base_url={server.url}")
+    assert "differs from family qwen2_vl's at token" in str(refused.value)
+    assert "the server has '[' (id 91), the family '\\n' (id 10)" in str(refused.value)
+    assert "model.chat_template=request" in str(refused.value)
+    assert result["metrics"]["task.refer"] == 100
+    tokenized = [body for path, _, body in server.requests if path == "/tokenize" and "messages" in body]
+    assert len(tokenized) == 1 + 2  # refused at the first subset; then one request of each subset
+
+
+def test_template_check_warn_goes_on_and_records_the_difference(tmp_path):
+    from model_adapters.tiny.qwen2_vl import CHAT_TEMPLATE
+
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    with Server(template=CHAT_TEMPLATE) as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "model.chat_template=server",
+            "model.template_check=warn",
+            "task=refer",
+        )
+    assert result["metrics"]["task.refer"] == 100
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("differs from family qwen2_vl's at token" in e and "template_check=warn" in e for e in events)
+
+
+def test_a_server_without_tokenize_is_noted_not_refused(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=1)
+    with Server(tokenize=False) as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "task=refer",
+        )
+    assert result["metrics"]["task.refer"] == 100
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("offers no /tokenize" in e for e in events)
+
+
+def test_without_a_family_the_run_says_prompts_are_the_servers(tmp_path, caplog):
+    data = make_dataset(tmp_path / "data", per_subset=1)
+    with Server() as server:
+        run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            f"model.base_url={server.url}",
+            "task=refer",
+        )
+    assert "prompts follow the server's chat template" in caplog.text and "not comparable" in caplog.text
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("prompts follow the server's chat template" in e for e in events)
+
+
+def test_image_placeholder_runs_are_one_token_and_anything_else_counts():
+    image, nl, a, q = (7, "<|image_pad|>"), (10, "\n"), (1, "a"), (2, "q")
+    family = [a, image, nl, q]
+    assert first_difference([a, image, image, image, nl, q], family, {7}) is None
+    assert first_difference([a, image, q], family, {7}) == (2, nl, q)
+    assert first_difference([a, image, nl, nl, q], family, {7}) == (3, q, nl)  # only image tokens collapse
+    assert first_difference(family[:3], family, {7}) == (3, q, None)
+
+
+def test_stop_tokens_become_the_servers_token_ids(image):
+    with Server() as server:
+        backend = adapter(server.url, family="internvl2_5")
+        backend.generate([request(image)])
+    _, _, body = server.requests[-1]
+    assert body["stop_token_ids"] == [SPECIAL_IDS["<|im_end|>"]] and "stop" not in body
+    with Server(tokenize=False) as server:
+        backend = adapter(server.url, family="internvl2_5")
+        backend.generate([request(image)])
+    _, _, body = server.requests[-1]
+    assert body["stop"] == ["<|im_end|>"] and "stop_token_ids" not in body
+    assert any("sent as stop strings" in e for e in backend.events)
+
+
+def test_answers_are_stripped_as_the_other_backends_decode_them(image):
+    with Server(mode="padded") as server:
+        assert adapter(server.url).generate([request(image)]) == ["{<1><2><3><4>}\n<|im_end|>"]
+        assert adapter(server.url, family="internvl2_5").generate([request(image)]) == ["{<1><2><3><4>}"]
+
+
+def test_with_the_checkpoint_at_hand_pixels_and_answers_are_exactly_the_in_process_ones(image, tmp_path):
+    """model.path: the checkpoint's processor sets the pixel budget (the tiny one: 112x112 at most)
+    and its tokenizer decodes the answer's token ids, as backend=hf does."""
+    from PIL import Image
+
+    from model_adapters.tiny import ensure_tiny_model
+
+    checkpoint = ensure_tiny_model("qwen2_vl", tmp_path / "tiny")
+    big = tmp_path / "big.png"
+    Image.new("L", (640, 480), 90).save(big)
+    with Server(mode="token_ids") as server:
+        backend = adapter(server.url, family="qwen2_vl", path=str(checkpoint))
+        tokenizer = backend.family_requests.tokenizer
+        server.token_ids = tokenizer.encode(" ship {<1><2><3><4>}") + [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+        (answer,) = backend.generate([request(str(big))])
+    _, _, body = server.requests[-1]
+    assert body["return_token_ids"] is True
+    assert decoded(body["messages"][-1]["content"][0]["image_url"]["url"]).size == (112, 84)
+    assert answer == "ship {<1><2><3><4>}"
+
+
+def test_a_first_sample_with_an_unreadable_image_does_not_stop_the_preflight(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    (data / "images" / "a.png").write_bytes(b"not a png")
+    with Server() as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "task=refer",
+            "runner.allow_failures=true",
+        )
+    assert result["inference_failures"] == {"refer_single": 1, "refer_multi": 1}
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("left out of the preflight: cannot read its image" in e for e in events)

@@ -201,3 +201,35 @@ def test_breakdown_refuses_unknown_column_ids_naming_the_valid_ones(tmp_path):
     write_run(tmp_path / "r" / "a", "a", table3(50.0), breakdowns=_breakdown(1.0, 2.0, 30, 30))
     with pytest.raises(SystemExit, match=r"no metric nope; valid --columns ids with --breakdown: grounding.multi, "):
         main([str(tmp_path / "r"), "--breakdown", "category", "--columns", "grounding.multi,nope"])
+
+
+# --- which runs are read, and how they are named -----------------------------------------------------
+
+
+def test_symlinked_run_folders_are_read_once(tmp_path, capsys):
+    write_run(tmp_path / "store" / "exp1", "linked", table3(50.0))
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "exp1").symlink_to(tmp_path / "store" / "exp1", target_is_directory=True)
+    (tmp_path / "r" / "loop").symlink_to(tmp_path / "r", target_is_directory=True)  # a cycle
+    write_run(tmp_path / "r" / "own", "own", table3(40.0))
+    rows = md_rows(render([tmp_path / "r"]))
+    assert list(rows) == ["linked (sample)", "own (sample)"]
+    assert list(md_rows(render([tmp_path / "r", tmp_path / "store"]))) == ["linked (sample)", "own (sample)"]
+    assert "(read once)" in capsys.readouterr().err
+
+
+def test_run_names_show_non_default_generation_settings(tmp_path):
+    write_run(tmp_path / "r" / "short", "m", table3(50.0))
+    write_run(tmp_path / "r" / "default", "m", table3(40.0))
+    write_run(tmp_path / "r" / "mixed", "m", table3(30.0))
+
+    def key(folder, tokens):
+        generation = {s: {"max_new_tokens": tokens.get(s, 2048), "decoding": "greedy"} for s in FULL_N}
+        document = {"protocol": "sarchat-v1", "model": {}, "prompts_sha256": "x", "data_sha256": {}}
+        (folder / "run_key.json").write_text(json.dumps({**document, "generation": generation}))
+
+    key(tmp_path / "r" / "short", dict.fromkeys(FULL_N, 32))
+    key(tmp_path / "r" / "default", {})
+    key(tmp_path / "r" / "mixed", {"count": 64})
+    names = list(md_rows(render([tmp_path / "r"])))
+    assert names == ["m (sample) [max_new_tokens=32]", "m (sample)", "m (sample) [max_new_tokens=64 (count)]"]

@@ -2,14 +2,14 @@
 
 import json
 import math
-from pathlib import Path
 
 import pytest
+from shared_data import needs_shared, shared_path
 
 from sarbench.records import DataError
 from sarbench.score_predictions import score_pairs
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "sarchat_examples.json"
+EXAMPLES = shared_path("reference/sarchat_examples.json")
 
 REF_BOXES = "{<294><358><329><427>}{<61><448><122><503>}{<27><199><78><261>}{<193><157><245><306>}"
 
@@ -156,7 +156,7 @@ def test_malformed_reference():
     assert result["n"] == {"count": 1} and len(result["malformed"]) == 1
 
 
-@pytest.mark.skipif(not EXAMPLES.exists(), reason="shared reference examples absent")
+@needs_shared(EXAMPLES)
 def test_transcribed_examples_parse_and_self_score():
     subset_of = {
         "classification": "classify",

@@ -187,3 +187,34 @@ def test_three_tiny_qwen2vl_shards_at_once_equal_one_process(tmp_path, tiny_cach
     sharded = tmp_path / "sharded"
     shards_at_once(data, sharded, 3, *model)
     assert_same_run(sharded, single)
+
+
+@pytest.mark.parametrize("cpu", [True, False])
+def test_vllm_data_parallel_above_one_is_refused_with_the_shard_recipe(monkeypatch, cpu):
+    from model_adapters import vllm_backend
+    from model_adapters.errors import AdapterError
+
+    monkeypatch.setattr(vllm_backend, "on_cpu", lambda: cpu)
+    vllm_backend.check_data_parallel(1, 2)  # one engine: nothing to refuse
+    expected = r"needs GPUs .* on CPU use backend.data_parallel_size=1" if cpu else r"shard_local.sh 4 2 backend=vllm"
+    with pytest.raises(AdapterError, match=expected):
+        vllm_backend.check_data_parallel(4, 2)
+
+
+def test_shard_local_script_runs_n_shards_into_one_result(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=4)
+    single = tmp_path / "single"
+    run(data, single)
+    out = tmp_path / "sharded"
+    env = {**os.environ, "PYTHON": sys.executable}
+    overrides = ["data=built", f"data.root={data}", f"out={out}", "scoring.meteor=false"]
+    done = subprocess.run(
+        ["bash", str(Path(__file__).parents[1] / "scripts" / "shard_local.sh"), "2", "0", *overrides],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "2/2 shards done" in done.stdout and (out / "shard-1.log").is_file()
+    assert_same_run(out, single)

@@ -395,8 +395,9 @@ def test_a_failing_stream_goes_on_batch_by_batch(tmp_path):
 
 def test_a_run_that_stops_early_closes_the_stream(tmp_path, monkeypatch):
     adapter = ChunkedOracle(name="oracle", settings=ORACLE, chunks=[])
-    monkeypatch.setattr(adapter, "generate", lambda requests: [InferenceFailure("down")] * len(requests))
-    with pytest.raises(RunError, match="failed in a row"):
+    down = InferenceFailure("down", transient=True)  # permanent ones stop sooner, within chunk 1
+    monkeypatch.setattr(adapter, "generate", lambda requests: [down] * len(requests))
+    with pytest.raises(RunError, match="60 samples failed in a row"):
         oracle_run(tmp_path, adapter, "runner.max_consecutive_failures=60")
     assert adapter.closed and len(adapter.chunks) == 2
 

@@ -20,6 +20,24 @@ QWEN_SPECIALS = [
     "<|box_start|>",
     "<|box_end|>",
 ]
+# The released checkpoints' chat template (Qwen/Qwen2-VL-7B-Instruct, chat_template.json), so that a
+# served tiny checkpoint behaves as a served release: no newline between image and question, which
+# ms-swift's `qwen2_vl` template (the family's prompt) has.
+CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}{{ message['content'] }}"
+    "<|im_end|>\n{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}{% if add_vision_id %}Picture "
+    "{{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif content['type'] == 'video' or 'video' in content %}"
+    "{% set video_count.value = video_count.value + 1 %}{% if add_vision_id %}Video "
+    "{{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
 # Few pixels keep the vision tower cheap: 56x56..112x112 -> 4..16 merged image tokens.
 MIN_PIXELS, MAX_PIXELS = 56 * 56, 112 * 112
 # Attention heads of 32 dims: the smallest vLLM's CPU attention kernels accept (backend=vllm tests).
@@ -35,12 +53,14 @@ def qwen_processor(processor_cls):
         eos="<|im_end|>",
         pad="<|endoftext|>",
         named={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>"},
+        chat_template=CHAT_TEMPLATE,
     )
     size = {"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS}
     return processor_cls(
         image_processor=Qwen2VLImageProcessor(size=size),
         video_processor=Qwen2VLVideoProcessor(size=size),
         tokenizer=tokenizer,
+        chat_template=CHAT_TEMPLATE,
     )
 
 

@@ -48,10 +48,16 @@ def _pair_markdown(c: dict) -> list[str]:
         f"Data check: {c['data_check']}.",
         "",
         *_left_out(c),
-        f"{c['samples']} samples on {c['clusters']} clusters (cluster key: {c['cluster_key']}). "
-        f"Δ = B − A with {level} percentile CIs from a paired bootstrap over clusters "
-        f"({c['bootstrap']} replicates, seed {c['seed']}); verdict: significant when the CI "
-        f"excludes 0 (↓ = lower is better). No correction for multiple comparisons.",
+        f"{c['samples']} samples on {c['clusters']} clusters (cluster key: {c['cluster_key']}); "
+        f"**{c['differing']} of {c['samples']} samples scored differently** (any TP/FP/FN count, "
+        "parse failure or count answer).",
+        "",
+        f"- Bootstrap CI (the verdict): images are resampled with replacement {c['bootstrap']} times "
+        f"(seed {c['seed']}), each score recomputed for both runs on the same draw; the {level} "
+        "interval of Δ = B − A. Significant when it excludes 0 (↓ = lower is better).",
+        "- McNemar (a second look, per-sample hits only): an exact test on the samples exactly one run "
+        "gets right; it treats samples as independent and ignores false positives, so where it "
+        "disagrees with the CI, read the CI. No correction for multiple comparisons in either.",
         "",
     ]
     lines += [f"> warning: {w}" for w in c["warnings"]] + ([""] if c["warnings"] else [])
@@ -66,7 +72,7 @@ def _pair_markdown(c: dict) -> list[str]:
         ]
         for r in c["scores"]
     ]
-    lines += _table(["score", "A", "B", "Δ (B − A)", f"{level} CI", "verdict"], "lrrrll", rows)
+    lines += _table(["score", "A", "B", "Δ (B − A)", f"{level} CI", "verdict (bootstrap CI)"], "lrrrll", rows)
     if c["captions"]:
         lines += ["Caption metrics are corpus-level (one number per subset): deltas without CI.", ""]
         rows = [
@@ -93,7 +99,7 @@ def _pair_markdown(c: dict) -> list[str]:
             ]
             for t in c["mcnemar"]
         ]
-        lines += _table(["test", "hit =", "n", "A only", "B only", "p", "verdict"], "llrrrrl", rows)
+        lines += _table(["test", "hit =", "n", "A only", "B only", "p", "McNemar verdict"], "llrrrrl", rows)
     lines += [
         "### Samples where the runs disagree most",
         "",
@@ -114,8 +120,16 @@ def _pair_markdown(c: dict) -> list[str]:
             for d in c["disagreements"]
         ]
         lines += _table(["id", "subset", "A", "B", "Δ", "A response", "B response"], "llrrrll", rows)
-    else:
+    elif c["differing"] == 0:
         lines += ["None: the runs score every sample the same.", ""]
+    elif c["top"] <= 0:
+        lines += [f"{c['differing']} samples scored differently; none listed (--top {c['top']}).", ""]
+    else:
+        lines += [
+            f"{c['differing']} samples scored differently, all with the same per-sample accuracy "
+            "(their TP/FP/FN counts differ).",
+            "",
+        ]
     return lines
 
 

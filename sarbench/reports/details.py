@@ -188,6 +188,13 @@ def align(a: RunSamples, b: RunSamples) -> RunSamples:
     only_a = [i for i in a.ids if i not in position]
     only_b = sorted(set(b.ids) - set(a.ids))
     if only_a or only_b:
+        subsets_a, subsets_b = set(a.subsets.tolist()), set(b.subsets.tolist())
+        if subsets_a != subsets_b:
+            raise CompareError(
+                f"{a.folder} and {b.folder} ran different task sets: subsets only in A "
+                f"{sorted(subsets_a - subsets_b) or 'none'}, only in B {sorted(subsets_b - subsets_a) or 'none'}; "
+                "--common compares the samples both scored"
+            )
         raise CompareError(
             f"{a.folder} and {b.folder} scored different samples: {len(only_a)} only in A"
             + (f" (first {only_a[0]})" if only_a else "")

@@ -80,6 +80,15 @@ def sample_accuracy(samples: RunSamples) -> np.ndarray:
     return np.where(carried > 0, total / np.maximum(carried, 1), np.nan)
 
 
+def differing_samples(a: RunSamples, b: RunSamples) -> int:
+    """Samples the two runs score differently: any TP/FP/FN count, parse failure or count answer."""
+    differ = (a.parse_fail != b.parse_fail) | (a.count_exact != b.count_exact)
+    differ |= np.nan_to_num(a.count_error, nan=-1.0) != np.nan_to_num(b.count_error, nan=-1.0)
+    for metric, counts in a.counts.items():
+        differ |= (counts != b.counts[metric]).any(axis=1)
+    return int(differ.sum())
+
+
 def _id_key(sample_id: str) -> tuple[str, int, str]:
     """`count/10` after `count/9`: sample ids are `<subset>/<index>`."""
     head, _, tail = sample_id.rpartition("/")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from metrics.benchmark import TASK_TABLE
 from sarbench import PROTOCOL
+from sarbench.configs import default_generation
 from sarbench.failures import failure_counts, failure_percent
-from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics, read_run_key
 from sarbench.shards import SHARDS_FILE, partial_note
 from sarbench.subsets import SUBSETS
 
@@ -32,16 +34,39 @@ class Run:
         return failure_percent(self.result)
 
 
+def _walk(top: Path, name: str = "metrics.json") -> list[Path]:
+    """Every file `name` below `top`, following symlinked folders (a results tree of links to
+    run folders is common); a link back to a folder above it is followed once."""
+    found, seen = [], set()
+    for root, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        if name in files:
+            found.append(Path(root) / name)
+    return found
+
+
 def find_metrics_files(paths: list[Path]) -> list[Path]:
+    """Every metrics.json at or below `paths`; one reached twice (through a link, or named twice)
+    is read once, with a note."""
     found: list[Path] = []
     for path in paths:
         if path.is_file() and path.name == "metrics.json":
             found.append(path)
         elif path.is_dir():
-            found.extend(sorted(path.rglob("metrics.json")))
+            found.extend(_walk(path))
         else:
             raise SystemExit(f"error: {path} is neither a directory nor a metrics.json")
-    return found
+    unique: dict[Path, Path] = {}
+    for path in found:
+        first = unique.setdefault(path.resolve(), path)
+        if first != path:
+            print(f"note: {path} is {first} (read once)", file=sys.stderr)
+    return list(unique.values())
 
 
 def _display_path(folder: Path, bases: list[Path]) -> str:
@@ -65,9 +90,34 @@ def not_attempted_label(result: dict) -> str:
     return ", ".join(names)
 
 
+def generation_label(folder: Path) -> str:
+    """The run's generation settings that differ from the defaults every task starts from
+    (`max_new_tokens=32`; per subset where they differ), from its run_key.json; "" if none."""
+    try:
+        key = read_run_key(folder / "run_key.json")
+    except RunFolderError:
+        return ""
+    generation = (key or {}).get("generation")
+    if not isinstance(generation, dict):
+        return ""
+    defaults = default_generation()
+    changed = []
+    for setting, default in defaults.items():
+        values = {s: v.get(setting) for s, v in sorted(generation.items()) if isinstance(v, dict)}
+        odd = {s: v for s, v in values.items() if v is not None and v != default}
+        if not odd:
+            continue
+        if len(set(odd.values())) == 1 and len(odd) == len(values):
+            changed.append(f"{setting}={next(iter(odd.values()))}")
+        else:
+            changed += [f"{setting}={v} ({s})" for s, v in odd.items()]
+    return ", ".join(changed)
+
+
 def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
     """`model (data)`, qualified when the run is partial (a runner.limit, fewer than the 9
-    subsets), so a partial run is never mistaken for a full one in a table, and marked with
+    subsets) or generated with non-default settings (`max_new_tokens=32`), so neither is mistaken
+    for a full default run in a table, and marked with
     FAILED_MARK when samples failed inference (their empty answers are in its scores)."""
     run = result.get("run") or {}
     if run.get("model"):
@@ -83,7 +133,8 @@ def run_name(result: dict, folder: Path, bases: list[Path]) -> str:
         partial.append(f"not attempted: {skipped}")
     elif evaluated and evaluated < len(SUBSETS):
         partial.append(f"{evaluated}/{len(SUBSETS)} subsets")
-    name = f"{name} [{', '.join(partial)}]" if partial else name
+    settings = generation_label(folder)
+    name = f"{name} [{', '.join(partial + ([settings] if settings else []))}]" if partial or settings else name
     return f"{name} {FAILED_MARK}" if failure_counts(result)[0] else name
 
 
@@ -100,7 +151,7 @@ def _malformed(result) -> str | None:
 
 def partial_sharded_runs(paths: list[Path]) -> list[tuple[Path, str]]:
     """Sharded run folders below `paths` without their metrics.json yet, with 'k/N shards'."""
-    found = [p.parent for path in paths if path.is_dir() for p in sorted(path.rglob(SHARDS_FILE))]
+    found = [p.parent for path in paths if path.is_dir() for p in _walk(path, SHARDS_FILE)]
     return [(folder, note) for folder in found if (note := partial_note(folder))]
 
 
@@ -120,15 +171,29 @@ def load_runs(paths: list[Path]) -> list[Run]:
             if isinstance(result, dict) and result.get("protocol") == PROTOCOL:
                 print(f"note: skipped {metrics_path}: {problem}", file=sys.stderr)
             continue
-        folder = metrics_path.parent.resolve()
-        runs.append(Run(run_name(result, folder, [p.resolve() for p in paths]), folder, result))
+        folder = metrics_path.parent.absolute()  # a linked run folder is named by its link
+        runs.append(Run(run_name(result, folder, [p.absolute() for p in paths]), folder, result))
     for folder, note in partial_sharded_runs(paths):
         print(f"note: {folder} is a sharded run not yet complete ({note}): not ranked", file=sys.stderr)
     if not runs:
         raise SystemExit(f"error: no {PROTOCOL} metrics.json below {', '.join(map(str, paths))}")
     names = [r.name for r in runs]
-    bases = [p.resolve() for p in paths]
+    bases = [p.absolute() for p in paths]
     for run in runs:
         if names.count(run.name) > 1:
             run.name = f"{run.name} [{_display_path(run.folder, bases)}]"
     return runs
+
+
+def failure_notes(runs: list[Run]) -> list[str]:
+    """The footnote for runs with inference failures (their empty answers are in the scores)."""
+    failed = [run for run in runs if run.failure_percent > 0]
+    if not failed:
+        return []
+    listed = "; ".join(f"{run.name.removesuffix(' ' + FAILED_MARK)}: {_failed_share(run)}" for run in failed)
+    return [f"{FAILED_MARK} inference failures, scored as empty answers: {listed}."]
+
+
+def _failed_share(run: Run) -> str:
+    failed, samples = failure_counts(run.result)
+    return f"{failed} of {samples} samples ({run.failure_percent:.2f} %)"

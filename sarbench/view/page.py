@@ -1,16 +1,18 @@
 """The viewer page: one self-contained HTML file (static/viewer.html with the stylesheet, the
 script and the data inlined), opened from disk with no server.
 
-The data goes into a `<script type="application/json">` element with every `<`, `>` and `&`
-written as a JSON `\\u` escape, so no string of a run (a response holding `</script>`) can end
-the element; the script puts every string on the page as text (never as HTML). A Content
-Security Policy allows only the page's own script and style (by hash): even a markup mistake
-could not run a script a model wrote.
+The data is JSON, gzip-compressed and base64-encoded into a `<script type="application/octet-stream">`
+element: about a fourth of the bytes the browser would otherwise read and tokenize, and an
+alphabet with no `<`, so no string of a run (a response holding `</script>`) can end the element.
+The script inflates it (DecompressionStream) and puts every string on the page as text (never as
+HTML). A Content Security Policy allows only the page's own script and style (by hash): even a
+markup mistake could not run a script a model wrote.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from importlib import resources
@@ -22,21 +24,19 @@ from sarbench import __version__
 from sarbench.view.samples import RunRecords, size_words
 from sarbench.view.thumbnails import image_table
 
-JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
-
 
 def static_text(name: str) -> str:
     return resources.files("sarbench.view").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def embedded_json(value) -> str:
-    """JSON that is safe as the text of a <script> element (module docstring)."""
+def embedded_data(value) -> str:
+    """The page's data as base64 of gzip of JSON (module docstring)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
-        text.encode("utf-8")
+        raw = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (a model can emit one): \\u escapes read back the same
-        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.translate(JSON_ESCAPES)
+        raw = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
 def _csp_hash(text: str) -> str:
@@ -58,7 +58,10 @@ def page_data(runs: list[RunRecords], page_folder: Path, thumbnail_px: int, titl
     return {
         "title": title or ("sarbench: " + " vs ".join(names)),
         "generator": f"sarbench {__version__}",
-        "runs": [{"name": run.name, "folder": str(run.folder), "samples": run.records} for run in runs],
+        "runs": [
+            {"name": run.name, "folder": str(run.folder), "notes": run_notes(run), "samples": run.records}
+            for run in runs
+        ],
         "images": images,
         "subsets": [
             {"name": s.name, "task": s.task, "label": s.label, "box": [list(m) for m in s.box_metrics]}
@@ -66,6 +69,17 @@ def page_data(runs: list[RunRecords], page_folder: Path, thumbnail_px: int, titl
         ],
         "sizes": list(SIZE_WORDS),
     }
+
+
+def run_notes(run: RunRecords) -> list[str]:
+    """What the page does not show of a run: records its scoring left out, tasks it did not attempt."""
+    notes = []
+    malformed = run.metrics.get("malformed") or []
+    if malformed:
+        notes.append(f"{len(malformed)} malformed record(s) left out of the scores: listed in metrics.json")
+    for subset, why in (run.metrics.get("not_attempted") or {}).items():
+        notes.append(f"{subset}: not attempted ({why})")
+    return notes
 
 
 def render_page(data: dict) -> str:
@@ -77,7 +91,7 @@ def render_page(data: dict) -> str:
     replacements = {
         "__POLICY__": policy,
         "__STYLE__": style,
-        "__DATA__": embedded_json(data),
+        "__DATA__": embedded_data(data),
         "__SCRIPT__": script,
     }
     template = static_text("viewer.html")
