@@ -24,6 +24,7 @@ OpenAIBackend = Any  # model_adapters/openai_api.py's, which imports this module
 
 log = logging.getLogger("sarbench")
 CHECKS = ("refuse", "warn")
+Token = tuple[int, str]  # (id, the tokenizer's spelling)
 MODELS_TIMEOUT_S = 30.0
 
 
@@ -32,11 +33,21 @@ class PreflightError(AdapterError):
 
 
 def preflight(backend: OpenAIBackend, requests: list[GenerationRequest]) -> None:
-    """Raise PreflightError unless the server is ready for `requests` (one per subset)."""
+    """Raise PreflightError unless the server is ready for `requests` (one per subset). A sample
+    whose image cannot be read is left to the run (there it is that sample's counted failure)."""
     check_served_model(backend)
-    tiny_request(backend, requests[0])
+    readable = []
+    for request in requests:
+        try:
+            backend.payload(request)
+            readable.append(request)
+        except OSError as exc:  # PIL's UnidentifiedImageError is one too
+            note(backend, f"{request.sample_id} left out of the preflight: cannot read its image ({exc})")
+    if not readable:
+        return
+    tiny_request(backend, readable[0])
     if backend.family_requests is not None:
-        for request in requests:
+        for request in readable:
             check_prompt_tokens(backend, request)
 
 
@@ -160,7 +171,8 @@ def check_prompt_tokens(backend: OpenAIBackend, request: GenerationRequest) -> N
     index, ours, theirs = difference
     message = (
         f"the server's prompt for {request.subset} ({request.sample_id}) differs from family "
-        f"{family_requests.family.name}'s at token {index}: the server has {theirs}, the family {ours}"
+        f"{family_requests.family.name}'s at token {index}: the server has {describe(backend, theirs)}, "
+        f"the family {describe(backend, ours)}"
     )
     if backend.settings.template_check == "warn":
         note(backend, message + " (model.template_check=warn: going on; answers are not comparable to backend=hf)")
@@ -174,7 +186,7 @@ def check_prompt_tokens(backend: OpenAIBackend, request: GenerationRequest) -> N
     raise PreflightError(f"preflight: {message}; {fix}. (model.template_check=warn goes on anyway)")
 
 
-def tokens(answer: Any) -> list[tuple[int, str]]:
+def tokens(answer: Any) -> list[Token]:
     ids = answer["tokens"]
     strs = answer.get("token_strs") or [str(i) for i in ids]
     if len(strs) != len(ids) or not all(isinstance(i, int) for i in ids):
@@ -182,9 +194,9 @@ def tokens(answer: Any) -> list[tuple[int, str]]:
     return list(zip(ids, map(str, strs)))
 
 
-def collapse(sequence: list[tuple[int, str]], repeated: set[int]) -> list[tuple[int, str]]:
+def collapse(sequence: list[Token], repeated: set[int]) -> list[Token]:
     """Runs of an image-placeholder token as one (the server expands it to the image's size)."""
-    out: list[tuple[int, str]] = []
+    out: list[Token] = []
     for item in sequence:
         if out and item[0] in repeated and out[-1][0] == item[0]:
             continue
@@ -192,26 +204,31 @@ def collapse(sequence: list[tuple[int, str]], repeated: set[int]) -> list[tuple[
     return out
 
 
-def first_difference(
-    served: list[tuple[int, str]], family: list[tuple[int, str]], image_tokens: set[int]
-) -> tuple[int, str, str] | None:
-    """(index, family token, server token) of the first difference, or None where equal."""
+def first_difference(served: list[Token], family: list[Token], image_tokens: set[int]) -> tuple | None:
+    """(index, family token, server token) of the first difference (None past an end), or None
+    where the two are equal."""
     served, family = collapse(served, image_tokens), collapse(family, image_tokens)
     for index, (theirs, ours) in enumerate(zip(served, family)):
         if theirs[0] != ours[0]:
-            return index, describe(ours), describe(theirs)
+            return index, ours, theirs
     if len(served) == len(family):
         return None
     index = min(len(served), len(family))
-    return (
-        index,
-        describe(family[index]) if index < len(family) else "nothing more",
-        describe(served[index]) if index < len(served) else "nothing more",
-    )
+    return index, family[index] if index < len(family) else None, served[index] if index < len(served) else None
 
 
-def describe(token: tuple[int, str]) -> str:
-    return f"{token[1]!r} (id {token[0]})"
+def describe(backend: OpenAIBackend, token: Token | None) -> str:
+    """A token as the tokenizer spells it, its id and, where the server detokenizes, its text."""
+    if token is None:
+        return "nothing more"
+    payload = {"model": backend.settings.served_model, "tokens": [token[0]]}
+    try:
+        status, data = backend.client.call("POST", "/detokenize", payload)
+        text = json.loads(data)["prompt"] if status == 200 else None
+    except (RetryableError, ValueError, KeyError, TypeError):
+        text = None
+    shown = f", text {text!r}" if isinstance(text, str) and text != token[1] else ""
+    return f"{token[1]!r} (id {token[0]}{shown})"
 
 
 def note(backend: OpenAIBackend, message: str) -> None:

@@ -145,7 +145,7 @@ def image_patterns(folder: PurePosixPath | Path, images: set[str], split: str) -
         patterns.append(f"{base}{top}" if is_file else f"{base}{top}/*")
         if not base and not is_file:  # paths relative to a table's folder
             patterns.append(f"*/{top}/*")
-        patterns += [f"*{top}{suffix}" for suffix in ARCHIVE_SUFFIXES]
+        patterns += [f"{where}{top}{suffix}" for suffix in ARCHIVE_SUFFIXES for where in ("", "*/")]
     return patterns + [f"*{split}*{suffix}" for suffix in ARCHIVE_SUFFIXES]
 
 
@@ -197,11 +197,14 @@ def _once(work: Path, build) -> Path:
     try:
         image_root = Path(build(tmp))
         (tmp / COMPLETE).write_text(str(image_root.relative_to(tmp)) + "\n")
-        shutil.rmtree(work, ignore_errors=True)  # an unfinished one (no marker)
-        os.replace(tmp, work)
-    except BaseException:
+        try:
+            os.replace(tmp, work)  # atomic: `work` only ever exists finished
+        except OSError:
+            if not marker.is_file():
+                raise
+            # another run prepared the same pinned input meanwhile: its folder is used, ours dropped
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return work / (marker.read_text().strip())
 
 
@@ -294,7 +297,13 @@ def _modelscope_snapshot(repo: str, revision: str | None, cache_dir: str | None,
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+    """The hub client's own offline flag (HF_HUB_OFFLINE; a process may also set it, as
+    model_adapters.hub_access does for an unreachable hub), else the environment."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def _unreachable(where: str, hub: str, exc: Exception) -> str:

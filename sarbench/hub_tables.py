@@ -144,12 +144,11 @@ def _write_image(target: Path, data: bytes, stored: str, subset: str, index: int
 
 
 def _clean(stored: str) -> str:
-    if not stored:
-        return ""
-    path = posixpath.normpath(stored.replace("\\", "/"))
-    if path.startswith("/") or path == ".." or path.startswith("../") or ":" in path:
-        return posixpath.basename(path)  # the uploader's own disk: only the name says anything
-    return path
+    """A stored image path usable under the prepared folder ("" when it names nothing)."""
+    path = posixpath.normpath(stored.replace("\\", "/")) if stored else ""
+    if path.startswith("/") or path.split("/")[0] == ".." or ":" in path:
+        path = posixpath.basename(path).replace(":", "_")  # the uploader's own disk: only the name says anything
+    return "" if path in ("", ".", "..") else path
 
 
 def _suffix(data: bytes) -> str:

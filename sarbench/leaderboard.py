@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from sarbench import PROTOCOL
-from sarbench.failures import failure_counts
 from sarbench.reports.breakdown import MIN_N, breakdown_table
 from sarbench.reports.columns import select_columns
 from sarbench.reports.latex import ARTICLE_WIDTH_PT, latex_escape, to_latex
@@ -23,7 +22,7 @@ from sarbench.reports.paper import paper_rows
 from sarbench.reports.ranking import PAPER_GROUP, not_ranked_note, standings
 from sarbench.reports.render_text import to_csv, to_html, to_markdown
 from sarbench.reports.results_table import Table
-from sarbench.reports.runs import FAILED_MARK, Run, load_runs
+from sarbench.reports.runs import Run, failure_notes, load_runs
 
 __all__ = ["main", "leaderboard_table", "latex_escape", "RENDERERS"]
 
@@ -38,20 +37,6 @@ def sort_by_avg(runs: list[Run]) -> list[Run]:
         return (avg is None, -(avg or 0.0), run.name)
 
     return sorted(runs, key=key)
-
-
-def failure_notes(runs: list[Run]) -> list[str]:
-    """The footnote for runs with inference failures (their empty answers are in the scores)."""
-    failed = [run for run in runs if run.failure_percent > 0]
-    if not failed:
-        return []
-    listed = "; ".join(f"{run.name.removesuffix(' ' + FAILED_MARK)}: {_failed_share(run)}" for run in failed)
-    return [f"{FAILED_MARK} inference failures, scored as empty answers: {listed}."]
-
-
-def _failed_share(run: Run) -> str:
-    failed, samples = failure_counts(run.result)
-    return f"{failed} of {samples} samples ({run.failure_percent:.2f} %)"
 
 
 def leaderboard_table(

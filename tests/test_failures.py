@@ -195,6 +195,15 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
     latex = tmp_path / "table.tex"
     leaderboard_main([str(runs), "--out", str(latex)])
     assert r"down (data) \dag{}" in latex.read_text() and r"\dag{} inference failures" in latex.read_text()
+    # the plots explain the legend's dagger under each figure
+    import matplotlib
+
+    from sarbench.plot import write_plots
+    from sarbench.reports.runs import load_runs
+
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text kept as text
+        figures = write_plots(load_runs([runs]), tmp_path / "plots", ["svg"])
+    assert all("† inference failures, scored as empty answers" in path.read_text() for path in figures)
     # accepted failures exit 0
     accepted = ("model.name=down", "runner.retry_failed=none", "runner.allow_failures=true")
     assert cli(data, runs / "outage", *served(servers(port=server.port).url, *accepted)).returncode == EXIT_OK

@@ -10,9 +10,11 @@ import sys
 import tarfile
 import time
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_run import config, predictions
 
 from sarbench.build import sample_data_dir
@@ -346,6 +348,7 @@ def test_download_fetches_only_the_split_and_its_images(tmp_path, reference):
     files = dict(sample_files())
     files["SARChat_classify_count_train.json"] = b"[]"
     files["train_images/scene_999.png"] = b"not fetched"
+    files["train_images.zip"] = b"not fetched either"
     out = tmp_path / "run"
     with FakeHub("org/SARChat", files) as hub:
         env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": hub.endpoint}
@@ -363,3 +366,33 @@ def test_download_fetches_only_the_split_and_its_images(tmp_path, reference):
     expected = [f"{stem}.json" for stem in FILE_STEMS.values()] + [n for n in files if n.startswith("images/")]
     assert sorted(hub.downloaded) == sorted(expected)  # not the README, annotations or training files
     assert json.loads((out / "run_key.json").read_text())["data_source"]["commit"] == hub.commit
+
+
+def test_a_folder_prepared_meanwhile_by_another_run_is_used(tmp_path):
+    from sarbench.hub import COMPLETE, _once
+
+    work = tmp_path / "prepared"
+
+    def build(tmp: Path) -> Path:  # another run finishes the same folder while this one builds
+        work.mkdir()
+        (work / "theirs").write_text("x")
+        (work / COMPLETE).write_text(".\n")
+        (tmp / "ours").write_text("y")
+        return tmp
+
+    assert _once(work, build) == work
+    assert sorted(p.name for p in work.iterdir()) == sorted([COMPLETE, "theirs"])
+    assert [p.name for p in tmp_path.iterdir()] == ["prepared"]  # nothing half-built left behind
+    assert _once(work, lambda tmp: pytest.fail("a finished folder is not built again")) == work
+
+
+@given(st.text(alphabet=st.sampled_from("ab./\\:C"), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_stored_image_paths_never_leave_the_prepared_folder(stored):
+    from sarbench.hub_tables import _clean
+
+    cleaned = _clean(stored)
+    assert not cleaned.startswith("/") and ":" not in cleaned and "\\" not in cleaned and cleaned != "."
+    assert ".." not in PurePosixPath(cleaned).parts
+    target = Path("/prepared")
+    assert os.path.normpath(target / (cleaned or "x")).startswith(str(target) + "/")

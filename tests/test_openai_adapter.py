@@ -88,6 +88,9 @@ class Server:
                     if not tokenize:
                         return self.reply(404, {"detail": "Not Found"})
                     return self.reply(200, char_tokens(body, template))
+                if self.path == "/detokenize":
+                    names = {i: name for name, i in SPECIAL_IDS.items()}
+                    return self.reply(200, {"prompt": "".join(names.get(i) or chr(i) for i in body["tokens"])})
                 if server.mode == "nomodel" and body["model"] != "tiny":
                     return self.reply(404, {"message": f"The model `{body['model']}` does not exist."})
                 with server.lock:
@@ -116,6 +119,9 @@ class Server:
                             "--trust-request-chat-template is not set. Refused request with untrusted chat template."
                         },
                     )
+                if server.mode == "token_ids":  # vLLM's return_token_ids: the answer's ids beside its text
+                    choice = {"message": {"content": "server text"}, "token_ids": server.token_ids}
+                    return self.reply(200, {"choices": [choice]})
                 if server.mode in CONTENT:
                     return self.reply(200, {"choices": [{"message": {"content": CONTENT[server.mode]}}]})
                 if server.mode == "trickle":  # headers at once, then a byte every 0.2 s
@@ -527,12 +533,12 @@ def test_without_a_family_the_run_says_prompts_are_the_servers(tmp_path, caplog)
 
 
 def test_image_placeholder_runs_are_one_token_and_anything_else_counts():
-    image, nl = (7, "<|image_pad|>"), (10, "\n")
-    family = [(1, "a"), image, nl, (2, "q")]
-    assert first_difference([(1, "a"), image, image, image, nl, (2, "q")], family, {7}) is None
-    assert first_difference([(1, "a"), image, (2, "q")], family, {7}) == (2, "'\\n' (id 10)", "'q' (id 2)")
-    assert first_difference([(1, "a"), image, nl, nl, (2, "q")], family, {7}) == (3, "'q' (id 2)", "'\\n' (id 10)")
-    assert first_difference(family[:3], family, {7}) == (3, "'q' (id 2)", "nothing more")
+    image, nl, a, q = (7, "<|image_pad|>"), (10, "\n"), (1, "a"), (2, "q")
+    family = [a, image, nl, q]
+    assert first_difference([a, image, image, image, nl, q], family, {7}) is None
+    assert first_difference([a, image, q], family, {7}) == (2, nl, q)
+    assert first_difference([a, image, nl, nl, q], family, {7}) == (3, q, nl)  # only image tokens collapse
+    assert first_difference(family[:3], family, {7}) == (3, q, None)
 
 
 def test_stop_tokens_become_the_servers_token_ids(image):
@@ -553,3 +559,43 @@ def test_answers_are_stripped_as_the_other_backends_decode_them(image):
     with Server(mode="padded") as server:
         assert adapter(server.url).generate([request(image)]) == ["{<1><2><3><4>}\n<|im_end|>"]
         assert adapter(server.url, family="internvl2_5").generate([request(image)]) == ["{<1><2><3><4>}"]
+
+
+def test_with_the_checkpoint_at_hand_pixels_and_answers_are_exactly_the_in_process_ones(image, tmp_path):
+    """model.path: the checkpoint's processor sets the pixel budget (the tiny one: 112x112 at most)
+    and its tokenizer decodes the answer's token ids, as backend=hf does."""
+    from PIL import Image
+
+    from model_adapters.tiny import ensure_tiny_model
+
+    checkpoint = ensure_tiny_model("qwen2_vl", tmp_path / "tiny")
+    big = tmp_path / "big.png"
+    Image.new("L", (640, 480), 90).save(big)
+    with Server(mode="token_ids") as server:
+        backend = adapter(server.url, family="qwen2_vl", path=str(checkpoint))
+        tokenizer = backend.family_requests.tokenizer
+        server.token_ids = tokenizer.encode(" ship {<1><2><3><4>}") + [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+        (answer,) = backend.generate([request(str(big))])
+    _, _, body = server.requests[-1]
+    assert body["return_token_ids"] is True
+    assert decoded(body["messages"][-1]["content"][0]["image_url"]["url"]).size == (112, 84)
+    assert answer == "ship {<1><2><3><4>}"
+
+
+def test_a_first_sample_with_an_unreadable_image_does_not_stop_the_preflight(tmp_path):
+    data = make_dataset(tmp_path / "data", per_subset=2)
+    (data / "images" / "a.png").write_bytes(b"not a png")
+    with Server() as server:
+        result = run(
+            data,
+            tmp_path / "run",
+            "model=openai",
+            "model.served_model=tiny",
+            "model.family=qwen2_vl",
+            f"model.base_url={server.url}",
+            "task=refer",
+            "runner.allow_failures=true",
+        )
+    assert result["inference_failures"] == {"refer_single": 1, "refer_multi": 1}
+    events = json.loads((tmp_path / "run" / "manifest.json").read_text())["events"]
+    assert any("left out of the preflight: cannot read its image" in e for e in events)

@@ -158,7 +158,7 @@ def test_a_server_killed_mid_run_then_restarted_gives_the_uninterrupted_predicti
     answered = [r for r in predictions(out).values() if "error" not in r]
     assert 3 <= len(answered) < 9 * LIMIT, first  # killed after the first batch, before the end
     server.start()
-    resumed = run(out, *overrides, "runner.retry_failed=true")
+    resumed = run(out, *overrides)  # the same command: transient failures are predicted again
     ours, theirs = predictions(out), predictions(uninterrupted[0])
     assert {i: r["response"] for i, r in ours.items()} == {i: r["response"] for i, r in theirs.items()}
     assert all("error" not in r for r in ours.values())

@@ -223,6 +223,10 @@ def test_kill_minus_9_then_resume_gives_identical_metrics(tmp_path):
     done = subprocess.run(_cli(data, killed, "model.delay_s=0.1"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((killed / "metrics.json").read_text()) == json.loads((clean / "metrics.json").read_text())
+    # a killed session stays on record unfinished, with no outcome; the last one completed
+    sessions = json.loads((killed / "manifest.json").read_text())["sessions"]
+    assert sessions[-1]["outcome"] == "completed"
+    assert all(s["finished"] is None for s in sessions[:-1] if s["outcome"] is None)
     for subset, lines in predictions(killed).items():
         ids = [l["id"] for l in lines]
         assert sorted(ids) == sorted(f"{subset}/{i}" for i in range(12)), subset

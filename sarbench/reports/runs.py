@@ -183,3 +183,17 @@ def load_runs(paths: list[Path]) -> list[Run]:
         if names.count(run.name) > 1:
             run.name = f"{run.name} [{_display_path(run.folder, bases)}]"
     return runs
+
+
+def failure_notes(runs: list[Run]) -> list[str]:
+    """The footnote for runs with inference failures (their empty answers are in the scores)."""
+    failed = [run for run in runs if run.failure_percent > 0]
+    if not failed:
+        return []
+    listed = "; ".join(f"{run.name.removesuffix(' ' + FAILED_MARK)}: {_failed_share(run)}" for run in failed)
+    return [f"{FAILED_MARK} inference failures, scored as empty answers: {listed}."]
+
+
+def _failed_share(run: Run) -> str:
+    failed, samples = failure_counts(run.result)
+    return f"{failed} of {samples} samples ({run.failure_percent:.2f} %)"
