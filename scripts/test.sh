@@ -14,3 +14,7 @@ if [ $# -eq 0 ] && [ "${SARBENCH_VLLM_TIER:-1}" != 0 ]; then
     .venv-vllm/bin/python -m pytest tests/test_vllm_backend.py tests/test_internvl_layout.py tests/test_gpu_check.py \
         tests/test_openai_server.py
 fi
+if [ $# -eq 0 ] && [ "${SARBENCH_SWIFT_TIER:-1}" != 0 ]; then
+    bash scripts/setup_swift_env.sh  # ms-swift 4.6 prompt tier (SARBENCH_SWIFT_TIER=0 skips it)
+    .venv-swift/bin/python -m pytest tests/test_swift_prompts.py
+fi

@@ -2,6 +2,7 @@
 The page in a real browser: tests/test_view_browser.py."""
 
 import base64
+import gzip
 import hashlib
 import io
 import json
@@ -14,7 +15,7 @@ from view_runs import HOSTILE, HOSTILE_ID, details, make_run
 
 from sarbench.cli import main as cli_main
 from sarbench.view.__main__ import write_view
-from sarbench.view.page import embedded_json
+from sarbench.view.page import embedded_data as embedded_data_of
 from sarbench.view.samples import ViewError
 from sarbench.view.thumbnails import image_entry, original_href
 
@@ -30,8 +31,8 @@ def run_b(tmp_path_factory, run_a):
 
 
 def embedded_data(page: str) -> dict:
-    match = re.search(r'<script type="application/json" id="sarbench-data">(.*?)</script>', page, re.S)
-    return json.loads(match.group(1))
+    match = re.search(r'<script type="application/octet-stream" id="sarbench-data">(.*?)</script>', page, re.S)
+    return json.loads(gzip.decompress(base64.b64decode(match.group(1))))
 
 
 def records(data: dict, run: int = 0) -> dict[str, dict]:
@@ -67,10 +68,11 @@ def test_hostile_strings_cannot_leave_the_data_element(run_a, tmp_path):
     data = write_view([run_a], out)
     page = out.read_text(encoding="utf-8")
     assert page.count("<script") == 2 and page.count("</script>") == 2  # the template's own two
-    assert "<img" not in page and "onerror" in page  # the attribute is only inside a JSON string
+    assert "<img" not in page and "__pwned" not in page  # compressed, base64: no markup of the run's
     assert embedded_data(page) == json.loads(json.dumps(data))
     assert records(embedded_data(page))[HOSTILE_ID]["r"] == HOSTILE
-    assert embedded_json({"s": "\ud800</script>"}) == '{"s":"\\ud800\\u003c/script\\u003e"}'  # lone surrogate
+    lone_surrogate = {"s": "\ud800</script>"}  # text a model can emit, not encodable as UTF-8
+    assert json.loads(gzip.decompress(base64.b64decode(embedded_data_of(lone_surrogate)))) == lone_surrogate
 
 
 def test_content_security_policy_allows_only_the_pages_own_script_and_style(run_a, tmp_path):
@@ -164,3 +166,14 @@ def test_what_the_page_cannot_show_is_said(run_a, tmp_path):
         "1 malformed record(s) left out of the scores: listed in metrics.json",
         "describe: not attempted (needs a category per object)",
     ]
+
+
+def test_a_page_of_some_subsets(run_a, run_b, tmp_path, capsys):
+    data = write_view([run_a, run_b], tmp_path / "page.html", subsets=["count", "grounding_multi"])
+    assert [[r["id"] for r in run["samples"]] for run in data["runs"]] == [["count/0", "grounding_multi/0"]] * 2
+    with pytest.raises(ViewError, match="unknown subset.*counting; the subsets are: classify"):
+        write_view([run_a], tmp_path / "page.html", subsets=["counting"])
+    with pytest.raises(ViewError, match="no sample of describe in"):
+        write_view([run_a], tmp_path / "page.html", subsets=["describe"])
+    assert cli_main(["view", str(run_a), "--subsets", "count, classify", "-o", str(tmp_path / "v.html")]) == 0
+    assert "(6 samples, 1 images" in capsys.readouterr().out

@@ -140,3 +140,17 @@ def paired_bootstrap(sums: ClusterSums, replicates: int, seed: int) -> Bootstrap
         {m: (reps_a[m], reps_b[m]) for m in reps_a},
         sums.n_clusters,
     )
+
+
+def run_intervals(
+    samples: RunSamples, clusters: np.ndarray, n_clusters: int, replicates: int, seed: int, alpha: float
+) -> dict[str, tuple[float, float]]:
+    """One run's percentile CI of every score (the paired bootstrap with the run as both sides)."""
+    boot = paired_bootstrap(cluster_sums(samples, samples, clusters, n_clusters), replicates, seed)
+    out = {}
+    for metric, (reps, _) in boot.replicates.items():
+        defined = reps[~np.isnan(reps)]
+        if defined.size:
+            low, high = np.percentile(defined, [50 * alpha, 100 - 50 * alpha])
+            out[metric] = (float(low), float(high))
+    return out

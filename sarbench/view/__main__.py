@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sarbench.run_folder import RunFolderError, write_text
+from sarbench.subsets import SUBSETS
 from sarbench.view.page import page_data, render_page
 from sarbench.view.samples import ViewError, load_run
 from sarbench.view.thumbnails import THUMBNAIL_PX
@@ -34,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"longest side of the JPEG thumbnails embedded in the page (default {THUMBNAIL_PX}); 0 embeds "
         "none and shows the original images by path (a small page for very large runs, valid on this machine)",
     )
+    parser.add_argument(
+        "--subsets",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="only these subsets, comma-separated (e.g. count,refer_multi): a smaller page for a large run",
+    )
     parser.add_argument("--title", help="page title (default: the run names)")
     return parser
 
@@ -43,13 +49,26 @@ def default_out(runs: list[Path]) -> Path:
     return folder / ("view.html" if len(runs) == 1 else "view-compare.html")
 
 
-def write_view(runs: list[Path], out: Path, thumbnail_px: int = THUMBNAIL_PX, title: str | None = None) -> dict:
-    """Build and write the page; returns the data embedded in it."""
+def write_view(
+    runs: list[Path],
+    out: Path,
+    thumbnail_px: int = THUMBNAIL_PX,
+    title: str | None = None,
+    subsets: list[str] | None = None,
+) -> dict:
+    """Build and write the page (of only `subsets`, when given); returns the data embedded in it."""
     if not 1 <= len(runs) <= 2:
         raise ViewError(f"the viewer shows one run or two side by side, got {len(runs)}")
     if thumbnail_px < 0:
         raise ViewError(f"--thumbnail-px must be 0 or more, got {thumbnail_px}")
     records = [load_run(run) for run in runs]
+    if subsets:
+        unknown = sorted(set(subsets) - set(SUBSETS))
+        if unknown:
+            raise ViewError(f"unknown subset(s) {', '.join(unknown)}; the subsets are: {', '.join(SUBSETS)}")
+        records = [run.only(set(subsets)) for run in records]
+        if not any(run.records for run in records):
+            raise ViewError(f"no sample of {', '.join(subsets)} in {' or '.join(map(str, runs))}")
     if len(records) == 2 and not {r["id"] for r in records[0].records} & {r["id"] for r in records[1].records}:
         raise ViewError(f"{runs[0]} and {runs[1]} share no sample ids: nothing to show side by side")
     data = page_data(records, out.parent, thumbnail_px, title)
@@ -64,7 +83,7 @@ def write_view(runs: list[Path], out: Path, thumbnail_px: int = THUMBNAIL_PX, ti
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = args.out or default_out(args.runs)
-    data = write_view(args.runs, out, args.thumbnail_px, args.title)
+    data = write_view(args.runs, out, args.thumbnail_px, args.title, args.subsets)
     samples = sum(len(run["samples"]) for run in data["runs"])
     size_mb = out.stat().st_size / 1e6
     print(f"wrote {out} ({samples} samples, {len(data['images'])} images, {size_mb:.1f} MB); open it in a browser")

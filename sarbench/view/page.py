@@ -1,16 +1,18 @@
 """The viewer page: one self-contained HTML file (static/viewer.html with the stylesheet, the
 script and the data inlined), opened from disk with no server.
 
-The data goes into a `<script type="application/json">` element with every `<`, `>` and `&`
-written as a JSON `\\u` escape, so no string of a run (a response holding `</script>`) can end
-the element; the script puts every string on the page as text (never as HTML). A Content
-Security Policy allows only the page's own script and style (by hash): even a markup mistake
-could not run a script a model wrote.
+The data is JSON, gzip-compressed and base64-encoded into a `<script type="application/octet-stream">`
+element: about a fourth of the bytes the browser would otherwise read and tokenize, and an
+alphabet with no `<`, so no string of a run (a response holding `</script>`) can end the element.
+The script inflates it (DecompressionStream) and puts every string on the page as text (never as
+HTML). A Content Security Policy allows only the page's own script and style (by hash): even a
+markup mistake could not run a script a model wrote.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from importlib import resources
@@ -22,23 +24,19 @@ from sarbench import __version__
 from sarbench.view.samples import RunRecords, size_words
 from sarbench.view.thumbnails import image_table
 
-JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
-
 
 def static_text(name: str) -> str:
     return resources.files("sarbench.view").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def embedded_json(value) -> str:
-    """JSON that is safe as the text of a <script> element (module docstring)."""
+def embedded_data(value) -> str:
+    """The page's data as base64 of gzip of JSON (module docstring)."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
-        text.encode("utf-8")
+        raw = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (a model can emit one): \\u escapes read back the same
-        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    for character, escape in JSON_ESCAPES:  # str.replace: ~20x faster than str.translate on 100 MB
-        text = text.replace(character, escape)
-    return text
+        raw = json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
 def _csp_hash(text: str) -> str:
@@ -93,7 +91,7 @@ def render_page(data: dict) -> str:
     replacements = {
         "__POLICY__": policy,
         "__STYLE__": style,
-        "__DATA__": embedded_json(data),
+        "__DATA__": embedded_data(data),
         "__SCRIPT__": script,
     }
     template = static_text("viewer.html")

@@ -44,6 +44,11 @@ class RunRecords:
     image_paths: list[str | None]  # per record, the image path details.jsonl names
     metrics: dict = field(default_factory=dict)
 
+    def only(self, subsets: set[str]) -> RunRecords:
+        kept = [i for i, record in enumerate(self.records) if record["s"] in subsets]
+        records, images = [self.records[i] for i in kept], [self.image_paths[i] for i in kept]
+        return RunRecords(self.name, self.folder, records, images, self.metrics)
+
 
 def prediction_lines(folder: Path) -> dict[str, dict]:
     """Sample id -> its latest prediction line (prompt, inference error); {} without predictions/."""

@@ -2,8 +2,25 @@
 // Every string of the data reaches the page through textContent or an attribute setter: never
 // as HTML, so a model's answer is always shown as the text it wrote.
 "use strict";
-(function () {
-  const DATA = JSON.parse(document.getElementById("sarbench-data").textContent);
+
+// The page's data: base64 of gzip of JSON (sarbench/view/page.py).
+async function readData() {
+  const binary = atob(document.getElementById("sarbench-data").textContent.trim());
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return JSON.parse(await new Response(stream).text());
+}
+
+(async function () {
+  const started = performance.now();
+  if (typeof DecompressionStream === "undefined") {
+    document.getElementById("count").textContent =
+      "This browser cannot read the page's data (it needs DecompressionStream: Chrome 80, Firefox 113, Safari 16.4 or later).";
+    return;
+  }
+  const DATA = await readData();
+  const timings = { parse_ms: performance.now() - started };  // read by bench/bench_view.py
   const RUNS = DATA.runs;
   const TWO = RUNS.length === 2;
   const IMAGES = DATA.images;
@@ -77,6 +94,7 @@
     return counts;
   }
 
+  timings.rows_ms = performance.now() - started - timings.parse_ms;
   const subsetCounts = tally((row) => [row.subset]);
   fillSelect($("f-subset"), DATA.subsets.filter((s) => subsetCounts.has(s.name)).map((s) => [s.name, subsetCounts.get(s.name)]), (v) => v);
   const categoryCounts = tally((row) => row.categories);
@@ -349,4 +367,6 @@
   $("next").addEventListener("click", () => { state.page += 1; render(); window.scrollTo(0, 0); });
   window.addEventListener("hashchange", render);
   apply();
+  timings.ready_ms = performance.now() - started;
+  document.body.dataset.timings = JSON.stringify(timings);
 })();
