@@ -121,7 +121,8 @@ def write_config(params: CFARParams) -> None:
     """The chosen values into conf/model/cfar.yaml, keeping its comments."""
     text = CONFIG.read_text()
     for key, value in asdict(params).items():
-        shown = f"{value:.0e}".replace("e-0", "e-") if key == "pfa" else json.dumps(value)
+        # YAML 1.1 (PyYAML, OmegaConf) reads 1e-2 as a string: floats keep a dot (1.0e-02)
+        shown = f"{value:.1e}" if key == "pfa" else value if isinstance(value, str) else json.dumps(value)
         text = re.sub(rf"(?m)^({key}:\s*)\S+", lambda m, shown=shown: m.group(1) + shown, text)
     CONFIG.write_text(text)
 

@@ -148,7 +148,8 @@ def has_shards() -> bool:
 
 
 def check_shards(common: tuple[str, ...], args, work: Path, gpus: int) -> dict:
-    """P10's recipe: one process per GPU, `runner.num_shards=N runner.shard=i`, one out folder."""
+    """The shard recipe (README "Scale out"): one process per GPU, `runner.num_shards=N
+    runner.shard=i`, one out folder; its answers must equal one process's."""
     out = work / "shards"
     base = [sys.executable, "-m", "sarbench", *hf_overrides(RAW_MODEL, work / "tiny", None, args.cpu), *common]
     started = time.perf_counter()
@@ -171,6 +172,7 @@ def check_shards(common: tuple[str, ...], args, work: Path, gpus: int) -> dict:
         "samples": len(done),
         "samples_per_s_wall": round(len(done) / seconds, 2),
         "errors": [p.stderr.read()[-500:] for p, c in zip(processes, codes) if c != 0],
+        "answers": done,
     }
 
 
@@ -237,21 +239,23 @@ def run_checks(args) -> dict:
             report["vllm"][model] = {"skipped": "vllm is not importable here"}
         else:
             attempt(report["vllm"], model, check_vllm, model, common, args, work)
-    gpus = report["environment"]["gpus"]
-    if gpus < 2:
-        report["shards"] = {"skipped": f"{gpus} GPU(s) visible: the shard recipe needs 2 or more"}
+    shards = args.shards or report["environment"]["gpus"]
+    if shards < 2:
+        report["shards"] = {"skipped": f"{shards} GPU(s) visible: the shard recipe needs 2 or more"}
     elif not has_shards():
-        report["shards"] = {"skipped": "this sarbench has no runner.num_shards (P10 not landed)"}
+        report["shards"] = {"skipped": "this sarbench has no runner.num_shards"}
     else:
-        attempt(report, "shards", check_shards, common, args, work, gpus)
+        attempt(report, "shards", check_shards, common, args, work, shards)
+        single = report["hf"].get(RAW_MODEL, {}).get("answers")
+        if single is not None and "answers" in report["shards"]:
+            report["shards"]["identical_to_one_process"] = report["shards"].pop("answers") == single
     for model, hf in report["hf"].items():
         ours = report["vllm"].get(model, {})
         if "answers" in hf and "answers" in ours:
             same = sum(hf["answers"].get(i) == a for i, a in ours["answers"].items())
             ours["identical_to_hf"] = round(same / max(len(ours["answers"]), 1), 3)
-    for side in ("hf", "vllm"):
-        for entry in report[side].values():
-            entry.pop("answers", None)
+    for entry in [*report["hf"].values(), *report["vllm"].values(), report["shards"]]:
+        entry.pop("answers", None)
     return report
 
 
@@ -290,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=None, help="new tokens (default 32; --cpu: 4)")
     parser.add_argument("--models", nargs="*", default=list(TINY))
     parser.add_argument("--eager", action="store_true", help="backend.enforce_eager=true (faster vLLM start)")
+    parser.add_argument("--shards", type=int, default=0, help="shard processes (default: one per visible GPU)")
     args = parser.parse_args(argv)
     args.limit = args.limit or (1 if args.cpu else 8)
     args.tokens = args.tokens or (4 if args.cpu else 32)
@@ -302,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(report))
     failed = [f"{side}/{m}" for side in ("hf", "vllm") for m, e in report[side].items() if "error" in e]
     unequal = [m for m, e in report["hf"].items() if e.get("batch1_equals_batch8") is False]
+    if report["shards"].get("identical_to_one_process") is False or "error" in report["shards"]:
+        unequal.append("shards")
     if failed or unequal:
         print(f"FAILED: {failed} errors; batch 1 != batch 8: {unequal}", file=sys.stderr)
         return 1

@@ -150,8 +150,8 @@ class Retrying:
         now = time.monotonic()
         with self._lock:
             last_attempt, last_time = self._said
-            if attempt == last_attempt and now - last_time < RETRY_LINE_EVERY_S:
-                return
+            if attempt <= last_attempt and now - last_time < RETRY_LINE_EVERY_S:
+                return  # another request already said this round (or a later one)
             self._said = (attempt, now)
         log.warning(
             "%s: attempt %d of %d failed (%s); attempt %d in %g s",

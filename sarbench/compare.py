@@ -37,6 +37,8 @@ from sarbench.reports.details import (
 from sarbench.reports.paired import differing_samples, disagreements, mcnemar_tests
 from sarbench.reports.runs import run_name
 from sarbench.run_folder import NewerSchemaError, RunFolderError, read_metrics
+from sarbench.run_settings import RunError
+from sarbench.shards import refuse_partial
 from sarbench.subsets import TASKS
 
 BETTER, WORSE, SAME = "better", "worse", "no significant difference"
@@ -289,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give at least two runs (RUN_A RUN_B)")
     if args.bootstrap < 1 or not 0 < args.alpha < 1:
         parser.error("--bootstrap must be ≥ 1 and --alpha in (0, 1)")
+    for run in args.runs:
+        try:
+            refuse_partial(run)  # a sharded run is compared once all its shards are done
+        except RunError as exc:
+            raise SystemExit(f"error: {exc}") from None
     comparisons = compare_runs(
         args.runs, replicates=args.bootstrap, seed=args.seed, alpha=args.alpha, top=args.top, common=args.common
     )

@@ -92,6 +92,13 @@ def failure_summary(kinds: list[str | None]) -> dict:
     }
 
 
+def mark_failures(result: dict, kinds: dict[str, list[str | None]]) -> None:
+    """Add `inference_failures` (per subset) and `inference_failure_summary` to a metrics.json
+    document, from each scored sample's failure kind (None: answered)."""
+    result["inference_failures"] = {subset: sum(k is not None for k in items) for subset, items in kinds.items()}
+    result["inference_failure_summary"] = failure_summary([k for items in kinds.values() for k in items])
+
+
 def failure_counts(result: dict) -> tuple[int, int]:
     """(failed, scored samples) of a metrics.json; from the per-subset counts when it predates
     the summary, (0, n) for a file of `sarbench.score` (no inference, nothing failed)."""

@@ -145,7 +145,7 @@ def image_patterns(folder: PurePosixPath | Path, images: set[str], split: str) -
         patterns.append(f"{base}{top}" if is_file else f"{base}{top}/*")
         if not base and not is_file:  # paths relative to a table's folder
             patterns.append(f"*/{top}/*")
-        patterns += [f"*{top}{suffix}" for suffix in ARCHIVE_SUFFIXES]
+        patterns += [f"{where}{top}{suffix}" for suffix in ARCHIVE_SUFFIXES for where in ("", "*/")]
     return patterns + [f"*{split}*{suffix}" for suffix in ARCHIVE_SUFFIXES]
 
 

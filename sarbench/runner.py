@@ -23,21 +23,11 @@ from omegaconf import OmegaConf
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
 from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
-from sarbench.failures import (
-    PERMANENT,
-    TRANSIENT,
-    FailureStreak,
-    exception_kind,
-    failure_summary,
-    record_kind,
-    to_retry,
-)
+from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, to_retry
 from sarbench.identity import changed_images, checkpoint_identity
 from sarbench.images import ImageError, ImageFile, prefetched_batches
 from sarbench.prediction_store import PredictionFile
 from sarbench.provenance import manifest, run_key, stable_hash
-from sarbench.records import DataError
-from sarbench.result_files import Prediction
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
 from sarbench.run_io import (
     Outcome,
@@ -49,9 +39,9 @@ from sarbench.run_io import (
     select_samples,
 )
 from sarbench.run_key import check_run_key
+from sarbench.run_scoring import score_run
 from sarbench.run_settings import RunError, RunnerSettings
-from sarbench.score_predictions import score_predictions
-from sarbench.shards import Shard, ShardBook, check_layout, meta_lock, read_union
+from sarbench.shards import Shard, ShardBook, check_layout, meta_lock
 
 log = logging.getLogger("sarbench")
 REPO = Path(__file__).resolve().parents[1]
@@ -436,50 +426,16 @@ class Runner:
     # -- scoring ------------------------------------------------------------------------
     def score(self, files: dict[str, list[Path]]) -> dict:
         """Score every selected sample from the prediction files (of all shards)."""
-        by_subset: dict[str, list[Prediction]] = {}
-        failures: dict[str, int] = {}
-        scored: list[dict] = []
-        for subset, samples in self.selected.items():
-            records, where = read_union(files[subset])
-            missing = [s.id for s in samples if s.id not in records]
-            if missing:
-                raise RunError(
-                    f"{len(missing)} samples of {subset} have no prediction "
-                    f"(first: {missing[0]}); re-run to complete them"
-                )
-            chosen = [records[s.id] for s in samples]
-            failures[subset] = sum("error" in r for r in chosen)
-            scored += chosen
-            by_subset[subset] = [
-                Prediction(
-                    s.id,
-                    subset,
-                    r.get("response") or "",
-                    s.reference,
-                    f"{where[s.id]}:{s.index}",
-                    s.image,
-                    question=s.prompt,
-                )
-                for s, r in zip(samples, chosen)
-            ]
-        try:
-            result = score_predictions(
-                by_subset, meteor=self.meteor, issues=self.dataset.issues, details=self.out / "details.jsonl"
-            )
-        except DataError as exc:
-            raise RunError(str(exc)) from None
-        except OSError as exc:
-            raise RunError(f"cannot write {self.out / 'details.jsonl'}: {exc}") from None
-        result["inference_failures"] = failures
-        result["inference_failure_summary"] = failure_summary([record_kind(r) for r in scored])
-        if self.not_attempted:  # absent from every table with this note, never scored as zeros
-            result["not_attempted"] = self.not_attempted
-        result["run"] = {
+        run = {
             "model": self.config.get("model", {}).get("name"),
             "data": self.config.get("data", {}).get("name"),
             "task": self.config.get("task", {}).get("name"),
             "limit": self.settings.limit,
         }
+        result = score_run(self.selected, files, self.dataset.issues, self.out / "details.jsonl", self.meteor)
+        if self.not_attempted:  # absent from every table with this note, never scored as zeros
+            result["not_attempted"] = self.not_attempted
+        result["run"] = run
         return result
 
 

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from sarbench.failures import failure_summary
+from sarbench.failures import mark_failures
 from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
@@ -79,10 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}
     if missing:
         result["no_response_field"] = missing
-    kinds = [p.failure for items in by_subset.values() for p in items]
-    if any(kinds):  # a run's predictions with recorded inference failures: marked as by the run
-        result["inference_failures"] = {s: sum(p.failure is not None for p in items) for s, items in by_subset.items()}
-        result["inference_failure_summary"] = failure_summary(kinds)
+    kinds = {subset: [p.failure for p in items] for subset, items in by_subset.items()}
+    if any(k for items in kinds.values() for k in items):  # a run's recorded inference failures
+        mark_failures(result, kinds)
     for duplicate in duplicates:
         print(f"warning: {duplicate.message()}", file=sys.stderr)
     repeated = {d.path for d in duplicates}

@@ -85,13 +85,12 @@ def test_speckle_only_scene_leaves_few_components_after_clean_up():
     rng = np.random.default_rng(3)
     chosen = params(looks=3.0)
     found = detect(speckle(rng, (384, 384), 3.0), chosen)
-    pixels = 384 * 384
-    assert len(found) <= max(3, 5 * chosen.pfa * pixels), [d.box for d in found]
+    assert len(found) <= 3, [d.box for d in found]
 
 
 # --- planted targets ------------------------------------------------------------------------------
 
-TARGETS = [(40, 50, 9, 5), (200, 90, 6, 6), (120, 300, 5, 12), (330, 330, 8, 8), (60, 360, 7, 4)]
+TARGETS = [(40, 50, 10, 6), (200, 90, 8, 8), (120, 300, 6, 12), (330, 330, 9, 9), (60, 340, 12, 5)]  # >= 60 px
 
 
 def planted_scene(rng, snr_db: float, looks: float = 3.0, shape=(400, 420)):
@@ -118,7 +117,8 @@ def iou(a, b) -> float:
 def test_targets_at_15_db_are_found_with_their_boxes(detector):
     rng = np.random.default_rng(11)
     image, boxes = planted_scene(rng, snr_db=15.0)
-    found = detect(image, params(detector=detector, looks=3.0))
+    # the committed windows and clean-up at a nominal pfa for this clutter (3 looks, 1e-4)
+    found = detect(image, params(detector=detector, looks=3.0, pfa=1e-4))
     for box in boxes:
         best = max((iou(box, d.box) for d in found), default=0.0)
         assert best >= 0.5, (box, [d.box for d in found])
@@ -130,7 +130,7 @@ def test_targets_at_15_db_are_found_with_their_boxes(detector):
 def test_targets_at_0_db_are_not_detections():
     rng = np.random.default_rng(12)
     image, boxes = planted_scene(rng, snr_db=0.0)
-    found = detect(image, params(looks=3.0))
+    found = detect(image, params(looks=3.0, pfa=1e-4))
     assert not any(iou(box, d.box) >= 0.5 for box in boxes for d in found)
 
 

@@ -36,7 +36,7 @@ def dry_run(tmp_path, *extra):
 
 @pytest.mark.skipif(HAS_VLLM, reason="the main tier's dry run; the vLLM tier runs the one below")
 def test_the_dry_run_checks_every_tiny_family_on_hf(tmp_path):
-    report, table = dry_run(tmp_path)
+    report, table = dry_run(tmp_path, "--shards", "2")
     assert list(report["hf"]) == list(TINY)
     for model, entry in report["hf"].items():
         assert "error" not in entry, (model, entry)
@@ -44,7 +44,8 @@ def test_the_dry_run_checks_every_tiny_family_on_hf(tmp_path):
         assert entry["batch8_samples_per_s"] > 0
     assert report["vllm"]["tiny-qwen2vl"] == {"skipped": "vllm is not importable here"}
     assert "does not run on vLLM" in report["vllm"]["tiny-yivl"]["skipped"]
-    assert "needs 2 or more" in report["shards"]["skipped"]
+    shards = report["shards"]
+    assert shards["exit_codes"] == [0, 0] and shards["samples"] == 9 and shards["identical_to_one_process"] is True
     assert report["environment"]["mode"] == "cpu dry run"
     assert all(f"| {model} |" in table for model in TINY)
 

@@ -348,6 +348,7 @@ def test_download_fetches_only_the_split_and_its_images(tmp_path, reference):
     files = dict(sample_files())
     files["SARChat_classify_count_train.json"] = b"[]"
     files["train_images/scene_999.png"] = b"not fetched"
+    files["train_images.zip"] = b"not fetched either"
     out = tmp_path / "run"
     with FakeHub("org/SARChat", files) as hub:
         env = {**os.environ, "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": hub.endpoint}

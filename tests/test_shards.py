@@ -149,7 +149,7 @@ def test_shard_of_another_configuration_or_layout_is_refused(tmp_path):
     assert result["n"] == {subset: 3 for subset in result["n"]} and len(result["n"]) == 9
 
 
-def test_leaderboard_lists_a_partial_sharded_run_as_partial(tmp_path, capsys):
+def test_leaderboard_and_compare_see_a_partial_sharded_run_as_partial(tmp_path, capsys):
     from sarbench.leaderboard import main as leaderboard
 
     data = make_dataset(tmp_path / "data", per_subset=3)
@@ -159,6 +159,10 @@ def test_leaderboard_lists_a_partial_sharded_run_as_partial(tmp_path, capsys):
     assert leaderboard([str(tmp_path / "runs")]) == 0
     captured = capsys.readouterr()
     assert "half" not in captured.out and "not ranked" in captured.err and "1/2 shards" in captured.err
+    from sarbench.compare import main as compare
+
+    with pytest.raises(SystemExit, match=r"half is a sharded run not yet complete \(1/2 shards\)"):
+        compare([str(tmp_path / "runs" / "whole"), str(tmp_path / "runs" / "half")])
 
 
 @pytest.fixture(scope="module")
