@@ -233,3 +233,23 @@ def test_run_names_show_non_default_generation_settings(tmp_path):
     key(tmp_path / "r" / "mixed", {"count": 64})
     names = list(md_rows(render([tmp_path / "r"])))
     assert names == ["m (sample) [max_new_tokens=32]", "m (sample)", "m (sample) [max_new_tokens=64 (count)]"]
+
+
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None or shutil.which("pdftoppm") is None,
+    reason="pdflatex or pdftoppm not on PATH (.ci/run installs texlive and poppler-utils)",
+)
+def test_readme_image_of_the_latex_table_is_made_by_the_code(hostile_runs, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "scripts" / "latex_table_image.py"
+    spec = importlib.util.spec_from_file_location("latex_table_image", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "table.png"
+    assert module.main([str(hostile_runs), "--out", str(out), "--dpi", "60", "--with-paper"]) == 0
+    from PIL import Image
+
+    image = Image.open(out)
+    assert image.width > 200 and image.height > 200

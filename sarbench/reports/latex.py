@@ -213,6 +213,7 @@ def to_latex(table: Table, width_pt: float = ARTICLE_WIDTH_PT, environment: str 
         layout.size_command,
         rf"\setlength{{\tabcolsep}}{{{TABCOLSEP_PT:g}pt}}",
         rf"\caption{{{_caption(table)}}}",
+        r"\medskip",  # a caption above a table gets no space below by default
     ]
     for k, part in enumerate(layout.parts):
         if k:
