@@ -243,6 +243,15 @@ def _json_lines(path: Path, what: str, problem_of, fix: str) -> list:
     return records
 
 
+DETAILS_FILE = "details.jsonl"
+
+
+def details_location(run: Path) -> tuple[Path, Path]:
+    """(details.jsonl, its run folder) for a run folder or for its details.jsonl given directly."""
+    folder = run.parent if run.name == DETAILS_FILE else run
+    return folder / DETAILS_FILE, folder
+
+
 def read_detail_lines(path: Path) -> list[DetailLine]:
     """Every row of a details.jsonl; a row that is not a detail record names the file and line."""
     return _json_lines(path, "detail", detail_problem, "re-score the run (re-run the same command) to write it again")

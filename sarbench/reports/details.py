@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sarbench.run_folder import NewerSchemaError, RunFolderError, detail_problem, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, detail_problem, details_location, read_metrics
 from sarbench.run_folder import read_manifest as read_manifest_document
 
 
@@ -56,7 +56,7 @@ class RunSamples:
 
 
 def details_path(run: Path) -> Path:
-    path = run if run.name == "details.jsonl" else run / "details.jsonl"
+    path, _ = details_location(run)
     if not path.is_file():
         raise CompareError(
             f"{path} not found: compare needs the per-sample details a run writes "
@@ -147,7 +147,7 @@ def load_samples(run: Path) -> RunSamples:
 def read_manifest(run: Path) -> dict | None:
     """The run's manifest; None when absent. An unreadable one is an error naming it (compare
     would otherwise skip the same-data check without saying why)."""
-    path = (run.parent if run.name == "details.jsonl" else run) / "manifest.json"
+    path = details_location(run)[1] / "manifest.json"
     try:
         return read_manifest_document(path)
     except RunFolderError as exc:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sarbench.run_folder import RunFolderError, write_text
+from sarbench.run_folder import RunFolderError, details_location, write_text
 from sarbench.subsets import SUBSETS
 from sarbench.view.page import page_data, render_page
 from sarbench.view.samples import ViewError, load_run
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_out(runs: list[Path]) -> Path:
-    folder = runs[0].parent if runs[0].name == "details.jsonl" else runs[0]
+    _, folder = details_location(runs[0])
     return folder / ("view.html" if len(runs) == 1 else "view-compare.html")
 
 

@@ -23,7 +23,7 @@ from metrics.lexicon import CATEGORY_RE, category_of
 from metrics.parsing import find_boxes
 from sarbench.records import message_text
 from sarbench.reports.runs import run_name
-from sarbench.run_folder import RunFolderError, read_detail_lines, read_metrics, read_prediction_lines
+from sarbench.run_folder import RunFolderError, details_location, read_detail_lines, read_metrics, read_prediction_lines
 
 PARSED_KEYS = {"boxes": "b", "box_categories": "bl", "categories": "cats", "mentions": "men", "count": "n"}
 RERUN = "re-score the run (re-run the same command) to write it again"
@@ -66,7 +66,7 @@ def prediction_lines(folder: Path) -> dict[str, dict]:
 
 
 def _details_file(run: Path) -> Path:
-    path = run if run.name == "details.jsonl" else run / "details.jsonl"
+    path, _ = details_location(run)
     if not path.is_file():
         raise ViewError(
             f"{path} not found: the viewer reads the per-sample details a run writes "
