@@ -78,7 +78,7 @@ def has_result(folder: Path, pattern: str) -> bool:
     return any(path.stat().st_size > 0 for path in folder.glob(pattern))
 
 
-def measure(system: System, env: dict, log: Path) -> None:
+def measure(system: System, env: dict, log: Path, ids: list[str]) -> None:
     folder = system.folder
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -95,16 +95,20 @@ def measure(system: System, env: dict, log: Path) -> None:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
         raise SystemExit(f"{system.name} failed (exit {process.returncode}); log {log}:\n{tail}")
     system.figures = {"wall_s": wall, "first_result_s": first if first is not None else wall, "peak_rss": peak}
-    system.answers = read_answers(folder, system)
+    system.answers = read_answers(folder, system, ids)
+    if not system.answers:  # lmms-eval exits 0 after logging an error
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise SystemExit(f"{system.name} wrote no answers; log {log}:\n{tail}")
 
 
-def read_answers(folder: Path, system: System) -> dict[str, str]:
+def read_answers(folder: Path, system: System, ids: list[str]) -> dict[str, str]:
     answers = {}
     for path in sorted(folder.glob(system.results)):
         for line in path.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
-            if system.read == "lmms":
-                answers[record["doc"]["id"]] = record["filtered_resps"][0]
+            if system.read == "lmms":  # doc_id: the row of samples.jsonl
+                response = record["filtered_resps"]
+                answers[ids[record["doc_id"]]] = response[0] if isinstance(response, list) else response
             else:
                 answers[record["id"]] = record.get("raw_response", record["response"])
     return {key: value.strip() for key, value in answers.items()}
@@ -144,10 +148,11 @@ def systems(args, python: str, work: Path, model: Path, pixels: dict) -> list[Sy
     )
     out = work / "lmms-vllm"
     model_args = (
-        f"model={model},max_new_tokens={args.tokens},batch_size={args.lmms_vllm_batch},"
-        f"kv_cache_memory_bytes={2 << 30},max_pixels={pixels['max']},min_image_pixels=28,enforce_eager={args.eager}"
+        f"model={model},max_new_tokens={args.tokens},kv_cache_memory_bytes={2 << 30},dtype=float32,"
+        f"max_pixels={pixels['max']},min_image_pixels=28,enforce_eager={args.eager}"
     )
-    command = [*lmms, "--model", "vllm", "--model_args", model_args, "--output_path", str(out)]
+    command = [*lmms, "--model", "vllm", "--model_args", model_args, "--batch_size", str(args.lmms_vllm_batch),
+               "--output_path", str(out)]  # fmt: skip
     found.append(
         System(f"lmms-eval vllm, batch {args.lmms_vllm_batch}", "vllm", command, out, "**/*_samples_*.jsonl", "lmms")
     )
@@ -158,21 +163,14 @@ def systems(args, python: str, work: Path, model: Path, pixels: dict) -> list[Sy
     return [s for s in found if not args.systems or any(key in s.name for key in args.systems)]
 
 
-def prepare(python: str, work: Path, env: dict, args) -> tuple[Path, dict, int]:
+def prepare(python: str, work: Path, env: dict, args) -> tuple[Path, dict, list[str]]:
     """Export the sample as the lmms-eval task; build (or find) the tiny checkpoint."""
     limit = [f"--limit={args.limit}"] if args.limit else []
     subprocess.run([python, str(PEERS / "export_samples.py"), str(work / "task"), f"--max-new-tokens={args.tokens}",
                     *limit], check=True, env=env, cwd=ROOT)  # fmt: skip
-    code = (
-        "import json; from model_adapters.tiny import ensure_tiny_model; p = ensure_tiny_model('qwen2_vl'); "
-        "c = json.load(open(p / 'preprocessor_config.json')); s = c.get('size') or {}; "
-        "print(json.dumps([str(p), s.get('longest_edge', c.get('max_pixels')), "
-        "s.get('shortest_edge', c.get('min_pixels'))]))"
-    )
-    out = subprocess.run([python, "-c", code], check=True, env=env, cwd=ROOT, capture_output=True, text=True)
-    path, high, low = json.loads(out.stdout.strip().splitlines()[-1])
-    samples = len((work / "task" / "samples.jsonl").read_text().splitlines())
-    return Path(path), {"max": high, "min": low}, samples
+    model = json.loads((work / "task" / "model.json").read_text())
+    ids = [json.loads(line)["id"] for line in (work / "task" / "samples.jsonl").read_text().splitlines()]
+    return Path(model["path"]), {"max": model["max_pixels"], "min": model["min_pixels"]}, ids
 
 
 def table(found: list[System], samples: int) -> list[str]:
@@ -218,14 +216,16 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="sarbench-peers-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_CACHE": str(work / "datasets-cache"),
-           "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false"}  # fmt: skip
-    model, pixels, samples = prepare(python, work, env, args)
+           "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false",
+           "SARBENCH_TINY_CACHE": str(work / "tiny")}  # fmt: skip  # one fresh build for every system
+    model, pixels, ids = prepare(python, work, env, args)
+    samples = len(ids)
     found = systems(args, python, work, model, pixels)
     loads = []
     for system in found:
         print(f"running {system.name} ...", file=sys.stderr, flush=True)
         loads.append(os.getloadavg()[0])
-        measure(system, env, work / f"{len(loads)}.log")
+        measure(system, env, work / f"{len(loads)}.log", ids)
     rows = table(found, samples)
     note = (
         f"{samples} samples, up to {args.tokens} new tokens (greedy), {platform.machine()} {os.cpu_count()} cores, "

@@ -6,7 +6,10 @@ Writes into OUT:
   the `<image>` tag), the resolved image path and the reference answer;
 - sarbench_sample.yaml: the lmms-eval task, rendered from sarbench_sample.yaml.in beside this file
   with the absolute path of samples.jsonl and the number of new tokens;
-- utils.py: the task's functions (a copy of lmms_task_utils.py beside this file).
+- utils.py: the task's functions (a copy of lmms_task_utils.py beside this file);
+- model.json: the tiny Qwen2-VL checkpoint every system loads (built by sarbench's builder if
+  absent) and its image processor's pixel budget, which peers must be given (lmms-eval's
+  qwen2_vl model otherwise overrides it with its own default of 602,112 pixels).
 
     python bench/peers/export_samples.py OUT [--max-new-tokens 32] [--limit N]
 
@@ -60,6 +63,19 @@ def export(out: Path, max_new_tokens: int, limit: int | None = None) -> list[dic
     return rows
 
 
+def tiny_model() -> dict:
+    """The checkpoint `model=tiny-qwen2vl` loads, and its image processor's min/max pixels."""
+    from model_adapters.tiny import ensure_tiny_model
+
+    path = ensure_tiny_model("qwen2_vl")
+    config = json.loads((path / "processor_config.json").read_text())["image_processor"]
+    return {
+        "path": str(path),
+        "min_pixels": config["size"]["shortest_edge"],
+        "max_pixels": config["size"]["longest_edge"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
@@ -67,6 +83,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
     rows = export(args.out, args.max_new_tokens, args.limit)
+    (args.out / "model.json").write_text(json.dumps(tiny_model()))
     print(f"{len(rows)} samples -> {args.out / 'samples.jsonl'}; task {TASK} in {args.out}")
 
 
