@@ -58,6 +58,17 @@ def test_every_sample_is_exported_with_sarbench_question_and_image(task):
     assert utils.process_results(rows[0], [rows[0]["reference"] + " "]) == {"exact_match": 1.0}
 
 
+def test_the_peers_get_the_tiny_checkpoint_and_its_pixel_budget(tmp_path, monkeypatch):
+    """lmms-eval's qwen2_vl model overrides the processor's pixel budget with its own default, so
+    bench/peers.py passes the checkpoint's: read from the files transformers saved."""
+    from model_adapters.tiny import qwen2_vl
+
+    monkeypatch.setenv("SARBENCH_TINY_CACHE", str(tmp_path))
+    model = load_module("export_samples", REPO / "bench" / "peers" / "export_samples.py").tiny_model()
+    assert Path(model["path"]).parent == tmp_path
+    assert (model["min_pixels"], model["max_pixels"]) == (qwen2_vl.MIN_PIXELS, qwen2_vl.MAX_PIXELS)
+
+
 def test_lmms_eval_qwen2_vl_prompt_equals_sarbench_prompt(task, tmp_path):
     """lmms-eval's qwen2_vl model builds [system, user: image then doc_to_text] and renders it with
     the checkpoint's chat template: with the task's leading newline that is sarbench's prompt text."""
