@@ -53,12 +53,14 @@ class Case:
     template: str  # ms-swift template type, as the authors' `swift sft/infer` chose it
     family: str  # sarbench family
     image_token: str | None = None  # token whose id ms-swift hard-codes
+    system: str | None = None  # model.system_prompt, where not the family's default
 
 
 ENCODED_BY_SWIFT = [
     Case("qwen2_vl", "qwen2_vl", "qwen2_vl", "qwen2_vl", "<|image_pad|>"),
     Case("qwen2_5_vl", "qwen2_5_vl", "qwen2_5_vl", "qwen2_5_vl", "<|image_pad|>"),
     Case("llava", "llava1_5_hf", "llava1_5_hf", "llava1_5"),
+    Case("llava", "llava1_5_hf", "llava1_5_hf", "llava1_5", system="Answer briefly."),  # 4.x only takes one
     Case("internvl", "internvl_chat", "internvl2_5", "internvl2_5"),
 ]
 
@@ -120,7 +122,7 @@ def our_ids(family, processor, question, image, placeholder=None) -> list[int]:
     return list(processor(text=[text], images=[prepared], **specials)["input_ids"][0])
 
 
-@pytest.mark.parametrize("case", ENCODED_BY_SWIFT, ids=lambda c: c.template)
+@pytest.mark.parametrize("case", ENCODED_BY_SWIFT, ids=lambda c: c.template + ("+system" if c.system else ""))
 def test_sarbench_prompts_equal_ms_swift_templates_token_for_token(case, samples, tmp_path):
     from family_helpers import make_family
     from transformers import AutoProcessor
@@ -128,7 +130,7 @@ def test_sarbench_prompts_equal_ms_swift_templates_token_for_token(case, samples
     from model_adapters.tiny import ensure_tiny_model
 
     path = ensure_tiny_model(case.builder, tmp_path / "tiny")
-    family = make_family(case.family, path=str(path))
+    family = make_family(case.family, path=str(path), system_prompt=case.system)
     template, tokenizer = swift_template(path, case, family.system, "transformers")
     if case.image_token:
         template.image_token_id = tokenizer.convert_tokens_to_ids(case.image_token)
