@@ -66,22 +66,60 @@ def match_edges(
     reference_labels: Sequence[object] | None = None,
 ) -> list[list[int]]:
     """For each predicted box, the reference boxes it may match (IoU >= threshold, same label)."""
-    if len(predicted) * len(reference) >= VECTOR_MIN_PAIRS and _float_exact(predicted, reference):
+    if _vectorised(predicted, reference):
         return _vector_edges(predicted, reference, threshold, predicted_labels, reference_labels)
-    usable_ref = [j for j, r in enumerate(reference) if not is_degenerate(r)]
-    edges: list[list[int]] = []
+    return edges_at(overlaps(predicted, reference, predicted_labels, reference_labels), threshold)
+
+
+def _vectorised(predicted: Sequence[Box], reference: Sequence[Box]) -> bool:
+    return len(predicted) * len(reference) >= VECTOR_MIN_PAIRS and _float_exact(predicted, reference)
+
+
+def overlaps(
+    predicted: Sequence[Box],
+    reference: Sequence[Box],
+    predicted_labels: Sequence[object] | None = None,
+    reference_labels: Sequence[object] | None = None,
+) -> list[list[tuple[int, float]]]:
+    """For each predicted box, (j, IoU) of the reference boxes it could match (neither box
+    degenerate, labels equal), so that several thresholds share one IoU computation.
+
+    The IoU is `iou`'s value: the same float operations, inlined (this loop is most of box
+    scoring). A pair that does not intersect gets 0.0 without the union: `iou` returns 0.0 for it
+    on every path (a nonzero float difference has the sign of the exact one, and the exact path
+    gives 0 for an empty intersection or an infinite coordinate)."""
+    usable_ref = [(j, r, (r[2] - r[0]) * (r[3] - r[1])) for j, r in enumerate(reference) if not is_degenerate(r)]
+    rows: list[list[tuple[int, float]]] = []
     for i, p in enumerate(predicted):
+        row: list[tuple[int, float]] = []
+        rows.append(row)
         if is_degenerate(p):
-            edges.append([])
             continue
-        row = []
-        for j in usable_ref:
-            if predicted_labels is not None and predicted_labels[i] != reference_labels[j]:
+        p0, p1, p2, p3 = p
+        area = (p2 - p0) * (p3 - p1)
+        label = predicted_labels[i] if predicted_labels is not None else None
+        for j, r, r_area in usable_ref:
+            if predicted_labels is not None and label != reference_labels[j]:
                 continue
-            if iou(p, reference[j]) >= threshold:
-                row.append(j)
-        edges.append(row)
-    return edges
+            r0, r1, r2, r3 = r
+            # min(a, b) is b only when b < a, max(a, b) b only when b > a: NaN and -0.0 as in iou
+            inter_w = (r2 if r2 < p2 else p2) - (r0 if r0 > p0 else p0)
+            inter_h = (r3 if r3 < p3 else p3) - (r1 if r1 > p1 else p1)
+            if not (inter_w > 0 and inter_h > 0):
+                row.append((j, 0.0))
+                continue
+            inter = inter_w * inter_h
+            union = area + r_area - inter
+            if not math.isfinite(union):
+                row.append((j, _exact_iou(p, r)))
+            else:
+                row.append((j, inter / union if union > 0 else 0.0))
+    return rows
+
+
+def edges_at(overlap_rows: list[list[tuple[int, float]]], threshold: float) -> list[list[int]]:
+    """The matching graph at one IoU threshold."""
+    return [[j for j, value in row if value >= threshold] for row in overlap_rows]
 
 
 def _float_exact(*box_lists: Sequence[Box]) -> bool:
@@ -127,6 +165,9 @@ def _vector_edges(predicted, reference, threshold, predicted_labels, reference_l
 
 def maximum_matching(edges: list[list[int]], n_right: int) -> int:
     """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists."""
+    taken = [j for row in edges for j in row]
+    if len(taken) == len(set(taken)):  # no two left vertices share a right one: each takes its own
+        return sum(1 for row in edges if row)
     return sum(1 for left in matching_owners(edges, n_right) if left != -1)
 
 
@@ -192,11 +233,29 @@ def match_count(
     reference_labels: Sequence[object] | None = None,
 ) -> tuple[int, int, int]:
     """(TP, FP, FN) of maximum one-to-one matching at IoU >= threshold (labels equal if given)."""
+    return match_counts(predicted, reference, (threshold,), predicted_labels, reference_labels)[0]
+
+
+def match_counts(
+    predicted: Sequence[Box],
+    reference: Sequence[Box],
+    thresholds: Sequence[float],
+    predicted_labels: Sequence[object] | None = None,
+    reference_labels: Sequence[object] | None = None,
+) -> list[tuple[int, int, int]]:
+    """`match_count` at each of several thresholds, computing each pair's IoU once."""
     if not predicted or not reference:
-        return 0, len(predicted), len(reference)
-    edges = match_edges(predicted, reference, threshold, predicted_labels, reference_labels)
-    tp = maximum_matching(edges, len(reference))
-    return tp, len(predicted) - tp, len(reference) - tp
+        return [(0, len(predicted), len(reference))] * len(thresholds)
+    if _vectorised(predicted, reference):
+        graphs = [match_edges(predicted, reference, t, predicted_labels, reference_labels) for t in thresholds]
+    else:
+        rows = overlaps(predicted, reference, predicted_labels, reference_labels)
+        graphs = [edges_at(rows, t) for t in thresholds]
+    counts = []
+    for edges in graphs:
+        tp = maximum_matching(edges, len(reference))
+        counts.append((tp, len(predicted) - tp, len(reference) - tp))
+    return counts
 
 
 def match_pairs(

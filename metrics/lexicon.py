@@ -166,6 +166,10 @@ RELATION_RE = re.compile(
     rf"\s+(?:the\s+)?\b(?P<c2>{_CATEGORY_ALT})\b",
     FLAGS,
 )
+# The middle of every RELATION_RE match: where it finds nothing, RELATION_RE finds nothing.
+# Its leading literal lets the scan skip ahead, where RELATION_RE's optional "the" tries every
+# position.
+RELATION_HINT_RE = re.compile(rf"(?:is|are)\s+(?:{alternation(RELATION_PHRASES)})", FLAGS)
 
 
 def category_of(word: str) -> str:

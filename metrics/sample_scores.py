@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from metrics import benchmark
 from metrics.benchmark import Subset
-from metrics.boxes import match_count
+from metrics.boxes import match_counts
 from metrics.parsing import Multiset, Parsed, parse_answer
 
 Counts = tuple[int, int, int]  # TP, FP, FN
@@ -38,7 +38,8 @@ def set_counts(predicted: frozenset, reference: frozenset) -> Counts:
 
 def _box_counts(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:
     labels = (p.box_categories, r.box_categories) if subset.labelled_boxes else (None, None)
-    return {metric: match_count(p.boxes, r.boxes, threshold, *labels) for metric, threshold in subset.box_metrics}
+    counts = match_counts(p.boxes, r.boxes, [threshold for _, threshold in subset.box_metrics], *labels)
+    return {metric: c for (metric, _), c in zip(subset.box_metrics, counts)}
 
 
 def _classify(subset: Subset, p: Parsed, r: Parsed) -> dict[str, Counts]:

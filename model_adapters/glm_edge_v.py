@@ -53,6 +53,10 @@ class GLMEdgeV(Family):
         head = f"<|system|>{nl}{system}{nl}" if system is not None else ""
         return f"{head}<|user|>{nl}{user}{nl}<|assistant|>{nl}"
 
+    def remote_prompt(self, question: str, size: tuple[int, int], processor: Any = None) -> str:
+        """The text the tokenizer encodes: the image's 578 tokens written out, as ms-swift does."""
+        return self.render_prompt(question, size, processor).replace(IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1)
+
     def load_remote(self, hf: Any, path: str) -> tuple[Any, Any]:
         from transformers import AutoImageProcessor, AutoModelForCausalLM, AutoTokenizer
 
@@ -69,9 +73,7 @@ class GLMEdgeV(Family):
         import torch
 
         image = to_rgb(image_of(request))
-        text = self.render_prompt(request.prompt, image.size, hf.processor).replace(
-            IMAGE_TOKEN, IMAGE_TOKEN * IMAGE_TOKENS, 1
-        )
+        text = self.remote_prompt(request.prompt, image.size, hf.processor)
         encoded = hf.processor.tokenizer(text, return_tensors="pt")
         pixels = torch.tensor(np.array(hf.processor.image_processor(image).pixel_values))
         inputs = hf.to_model({**encoded, "pixel_values": pixels})

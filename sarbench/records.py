@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from metrics.benchmark import PROMPT_TAG_PATTERN, TASK_TABLE, Task, subset, task_of_tag
 
 
@@ -68,6 +70,25 @@ def _decode_problem(exc: Exception, line_number: int) -> str:
     return f"{kind} on line {line_number}: {exc}"
 
 
+_FAST_DECODE = msgspec.json.Decoder().decode
+# A line with fewer brackets than this nests less deeply, far from where either decoder hits
+# Python's recursion limit (json at ~990 levels, msgspec a few levels deeper).
+FAST_MAX_BRACKETS = 500
+
+
+def decode_json_line(line: bytes) -> Any:
+    """`json.loads(line)`, about twice as fast: msgspec decodes the lines it accepts, to the same
+    values as json (tests/test_json_lines.py); what it refuses (NaN, Infinity, numbers beyond
+    float range, lone surrogates, text that is not UTF-8, invalid JSON) and lines that might
+    nest near the recursion limit go to json, which returns or raises what it always did."""
+    if line.count(b"[") + line.count(b"{") < FAST_MAX_BRACKETS:
+        try:
+            return _FAST_DECODE(line)
+        except msgspec.DecodeError:
+            pass
+    return json.loads(line)
+
+
 def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int, Any]]:
     """Yield (index, object) for each record of a JSON-array or JSONL file.
 
@@ -99,7 +120,7 @@ def read_records(path: str | Path, tolerant: bool = False) -> Iterator[tuple[int
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = decode_json_line(line)
             except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
                 error = DataError(path, index, _decode_problem(exc, line_number))
                 if not tolerant:

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sarbench.failures import record_kind
 from sarbench.records import (
@@ -27,18 +28,51 @@ from sarbench.records import (
 from sarbench.subsets import SUBSETS, subset_from_filename
 
 
-@dataclass(frozen=True)
-class Prediction:
+class ImageLookup:
+    """Where the image paths of one result file's records lie: under --image-root, as given, or
+    beside the file (the first that exists). Looked up on use, not while loading: only the
+    size breakdown of box subsets and --details need the path, and on a full test set the stat
+    calls for every record cost more than reading the records. One lookup per file and load;
+    its cache saves the stat calls for an image named again."""
+
+    def __init__(self, result_dir: str, image_root: Path | None, cache: dict) -> None:
+        self.result_dir = result_dir
+        self.image_root = image_root
+        self._cache = cache
+
+    def resolve(self, image: str) -> str:
+        key = (image, self.result_dir)
+        resolved = self._cache.get(key)
+        if resolved is None:
+            candidates = [image, os.path.join(self.result_dir, image)]
+            if self.image_root is not None:
+                candidates.insert(0, os.path.join(self.image_root, image))
+            resolved = next((str(Path(c)) for c in candidates if os.path.isfile(c)), image)
+            self._cache[key] = resolved
+        return resolved
+
+
+class Prediction(NamedTuple):
+    """One record to score. A named tuple: immutable, and cheaper to build than a frozen
+    dataclass (one per record of a 226k-sample test set)."""
+
     id: str
     subset: str
     response: str
     reference: str
     source: str
-    image: str | None = None  # image path, resolved where the file exists
+    image: str | None = None  # image path: as the record gives it when image_lookup is set, else resolved
     question: str | None = None  # user text (for the asked-category breakdown)
     image_size: tuple[int, int] | None = None  # (width, height) when the record states it
     no_response_field: bool = False  # scored as empty (PROTOCOL §3), but worth a note
     failure: str | None = None  # the kind of a recorded inference failure (sarbench/failures.py)
+    image_lookup: ImageLookup | None = None
+
+    def image_path(self) -> str | None:
+        """The image's path, resolved where the file exists (ImageLookup)."""
+        if self.image is None or self.image_lookup is None:
+            return self.image
+        return self.image_lookup.resolve(self.image)
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -129,27 +163,6 @@ def _response_of(record: dict, path: Path, index: int) -> str:
     return response
 
 
-def resolve_image_path(image: str, result_file: Path, image_root: Path | None, cache: dict | None = None) -> str:
-    """An existing path for a result's image: under --image-root, as given, or beside the file.
-
-    `cache` (one dict per read of a set of files) saves the stat calls for an image named again;
-    strings and os.path rather than pathlib objects: on a full test set the objects cost more
-    than the stat calls."""
-    return _resolve_image(image, os.path.dirname(result_file), image_root, {} if cache is None else cache)
-
-
-def _resolve_image(image: str, result_dir: str, image_root: Path | None, cache: dict) -> str:
-    key = (image, result_dir)
-    resolved = cache.get(key)
-    if resolved is None:
-        candidates = [image, os.path.join(result_dir, image)]
-        if image_root is not None:
-            candidates.insert(0, os.path.join(image_root, image))
-        resolved = next((str(Path(c)) for c in candidates if os.path.isfile(c)), image)
-        cache[key] = resolved
-    return resolved
-
-
 def load_predictions(
     inputs: list[str | Path],
     *,
@@ -165,62 +178,76 @@ def load_predictions(
     object, not records) inside a directory are skipped. A file read twice, or a copy with the
     same bytes (`distinct_files`), is skipped and appended to `duplicates` when given.
     """
-    by_subset: dict[str, list[Prediction]] = {s: [] for s in SUBSETS}
-    issues: list[RecordIssue] = []
     files, repeated = distinct_files(result_files(inputs))
     if duplicates is not None:
         duplicates.extend(repeated)
     used: list[Path] = []
-    seen: dict[str, str] = {}  # sample id -> where it was first read
-    resolved_images: dict = {}
+    reader = _PredictionReader(image_root, collect_errors)
     for path in files:
-        result_dir = os.path.dirname(path)
         named = subset_from_filename(path.name)
         if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
             continue
         used.append(path)
-        for index, record in read_records(path, tolerant=collect_errors):
+        reader.read(path, named)
+    return {k: v for k, v in reader.by_subset.items() if v}, reader.issues, used
+
+
+class _PredictionReader:
+    """The records of a set of result files as per-subset predictions (load_predictions)."""
+
+    def __init__(self, image_root: Path | None, collect_errors: bool) -> None:
+        self.by_subset: dict[str, list[Prediction]] = {s: [] for s in SUBSETS}
+        self.issues: list[RecordIssue] = []
+        self.image_root = image_root
+        self.collect_errors = collect_errors
+        self.seen: dict[str, str] = {}  # sample id -> where it was first read
+        self.resolved_images: dict = {}
+
+    def read(self, path: Path, named: str | None) -> None:
+        lookup = ImageLookup(os.path.dirname(path), self.image_root, self.resolved_images)
+        where = str(path)
+        for index, record in read_records(path, tolerant=self.collect_errors):
             try:
-                if isinstance(record, DataError):
-                    raise record
-                if not isinstance(record, dict):
-                    raise DataError(path, index, f"expected an object, got {type(record).__name__}")
-                reference = _reference_of(record, path, index)
-                response = _response_of(record, path, index)
-                subset = named or route_by_content(message_text(record, "user"), reference)
-                if isinstance(record.get("id"), str):
-                    if record["id"] in seen:  # the same sample twice would be scored twice
-                        raise DataError(
-                            path, index, f"sample id {record['id']!r} again (first at {seen[record['id']]})"
-                        )
-                    seen[record["id"]] = f"{path}:{index}"
+                prediction = self._prediction(record, path, where, index, named, lookup)
             except DataError as exc:
-                if not collect_errors:
+                if not self.collect_errors:
                     raise
-                issues.append(RecordIssue(exc.path, exc.index, exc.problem))
+                self.issues.append(RecordIssue(exc.path, exc.index, exc.problem))
                 continue
-            position = len(by_subset[subset])
-            sample_id = record.get("id") if isinstance(record.get("id"), str) else f"{subset}/{position}"
-            images = record.get("images")
-            image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else None
-            if image is not None:
-                image = _resolve_image(image, result_dir, image_root, resolved_images)
-            size = record.get("image_size")
-            by_subset[subset].append(
-                Prediction(
-                    sample_id,
-                    subset,
-                    response,
-                    reference,
-                    f"{path}:{index}",
-                    image,
-                    question=message_text(record, "user"),
-                    image_size=tuple(size) if isinstance(size, list) and len(size) == 2 else None,
-                    no_response_field="response" not in record,
-                    failure=record_kind(record),
-                )
-            )
-    return {k: v for k, v in by_subset.items() if v}, issues, used
+            self.by_subset[prediction.subset].append(prediction)
+
+    def _prediction(self, record, path: Path, where: str, index: int, named: str | None, lookup) -> Prediction:
+        if isinstance(record, DataError):
+            raise record
+        if not isinstance(record, dict):
+            raise DataError(path, index, f"expected an object, got {type(record).__name__}")
+        reference = _reference_of(record, path, index)
+        response = _response_of(record, path, index)
+        question = message_text(record, "user")
+        subset = named or route_by_content(question, reference)
+        sample_id = record.get("id")
+        if isinstance(sample_id, str):
+            if sample_id in self.seen:  # the same sample twice would be scored twice
+                raise DataError(path, index, f"sample id {sample_id!r} again (first at {self.seen[sample_id]})")
+            self.seen[sample_id] = f"{where}:{index}"
+        else:
+            sample_id = f"{subset}/{len(self.by_subset[subset])}"
+        images = record.get("images")
+        image = images[0] if isinstance(images, list) and images and isinstance(images[0], str) else None
+        size = record.get("image_size")
+        return Prediction(
+            sample_id,
+            subset,
+            response,
+            reference,
+            f"{where}:{index}",
+            image,
+            question,
+            tuple(size) if isinstance(size, list) and len(size) == 2 else None,
+            "response" not in record,
+            record_kind(record),
+            lookup,
+        )
 
 
 RECORD_KEYS = ("response", "labels", "messages")

@@ -90,7 +90,7 @@ def score_predictions(
             samples.append(sample)
             size = None
             if subset in BOX_METRICS:
-                size = prediction.image_size or image_size(prediction.image)
+                size = prediction.image_size or image_size(prediction.image_path())
             breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size, sample.count_exact)
             if details is not None:
                 detail_lines.append(_detail_line(prediction, parsed, reference, sample))
@@ -172,5 +172,5 @@ def _detail_line(prediction: Prediction, parsed: Parsed, reference: Parsed, samp
         row["count_error"] = sample.count_error
         row["count_exact"] = sample.count_exact
     if prediction.image is not None:
-        row["image"] = prediction.image
+        row["image"] = prediction.image_path()
     return json_line(row)  # a run_folder.DetailLine

@@ -181,3 +181,45 @@ def test_dense_adversarial_matching_is_bounded_and_exact():
     assert match_count(pred, ref, 0.5) == (2000, 0, 0)
     assert len(match_pairs(pred, ref, 0.5)) == 2000
     assert time.perf_counter() - started < 30
+
+
+extreme_coordinate = st.one_of(
+    fine_coordinate,
+    st.sampled_from([0.0, -0.0, 1e200, -1e200, 1e308, float("inf"), float("-inf"), 5e-324, 2**60]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(*(extreme_coordinate,) * 4), max_size=6),
+    st.lists(st.tuples(*(extreme_coordinate,) * 4), max_size=6),
+    st.booleans(),
+    st.randoms(),
+)
+def test_inlined_iou_values_and_shared_graphs_equal_iou(pred, ref, labelled, rnd):
+    from metrics.boxes import match_counts, overlaps
+
+    pl = [rnd.choice("ab") for _ in pred] if labelled else None
+    rl = [rnd.choice("ab") for _ in ref] if labelled else None
+    for i, row in enumerate(overlaps(pred, ref, pl, rl)):
+        expected = [
+            (j, iou(pred[i], r))
+            for j, r in enumerate(ref)
+            if not is_degenerate(pred[i]) and not is_degenerate(r) and (pl is None or pl[i] == rl[j])
+        ]
+        assert row == expected
+    for t in (0.0, 0.25, 0.5):
+        assert match_edges(pred, ref, t, pl, rl) == python_edges(pred, ref, t, pl, rl)
+    assert match_counts(pred, ref, (0.25, 0.5), pl, rl) == [match_count(pred, ref, t, pl, rl) for t in (0.25, 0.5)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 5), max_size=3, unique=True), max_size=6))
+def test_matching_size_shortcut_for_disjoint_rows(edges):
+    original = boxes_module.KUHN_MAX_WORK
+    try:
+        boxes_module.KUHN_MAX_WORK = -1  # Hopcroft-Karp, which the shortcut does not take
+        expected = sum(o != -1 for o in matching_owners(edges, 6))
+    finally:
+        boxes_module.KUHN_MAX_WORK = original
+    assert boxes_module.maximum_matching(edges, 6) == expected

@@ -5,9 +5,9 @@ stay failures with their reason and stop a run early; every report marks a run w
 import json
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from local_server import JsonHandler, LocalServer
 from test_data import REFERENCES
 from test_run import REPO, _cli, make_dataset, predictions, run
 
@@ -33,7 +33,7 @@ ANSWERS = {question: answer for question, answer in REFERENCES.values()}
 COUNT_QUESTION = REFERENCES["count"][0]
 
 
-class ChatServer:
+class ChatServer(LocalServer):
     """An OpenAI-compatible server answering each question with its reference. `stop_after`:
     it goes down for good (its socket closed: connections refused) after that many answers;
     `refuse_count`: requests for the count question get HTTP 400 (a request it can never serve),
@@ -44,25 +44,18 @@ class ChatServer:
         self.stop_after = stop_after
         self.refuse_count = refuse_count
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self.httpd.daemon_threads, self.httpd.block_on_close = True, False
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.down = threading.Event()
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(self._handler(), port)
+        self.start()
 
     def _handler(self):
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self):  # the model list a preflight may ask for
                 self.reply(200, {"object": "list", "data": [{"id": "tiny", "object": "model"}]})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 content = body["messages"][-1]["content"]
                 text = content if isinstance(content, str) else content[-1].get("text")
                 # a one-token request is a preflight check (model_adapters/openai_preflight.py)
@@ -74,24 +67,7 @@ class ChatServer:
                         server.stop()  # before this answer: every later request is refused
                 self.reply(200, {"choices": [{"message": {"role": "assistant", "content": ANSWERS.get(text, "?")}}]})
 
-            def reply(self, status, payload):
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass
-
         return Handler
-
-    def stop(self):
-        if not self.down.is_set():
-            self.down.set()
-            self.httpd.shutdown()
-            self.httpd.server_close()
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from family_helpers import REPO
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from local_server import JsonHandler, LocalServer
 from omegaconf import OmegaConf
 from test_data import REFERENCES
 from test_run import make_dataset, run
@@ -61,7 +61,7 @@ def char_tokens(body, template):
     return {"tokens": ids, "token_strs": pieces, "count": len(ids)}
 
 
-class Server:
+class Server(LocalServer):
     """A minimal OpenAI chat-completions server; `mode` picks its behaviour."""
 
     def __init__(self, mode="ok", fail_first=0, models=("tiny",), template=None, tokenize=True):
@@ -71,17 +71,14 @@ class Server:
         self.lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self):
                 if self.path != "/v1/models" or server.mode == "error":
                     return self.reply(404 if server.mode != "error" else 500, {"error": "no"})
                 self.reply(200, {"object": "list", "data": [{"id": name, "object": "model"} for name in models]})
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 if self.path == "/tokenize":
                     with server.lock:
                         server.requests.append((self.path, dict(self.headers), body))
@@ -142,29 +139,7 @@ class Server:
                     200, {"choices": [{"message": {"role": "assistant", "content": ANSWERS.get(text, "no idea")}}]}
                 )
 
-            def reply(self, status, payload):
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads, self.httpd.block_on_close = True, False  # hung handlers end with the test
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 def adapter(url, **settings):

@@ -253,3 +253,24 @@ def test_box_strings_round_trip(boxes):
     assert parsed.boxes == tuple(tuple(float(v) for v in b) for b in boxes)
     counted = parse_answer("count", text)
     assert counted.count == (len(boxes) or None)
+
+
+# Words and symbols of the relation, category and box grammar, so that hypothesis composes real
+# relations ("the ship is far from the car"), near misses and boxes.
+RELATION_PIECES = ["the", "ship", "ships", "car", "harbour", "is", "are", "far", "from", "near", "close", "to",
+                   "the left of", "next", "above", "below", "this", "{<1><2><30><40>}", "{ < 5 ><6><7><8>}", ".", ",",
+                   " ", "  ", "\n", "-", "a"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(RELATION_PIECES), max_size=30).map(" ".join))
+def test_fast_paths_find_what_the_full_scans_find(text):
+    import metrics.parsing as parsing
+    from metrics.lexicon import BOX_RE, RELATION_PHRASES, RELATION_RE, category_of, normalize_phrase
+
+    full = [
+        (category_of(m["c1"]), RELATION_PHRASES[normalize_phrase(m["rel"])], category_of(m["c2"]))
+        for m in RELATION_RE.finditer(text)
+    ]
+    assert parsing.find_relations(text) == full  # the hint scan only skips texts with none
+    assert parsing.box_values(text) == tuple(tuple(float(v) for v in m.groups()) for m in BOX_RE.finditer(text))
+    assert [b for _, b in parsing.find_boxes(text)] == list(parsing.box_values(text))

@@ -219,4 +219,5 @@ def test_result_images_resolve_under_root_as_given_or_beside_the_file(tmp_path):
     (tmp_path / "classify.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     by_subset, _, _ = load_predictions([tmp_path], image_root=tmp_path / "root")
     root_a, beside_b = str(tmp_path / "root" / "a.png"), str(tmp_path / "b.png")
-    assert [p.image for p in by_subset["classify"]] == [root_a, beside_b, "c.png", root_a, beside_b]
+    assert [p.image_path() for p in by_subset["classify"]] == [root_a, beside_b, "c.png", root_a, beside_b]
+    assert [p.image for p in by_subset["classify"]] == ["a.png", "b.png", "c.png", "a.png", "b.png"]  # found on use

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 # Bump when a builder changes so stale cached builds are not reused.
-BUILD_VERSION = "7"
+BUILD_VERSION = "8"
 
 BUILDERS = {
     "qwen2_vl": "model_adapters.tiny.qwen2_vl",

@@ -18,6 +18,7 @@ def tokenizer_and_ids():
         pad="<｜end▁of▁sentence｜>",
         bos="<｜begin▁of▁sentence｜>",
         named={"image_token": "<image_placeholder>"},
+        add_bos=True,  # as DeepSeek-VL's Llama tokenizer (ms-swift's deepseek_vl template starts with the BOS)
     )
     return tokenizer, token_ids(tokenizer, SPECIALS)
 

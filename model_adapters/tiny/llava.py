@@ -14,7 +14,10 @@ SPECIALS = ["<unk>", "<s>", "</s>", "<image>"]
 def build_llava(out: Path, image_size: int, extra_tokens: tuple[str, ...] = (), **config_extra) -> None:
     from transformers import CLIPImageProcessor, LlavaConfig, LlavaForConditionalGeneration, LlavaProcessor
 
-    tokenizer = build_tokenizer(SPECIALS, eos="</s>", pad="<unk>", bos="<s>", named={"image_token": "<image>"})
+    # adds <s> like llava-hf's Llama tokenizer (ms-swift's llava1_5_hf template starts with it)
+    tokenizer = build_tokenizer(
+        SPECIALS, eos="</s>", pad="<unk>", bos="<s>", named={"image_token": "<image>"}, add_bos=True
+    )
     tokenizer.add_tokens(list(extra_tokens))  # ordinary (not special) tokens, e.g. Yi's "###"
     ids = token_ids(tokenizer, SPECIALS)
     image_processor = CLIPImageProcessor(

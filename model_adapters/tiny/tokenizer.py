@@ -56,8 +56,10 @@ def build_tokenizer(
     named: dict[str, str] | None = None,
     vocab_size: int = 700,
     chat_template: str | None = None,
+    add_bos: bool = False,
 ) -> Any:
-    """A `PreTrainedTokenizerFast` with left padding; `named` become `tokenizer.<name>` attributes."""
+    """A `PreTrainedTokenizerFast` with left padding; `named` become `tokenizer.<name>` attributes;
+    `add_bos`: it prepends `bos` to what it encodes, as the real Llama tokenizers do."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -80,6 +82,8 @@ def build_tokenizer(
         padding_side="left",
         extra_special_tokens=dict(named or {}),
     )
+    if add_bos:
+        tokenizer.add_bos_token = True
     if chat_template is not None:
         tokenizer.chat_template = chat_template
     return tokenizer

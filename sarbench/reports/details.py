@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sarbench.run_folder import NewerSchemaError, RunFolderError, detail_problem, details_location, read_metrics
+from sarbench.run_folder import NewerSchemaError, RunFolderError, details_location, read_detail_lines, read_metrics
 from sarbench.run_folder import read_manifest as read_manifest_document
 
 
@@ -75,28 +75,11 @@ def _check_folder_version(folder: Path) -> None:
                 raise CompareError(str(exc)) from None
 
 
-def _detail_rows(path: Path):
+def _detail_rows(path: Path) -> list:
     try:
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except (ValueError, RecursionError) as exc:
-                    raise CompareError(
-                        f"{path} line {number} is corrupt ({exc}); re-score the run "
-                        "(re-run the same command) to write it again"
-                    ) from None
-                problem = detail_problem(row)
-                if problem is not None:
-                    raise CompareError(
-                        f"{path} line {number} is {problem}; re-score the run "
-                        "(re-run the same command) to write it again"
-                    )
-                yield row
-    except OSError as exc:
-        raise CompareError(f"cannot read {path}: {exc}") from None
+        return read_detail_lines(path)
+    except RunFolderError as exc:
+        raise CompareError(str(exc)) from None
 
 
 def load_samples(run: Path) -> RunSamples:
