@@ -1,8 +1,9 @@
 """LLaVA-1.5 (llava-hf/llava-1.5-7b-hf, the transformers conversion of liuhaotian/llava-v1.5-7b).
 
-Prompt: no system prompt (the SARChat authors used none for LLaVA-1.5, PROTOCOL §1.2); ms-swift
-template `llava1_5_hf` (swift/llm/template/template/llava.py): `USER: {query}\\nASSISTANT:` with
-the data's `<image>` becoming `<image>\\n`; the tokenizer adds `<s>`.
+Prompt: no system prompt (the SARChat authors used none for LLaVA-1.5, PROTOCOL §1.2; ms-swift 3.x's
+template takes none); ms-swift template `llava1_5_hf` (swift/llm/template/template/llava.py):
+`USER: {query}\\nASSISTANT:` with the data's `<image>` becoming `<image>\\n`; the tokenizer adds `<s>`.
+A configured `model.system_prompt` is written as ms-swift 4.x does: `{system}\\n` after the `<s>`.
 
 Native boxes: `[x1, y1, x2, y2]` as fractions in [0, 1] with two decimals, relative to the
 square the model saw: LLaVA-1.5's training data normalised boxes to the image padded to a square
@@ -76,7 +77,8 @@ class Llava15(LlavaLayout, Family):
     image_placeholder = "<image>\n"
 
     def chat(self, system: str | None, user: str) -> str:
-        head = f"{system}\n\n" if system else ""
+        # ms-swift 3.x's llava1_5_hf takes no system prompt; a configured one goes where 4.x puts it
+        head = f"{system}\n" if system else ""
         return f"{head}USER: {user}\nASSISTANT:"
 
     def box_codec(self, processor: Any = None) -> BoxCodec:
