@@ -1,26 +1,30 @@
 """Benchmark: backend=vllm harness overhead on CPU, tiny Qwen2-VL. Run it in .venv-vllm.
 
-One engine (the one our adapter starts), the bundled sample (425 samples, 9 subsets; --copies N
-repeats each test file N times), greedy fixed-length output (min_tokens = max_tokens =
---tokens); prefix and multimodal-processor caches off, so no pass profits from an earlier one.
-Three ways through it:
+One engine (the one our adapter starts: the same engine arguments for every pass), the bundled
+sample (425 samples, 9 subsets; --copies N repeats each test file N times, 8: 3,400 samples),
+greedy fixed-length output (min_tokens = max_tokens = --tokens); prefix and multimodal-processor
+caches off, so no pass profits from an earlier one. The ways through it, interleaved in each of
+--repeats rounds (the box's load changes; best of the rounds is reported, and each round's ratio):
 
-- raw: one `LLM.generate` over all prompts, built beforehand (untimed): the ceiling; also timed
-  with the prompts built inside (images read from disk), as a complete raw script does;
-- ours: `run_from_config` (what `python -m sarbench ... backend=vllm` runs): image decoding, prompt
-  rendering, batches of --submit-size samples queued in the engine as their images are ready with
-  up to --chunk-size requests in it at once, box codec, each batch's predictions appended and
-  fsynced; timed as the runner's generation seconds (scoring excluded);
-- ours, images in memory: the same run with the image files decoded beforehand (untimed), as
-  raw's are: the harness's own overhead over raw;
+- raw: one `LLM.generate` over all prompts (the same prompt text and prepared image ours sends),
+  built beforehand (untimed): the ceiling; also timed with the prompts built inside (images read
+  from disk), as a complete raw script does;
+- ours, at each of --chunk-sizes (backend.chunk_size; 2048 is the default): `run_from_config`
+  (what `python -m sarbench ... backend=vllm` runs): image decoding, prompts, batches of
+  --submit-size samples rendered for the engine on a background thread and queued as their
+  images are ready with up to chunk-size requests in it, box codec, each batch's predictions
+  appended and fsynced; timed as the runner's generation seconds (scoring excluded);
+- with --in-memory, ours with the image files read and decoded beforehand (untimed), as raw's
+  are: the harness's own overhead over raw;
 - per-sample: `LLM.generate([prompt])` one at a time (the peers' pattern), on the first
   --per-sample prompts.
 
-Checks that ours and raw give the same responses, prints the figures and, with --record,
-appends them to bench/RESULTS.md.
+Checks that ours and raw give the same responses, prints the figures (JSON, then one RESULTS.md
+row per chunk size, with the load average before and after) and, with --record, adds the rows to
+the vLLM table of bench/RESULTS.md.
 
-    .venv-vllm/bin/python bench/bench_vllm.py [--tokens 32] [--copies 1] [--chunk-size 2048]
-                                              [--submit-size 64] [--per-sample 48] [--repeats 2] [--record]
+    .venv-vllm/bin/python bench/bench_vllm.py [--tokens 32] [--copies 8] [--chunk-sizes 425,2048]
+        [--submit-size 64] [--per-sample 48] [--repeats 2] [--in-memory] [--record]
 """
 
 from __future__ import annotations
@@ -98,15 +102,16 @@ def run_ours(adapter, overrides, out: Path) -> tuple[float, dict[str, str]]:
 
 
 def run_ours_predecoded(adapter, overrides, out: Path, images: dict) -> float:
-    """run_ours with the runner's image decoding replaced by a lookup of images decoded beforehand."""
+    """run_ours with the runner's image reading replaced by a lookup of the (image, file) pairs
+    read beforehand."""
     import sarbench.images
 
-    real = sarbench.images.load_image
-    sarbench.images.load_image = images.__getitem__
+    real = sarbench.images.read_image
+    sarbench.images.read_image = images.__getitem__
     try:
         return run_ours(adapter, overrides, out)[0]
     finally:
-        sarbench.images.load_image = real
+        sarbench.images.read_image = real
 
 
 def timed(function, *args):
@@ -119,21 +124,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--chunk-size", type=int, default=2048, help="backend.chunk_size")
+    parser.add_argument("--chunk-sizes", default="425,2048", help="backend.chunk_size values (2048: the default)")
     parser.add_argument("--submit-size", type=int, default=64, help="backend.submit_size")
     parser.add_argument("--per-sample", type=int, default=48)
-    parser.add_argument("--repeats", type=int, default=2, help="raw/ours passes (best of)")
+    parser.add_argument("--repeats", type=int, default=2, help="passes of each, interleaved (best of)")
+    parser.add_argument("--in-memory", action="store_true", help="also ours with the images read beforehand")
     parser.add_argument("--eager", action="store_true", help="backend.enforce_eager=true")
-    parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="add the figures to bench/RESULTS.md")
     args = parser.parse_args()
+    chunks = [int(c) for c in args.chunk_sizes.split(",")]
 
     import vllm
     from vllm import SamplingParams
 
     from sarbench.evaluate import build_adapter
+    from sarbench.images import read_image
 
     folder = Path(tempfile.mkdtemp(prefix="sarbench-bench-vllm-"))
-    overrides = (
+    load_before = os.getloadavg()
+    common = (
         "model=tiny-qwen2vl",
         f"model.tiny.cache_dir={folder / 'tiny'}",
         f"model.min_new_tokens={args.tokens}",
@@ -141,14 +150,14 @@ def main() -> None:
         f"task.max_new_tokens={args.tokens}",
         "backend=vllm",
         *CACHES_OFF,
-        f"backend.chunk_size={args.chunk_size}",
         f"backend.submit_size={args.submit_size}",
         *(("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies)}") if args.copies > 1 else ()),
         f"backend.enforce_eager={str(args.eager).lower()}",
         "scoring.meteor=false",
         "runner.progress=false",
     )
-    config = compose(*overrides)
+    overrides = {chunk: (*common, f"backend.chunk_size={chunk}") for chunk in chunks}
+    config = compose(*overrides[chunks[0]])  # the engine does not depend on the chunk size
     adapter = build_adapter(plain(config.model), "vllm", plain(config.backend))
     _, start_s = timed(adapter.load)
     llm, tokenizer = adapter.engine, adapter.engine.get_tokenizer()
@@ -158,63 +167,83 @@ def main() -> None:
     llm.generate(prompts[:16], params, use_tqdm=False)  # warm-up
 
     unloaded = [replace(r, image=None) for r in requests]  # engine_prompt then reads the file
-    decoded = {r.image_path: r.image for r in requests}
-    raw_s, loading_s, ours_s, in_memory_s = [], [], [], []
-    for repeat in range(args.repeats):
+    files = {r.image_path: read_image(r.image_path) for r in requests}
+    raw_s, loading_s = [], []
+    ours_s, in_memory_s = {c: [] for c in chunks}, {c: [] for c in chunks}
+    ours = {}
+    for repeat in range(args.repeats):  # interleaved, so a change in the box's load hits all alike
         outputs, seconds = timed(lambda: llm.generate(prompts, params, use_tqdm=False))
         raw_s.append(seconds)
+        for chunk in chunks:
+            seconds, ours[chunk] = run_ours(adapter, overrides[chunk], folder / f"ours-{chunk}-{repeat}")
+            ours_s[chunk].append(seconds)
+            if args.in_memory:
+                out = folder / f"in-memory-{chunk}-{repeat}"
+                in_memory_s[chunk].append(run_ours_predecoded(adapter, overrides[chunk], out, files))
         _, seconds = timed(lambda: llm.generate([adapter.engine_prompt(r) for r in unloaded], params, use_tqdm=False))
         loading_s.append(seconds)
-        seconds, ours = run_ours(adapter, overrides, folder / f"ours-{repeat}")
-        ours_s.append(seconds)
-        in_memory_s.append(run_ours_predecoded(adapter, overrides, folder / f"in-memory-{repeat}", decoded))
     raw = {
         r.sample_id: tokenizer.decode(list(o.outputs[0].token_ids), skip_special_tokens=True).strip()
         for r, o in zip(requests, outputs)
     }
-    identical = sum(ours[i] == raw[i] for i in raw)
     one_by_one = prompts[: args.per_sample]
     _, single_s = timed(lambda: [llm.generate([p], params, use_tqdm=False) for p in one_by_one])
     adapter.close()
 
-    n = len(prompts)
-    raw_rate, ours_rate, single_rate = n / min(raw_s), n / min(ours_s), len(one_by_one) / single_s
-    loading_rate, in_memory_rate = n / min(loading_s), n / min(in_memory_s)
+    n, load = len(prompts), [round(x, 2) for x in (*load_before, *os.getloadavg())]
+    raw_rate, single_rate, loading_rate = n / min(raw_s), len(one_by_one) / single_s, n / min(loading_s)
     figures = {
         "samples": n,
-        "chunk_size": args.chunk_size,
         "submit_size": args.submit_size,
         "new_tokens": args.tokens,
         "engine_start_s": round(start_s, 1),
         "raw_s": [round(s, 2) for s in raw_s],
-        "raw_with_loading_s": [round(s, 2) for s in loading_s],
-        "ours_s": [round(s, 2) for s in ours_s],
-        "ours_images_in_memory_s": [round(s, 2) for s in in_memory_s],
-        "ours_images_in_memory_vs_raw": round(in_memory_rate / raw_rate, 3),
-        "raw_with_loading_samples_per_s": round(loading_rate, 1),
-        "ours_vs_raw_with_loading": round(ours_rate / loading_rate, 3),
-        "per_sample_s": round(single_s, 2),
         "raw_samples_per_s": round(raw_rate, 1),
-        "ours_samples_per_s": round(ours_rate, 1),
+        "raw_with_loading_s": [round(s, 2) for s in loading_s],
+        "raw_with_loading_samples_per_s": round(loading_rate, 1),
+        "per_sample_s": round(single_s, 2),
         "per_sample_samples_per_s": round(single_rate, 2),
-        "ours_vs_raw": round(ours_rate / raw_rate, 3),
-        "ours_vs_per_sample": round(ours_rate / single_rate, 1),
-        "identical_to_raw": f"{identical}/{n}",
+        "load_average_before_after": load,
         "vllm": vllm.__version__,
         "eager": args.eager,
+        "chunks": {},
     }
-    print(json.dumps(figures, indent=2))
-    if args.record:
-        row = (
-            f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}) | {n} | {args.chunk_size} | "
-            f"{args.submit_size} | {args.tokens} | "
-            f"{raw_rate:.1f} | {loading_rate:.1f} | {ours_rate:.1f} | {single_rate:.2f} | "
-            f"{ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | {in_memory_rate / raw_rate:.2f}x | "
-            f"{ours_rate / single_rate:.1f}x | {identical}/{n} |"
+    rows = []
+    for chunk in chunks:
+        ours_rate = n / min(ours_s[chunk])
+        identical = sum(ours[chunk][i] == raw[i] for i in raw)
+        in_memory = n / min(in_memory_s[chunk]) / raw_rate if args.in_memory else None
+        figures["chunks"][chunk] = {
+            "ours_s": [round(s, 2) for s in ours_s[chunk]],
+            "ours_samples_per_s": round(ours_rate, 1),
+            "ours_vs_raw": round(ours_rate / raw_rate, 3),
+            "ours_vs_raw_each_pass": [round(r / o, 3) for r, o in zip(raw_s, ours_s[chunk])],
+            "ours_images_in_memory_s": [round(s, 2) for s in in_memory_s[chunk]],
+            "ours_images_in_memory_vs_raw": None if in_memory is None else round(in_memory, 3),
+            "ours_vs_raw_with_loading": round(ours_rate / loading_rate, 3),
+            "ours_vs_per_sample": round(ours_rate / single_rate, 1),
+            "identical_to_raw": f"{identical}/{n}",
+        }
+        rows.append(
+            f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}; load {load[0]:.1f}-{load[3]:.1f}) | {n} | "
+            f"{chunk} | {args.submit_size} | {args.tokens} | {raw_rate:.1f} | {loading_rate:.1f} | "
+            f"{ours_rate:.1f} | {single_rate:.2f} | {ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | "
+            f"{'–' if in_memory is None else f'{in_memory:.2f}x'} | {ours_rate / single_rate:.1f}x | {identical}/{n} |"
         )
+    print(json.dumps(figures, indent=2))
+    print("\n".join(rows))
+    if args.record:
         results = Path(__file__).with_name("RESULTS.md")
-        results.write_text(results.read_text().rstrip("\n") + "\n" + row + "\n")
-        print(f"appended to {results} ({platform.machine()}, {os.cpu_count()} cores)")
+        results.write_text(with_rows(results.read_text(), rows))
+        print(f"added to the vLLM table of {results} ({platform.machine()}, {os.cpu_count()} cores)")
+
+
+def with_rows(text: str, rows: list[str]) -> str:
+    """RESULTS.md with `rows` added at the end of the vLLM backend table."""
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| model | samples | chunk | submit |"))
+    end = next(i for i in range(header, len(lines) + 1) if i == len(lines) or not lines[i].startswith("|"))
+    return "\n".join([*lines[:end], *rows, *lines[end:]]) + "\n"
 
 
 if __name__ == "__main__":  # vLLM starts its engine in child processes

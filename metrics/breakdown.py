@@ -38,14 +38,40 @@ def asked_category(question: str | None) -> str | None:
     return category_of(match.group()) if match else None
 
 
+def _zero_counts() -> list[int]:  # module-level (not a lambda): a Breakdown is pickled between processes
+    return [0, 0, 0]
+
+
+def _zero_exact() -> list[int]:
+    return [0, 0]
+
+
 class Breakdown:
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.counts: dict[tuple[str, str, str], list[int]] = defaultdict(_zero_counts)
         self.samples: dict[tuple[str, str], int] = defaultdict(int)
         self.cell_samples: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.exact: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.exact: dict[str, list[int]] = defaultdict(_zero_exact)
         self.sized = 0
         self.box_samples = 0
+
+    def merge(self, other: Breakdown) -> None:
+        """Add another breakdown's samples, as if they had been added here after this one's.
+
+        Merging the breakdowns of consecutive runs of samples in their order gives the same
+        result, key order included, as adding all the samples to one breakdown."""
+        for (kind, bucket, metric), (tp, fp, fn) in other.counts.items():
+            self._add(kind, bucket, metric, tp, fp, fn)
+        for key, n in other.samples.items():
+            self.samples[key] += n
+        for key, n in other.cell_samples.items():
+            self.cell_samples[key] += n
+        for category, (exact, n) in other.exact.items():
+            cell = self.exact[category]
+            cell[0] += exact
+            cell[1] += n
+        self.sized += other.sized
+        self.box_samples += other.box_samples
 
     def _add(self, kind: str, bucket: str, metric: str, tp: int, fp: int, fn: int) -> None:
         cell = self.counts[(kind, bucket, metric)]

@@ -6,6 +6,12 @@ arrives, and up to `window` (`backend.chunk_size`) requests are kept in the engi
 always has thousands to schedule across, starts on the first batch while later images are still
 being decoded, and never drains between batches. Answers come back batch by batch, in order.
 
+Preparing a request for the engine (the family's prompt and image, then the engine's own
+tokenisation and multimodal processing) is most of the work of the thread that drives the engine;
+`prepared_ahead` does it on one background thread, batches ahead, so that thread only queues
+prepared requests and collects answers (PIL, torch and tokenizers release the GIL; the engine
+itself runs in other processes).
+
 The engine is reached through four callables, so this logic is tested without vLLM
 (tests/test_engine_stream.py):
   submit(request) -> request id, or an InferenceFailure for a request the engine refused;
@@ -19,17 +25,46 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
-from model_adapters.base import GenerationRequest, InferenceFailure
+from model_adapters.base import InferenceFailure
 
 Answer = Any  # the engine's output for one request, or an InferenceFailure
+Item = TypeVar("Item")
+Prepared = TypeVar("Prepared")
+
+
+def prepared_ahead(
+    batches: Iterable[list[Item]], prepare: Callable[[Item], Prepared], ahead: int
+) -> Iterator[list[tuple[Item, Prepared]]]:
+    """Each batch as (item, prepare(item)) pairs, in order, prepared on one background thread up
+    to `ahead` batches before they are asked for. One thread: the engine's preparation (its
+    processor caches) is never used from two at once. An exception in `prepare` is raised here,
+    with its batch."""
+    if ahead < 1:
+        raise ValueError("prepare at least one batch ahead")
+    pending: deque[tuple[list[Item], Future]] = deque()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sarbench-engine-prepare")
+    try:
+        for batch in batches:
+            pending.append((batch, pool.submit(lambda b=batch: [prepare(i) for i in b])))
+            if len(pending) > ahead:
+                yield _paired(*pending.popleft())
+        while pending:
+            yield _paired(*pending.popleft())
+    finally:  # stopped early: the batch being prepared finishes, the others are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _paired(batch: list[Item], future: Future) -> list[tuple[Item, Any]]:
+    return list(zip(batch, future.result()))
 
 
 def stream_through_engine(
-    batches: Iterable[list[GenerationRequest]],
-    submit: Callable[[GenerationRequest], str | InferenceFailure],
+    batches: Iterable[list[Any]],
+    submit: Callable[[Any], str | InferenceFailure],
     collect: Callable[[bool], dict[str, Any]],
     busy: Callable[[], bool],
     abort: Callable[[list[str]], None],

@@ -6,9 +6,11 @@ only replaces transformers' `generate` with the engine. The engine is created on
 reused for the whole run. The runner hands it batches of `backend.submit_size` samples as a
 stream; engine_stream.py queues each in the engine as it arrives and keeps up to
 `backend.chunk_size` requests there, so vLLM schedules across thousands, starts while later
-images are still being decoded, and never drains. Each batch is appended to the predictions when
-it is answered (the unit of resume, as a batch is for HF). vllm is imported only when the engine
-starts.
+images are still being decoded, and never drains. The requests are rendered for the engine (our
+prompt and image, then vLLM's tokenisation and multimodal processing: what `LLM.enqueue` does) on
+a background thread a few batches ahead, so the thread driving the engine only queues them and
+collects answers. Each batch is appended to the predictions when it is answered (the unit of
+resume, as a batch is for HF). vllm is imported only when the engine starts.
 """
 
 from __future__ import annotations
@@ -20,18 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
-from model_adapters.engine_stream import stream_through_engine
+from model_adapters.engine_stream import prepared_ahead, stream_through_engine
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
 from model_adapters.hf_backend import checkpoint_config, checkpoint_path, is_native, native_inputs, request_size
 from model_adapters.settings import CheckpointSettings
+from model_adapters.vllm_sampling import check_greedy, checkpoint_sampling, use_hf_instead
 
 # On CPU vLLM reserves gpu_memory_utilization x the NUMA node's RAM, which rarely is free beside
 # the runner; a fixed KV cache is used there instead unless configured.
 CPU_KV_CACHE_BYTES = 2 * 2**30
-GREEDY_GENERATION = {"do_sample": False, "num_beams": 1}
 # The vLLM API this module is written and tested against (LLM.enqueue, the V1 engine's client).
 MIN_VLLM = (0, 32)
+# Batches (backend.submit_size requests) rendered ahead of the engine on the preparing thread.
+PREPARED_AHEAD = 2
 
 
 INSTALL = (
@@ -56,10 +60,6 @@ def check_data_parallel(size: int, tensor_parallel: int) -> None:
         f"bash scripts/shard_local.sh {size} {tensor_parallel} backend=vllm "
         f'backend.tensor_parallel_size={tensor_parallel} model=... (README "Scale out")'
     )
-
-
-def use_hf_instead(reason: str) -> Exception:
-    return AdapterError(f"{reason}; run this model with backend=hf")
 
 
 @dataclass(frozen=True)
@@ -259,9 +259,10 @@ class VLLMBackend(ModelAdapter):
     def generate_stream(self, batches: Iterator[list[GenerationRequest]]) -> Iterator[list[str | InferenceFailure]]:
         llm = self.load()
         engine, tokenizer = llm.llm_engine, llm.get_tokenizer()
+        prepared = prepared_ahead(batches, lambda request: self.render(llm, request), PREPARED_AHEAD)
         answers = stream_through_engine(
-            batches,
-            submit=lambda request: self.enqueue(llm, request),
+            prepared,
+            submit=lambda item: self.enqueue(llm, *item),
             collect=lambda block: finished_outputs(engine, block),
             busy=engine.has_unfinished_requests,
             abort=self.abort,
@@ -275,6 +276,7 @@ class VLLMBackend(ModelAdapter):
                 ]
         finally:
             answers.close()
+            prepared.close()
 
     def abort(self, request_ids: list[str]) -> None:
         """Drop queued requests of a run that stopped early; a dead engine has nothing to drop."""
@@ -283,26 +285,39 @@ class VLLMBackend(ModelAdapter):
         except Exception as exc:  # noqa: BLE001 - the stream's own error is the one to report
             self.events.append(f"could not abort {len(request_ids)} queued vLLM requests: {exc!r}")
 
-    def enqueue(self, llm: Any, request: GenerationRequest) -> str | InferenceFailure:
-        """Queue one request; a request the engine refuses (e.g. longer than max_model_len) fails alone."""
+    def render(self, llm: Any, request: GenerationRequest) -> Any:
+        """The request as the engine takes it: what `LLM.enqueue` does before queueing (vLLM's
+        tokenisation and multimodal processing of our prompt), run on the preparing thread."""
+        try:
+            return llm._preprocess_cmpl_one(self.engine_prompt(request))
+        except Exception as exc:  # noqa: BLE001 - recorded as this sample's inference failure
+            return refused(exc)
+
+    def enqueue(self, llm: Any, request: GenerationRequest, rendered: Any) -> str | InferenceFailure:
+        """Queue one rendered request (the rest of `LLM.enqueue`); a request the engine refuses
+        (e.g. longer than max_model_len) fails alone."""
         from vllm.v1.engine.exceptions import EngineDeadError
 
+        if isinstance(rendered, InferenceFailure):
+            return rendered
         try:
-            prompt = self.engine_prompt(request)
-            internal_id = llm.enqueue([prompt], self.sampling_params(request.max_new_tokens), use_tqdm=False)[0]
-            # Outputs carry the id LLM gave the request (its counter); enqueue returns that id with
-            # the engine's random suffix ("12-a1b2c3d4").
-            return internal_id.split("-", 1)[0]
+            # Outputs carry the id LLM gives the request (its counter); _add_request returns that
+            # id with the engine's random suffix ("12-a1b2c3d4").
+            return llm._add_request(rendered, self.sampling_params(request.max_new_tokens)).split("-", 1)[0]
         except EngineDeadError:
             raise
         except Exception as exc:  # noqa: BLE001 - recorded as this sample's inference failure
-            return InferenceFailure(f"vLLM refused the request: {type(exc).__name__}: {exc}")
+            return refused(exc)
 
     def close(self) -> None:
         llm, self._llm = self._llm, None
         if llm is not None:
             llm.llm_engine.engine_core.shutdown()
         self._processor = None
+
+
+def refused(exc: Exception) -> InferenceFailure:
+    return InferenceFailure(f"vLLM refused the request: {type(exc).__name__}: {exc}")
 
 
 def finished_outputs(engine: Any, block: bool) -> dict[str, Any]:
@@ -344,57 +359,3 @@ def on_cpu() -> bool:
     from vllm.platforms import current_platform
 
     return current_platform.is_cpu()
-
-
-# generation_config.json fields transformers' greedy generate() applies that SamplingParams lacks.
-HF_ONLY_GENERATION = (
-    "no_repeat_ngram_size",
-    "encoder_repetition_penalty",
-    "encoder_no_repeat_ngram_size",
-    "bad_words_ids",
-    "sequence_bias",
-    "suppress_tokens",
-    "begin_suppress_tokens",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-    "exponential_decay_length_penalty",
-    "min_length",
-    "min_new_tokens",
-)
-
-
-def checkpoint_sampling(path: str, revision: str | None) -> dict[str, Any]:
-    """SamplingParams fields from the checkpoint's generation_config.json that change greedy output,
-    as backend=hf's generate() applies them (e.g. Qwen's repetition_penalty); refuses the ones
-    vLLM cannot apply. (vLLM applies the config's eos ids itself.)"""
-    from transformers import GenerationConfig
-
-    try:
-        config = GenerationConfig.from_pretrained(path, revision=revision)
-    except OSError:  # no generation_config.json: transformers' defaults, as backend=hf
-        return {}
-    defaults = GenerationConfig()
-    unsupported = sorted(
-        k for k in HF_ONLY_GENERATION if getattr(config, k, None) not in (None, getattr(defaults, k, None), 0, [])
-    )
-    if unsupported:
-        raise use_hf_instead(
-            f"{path}'s generation_config.json sets {', '.join(unsupported)}, which "
-            "transformers applies to greedy decoding and vLLM cannot"
-        )
-    penalty = getattr(config, "repetition_penalty", None)
-    return {"repetition_penalty": float(penalty)} if penalty not in (None, 1.0) else {}
-
-
-def check_greedy(generation: dict[str, Any]) -> None:
-    """backend=vllm decodes greedily; other transformers `generate` options have no mapping here."""
-    for key, value in generation.items():
-        if key in GREEDY_GENERATION and value != GREEDY_GENERATION[key]:
-            raise AdapterError(
-                f"backend=vllm decodes greedily: model.generation.{key}={value!r} is not supported; use backend=hf"
-            )
-        if key not in GREEDY_GENERATION:
-            raise AdapterError(
-                f"model.generation.{key} is a transformers generate() option; with "
-                "backend=vllm give SamplingParams fields in backend.sampling instead"
-            )

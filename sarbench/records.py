@@ -23,6 +23,9 @@ class DataError(ValueError):
         where = f"{self.path}" if index is None else f"{self.path}, record {index}"
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self):  # raised in a scoring worker process, re-raised in its parent
+        return DataError, (self.path, self.index, self.problem)
+
 
 @dataclass(frozen=True)
 class RecordIssue:

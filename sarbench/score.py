@@ -20,6 +20,7 @@ from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
 from sarbench.run_settings import RunError
 from sarbench.score_predictions import score_predictions
+from sarbench.score_workers import WorkerError, default_workers
 from sarbench.shards import refuse_partial
 
 
@@ -45,8 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--image-root", type=Path, help="directory the results' image paths are relative to (for size breakdowns)"
     )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=default_workers(),
+        help="processes that score (default: this machine's cores, %(default)s); 1 scores in this process. "
+        "The numbers are the same for any count",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             details=args.details,
             issues=issues,
             malformed_reference="collect" if args.collect_errors else "raise",
+            workers=args.workers,
         )
-    except DataError as exc:
+    except (DataError, WorkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}

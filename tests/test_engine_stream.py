@@ -1,12 +1,14 @@
 """engine_stream.py on a simulated engine: what backend=vllm does with the runner's batches,
 checked without vLLM (the vLLM tier checks the real engine, tests/test_vllm_backend.py)."""
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_adapters import GenerationRequest, InferenceFailure
-from model_adapters.engine_stream import stream_through_engine
+from model_adapters.engine_stream import prepared_ahead, stream_through_engine
 
 
 class FakeEngine:
@@ -123,3 +125,50 @@ def test_an_engine_that_loses_requests_is_an_error_not_a_hang():
 def test_a_window_below_one_is_refused():
     with pytest.raises(ValueError, match="at least one"):
         list(stream(FakeEngine(), batches_of([1]), window=0))
+
+
+@settings(max_examples=50, deadline=None)
+@given(sizes=st.lists(st.integers(1, 9), max_size=10), ahead=st.integers(1, 4))
+def test_prepared_batches_come_in_order_each_item_with_its_preparation(sizes, ahead):
+    batches = list(batches_of(sizes))
+    prepared = list(prepared_ahead(iter(batches), lambda r: f"prepared {r.sample_id}", ahead))
+    assert [[item for item, _ in batch] for batch in prepared] == batches
+    assert all(p == f"prepared {item.sample_id}" for batch in prepared for item, p in batch)
+
+
+def test_preparation_runs_on_one_other_thread_ahead_of_the_consumer():
+    threads, pulled = set(), []
+
+    def prepare(request):
+        threads.add(threading.get_ident())
+        return request.sample_id
+
+    prepared = prepared_ahead(batches_of([2, 2, 2, 2], pulled), prepare, ahead=2)
+    first = next(prepared)
+    assert [p for _, p in first] == ["count/0", "count/1"]
+    assert pulled == [0, 2, 4]  # two batches beyond the one handed over are being prepared
+    rest = list(prepared)
+    assert [p for batch in rest for _, p in batch] == [f"count/{i}" for i in range(2, 8)]
+    assert len(threads) == 1 and threading.get_ident() not in threads
+
+
+def test_a_failing_preparation_is_raised_with_its_batch_and_the_rest_is_dropped():
+    prepared_ids = []
+
+    def prepare(request):
+        if request.sample_id == "count/3":
+            raise OSError("unreadable")
+        prepared_ids.append(request.sample_id)
+        return request.sample_id
+
+    prepared = prepared_ahead(batches_of([2, 2, 2, 2, 2]), prepare, ahead=1)
+    assert [p for _, p in next(prepared)] == ["count/0", "count/1"]
+    with pytest.raises(OSError, match="unreadable"):
+        next(prepared)
+    prepared.close()
+    assert "count/9" not in prepared_ids  # batches beyond the failure were not prepared
+
+
+def test_preparing_fewer_than_one_batch_ahead_is_refused():
+    with pytest.raises(ValueError, match="at least one batch"):
+        next(prepared_ahead(batches_of([1]), str, ahead=0))

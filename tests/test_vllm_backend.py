@@ -404,7 +404,7 @@ def test_a_run_that_stops_early_closes_the_stream(tmp_path, monkeypatch):
 
 # -- the checkpoint's generation_config (no vLLM needed) ------------------------------------------
 def test_checkpoint_sampling_reads_repetition_penalty_and_refuses_what_vllm_cannot_apply(tmp_path):
-    from model_adapters.vllm_backend import checkpoint_sampling
+    from model_adapters.vllm_sampling import checkpoint_sampling
 
     assert checkpoint_sampling(str(tmp_path), None) == {}  # no generation_config.json
     (tmp_path / "generation_config.json").write_text(
