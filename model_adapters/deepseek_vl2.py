@@ -1,11 +1,17 @@
-"""DeepSeek-VL2 (deepseek-ai/deepseek-vl2-tiny): not in transformers. Loading needs the
-`deepseek_vl2` package (github.com/deepseek-ai/DeepSeek-VL2) and the opt-in
-`model.trust_remote_code=true`; samples run one at a time (batch 1), as its README does.
+"""DeepSeek-VL2 (deepseek-ai/deepseek-vl2-tiny): not in transformers.
+
+- backend=vllm runs the released layout natively: vLLM's own DeepseekVLV2ForCausalLM, config class
+  and image processing (DeepseekVLV2Processor: global view + local tiles from the checkpoint's
+  candidate_resolutions), no checkpoint code; needs `timm` (vLLM builds the SigLIP tower with it).
+- backend=hf needs the `deepseek_vl2` package (github.com/deepseek-ai/DeepSeek-VL2) and the opt-in
+  `model.trust_remote_code=true`, and is refused up front on transformers 5 (that code is written
+  for transformers 4); samples run one at a time (batch 1), as its README does.
 
 Prompt: ms-swift template `deepseek_vl2` (swift/llm/template/template/deepseek.py):
 `{system}<|User|>: {query}\\n\\n<|Assistant|>:` after the BOS, with the SARChat system prompt; the
 data's `<image>` becomes `<image>\\n`. The rendered text goes to the package's processor as
-`prompt=` (it adds the BOS and expands `<image>` into the tiled image tokens).
+`prompt=` (it adds the BOS and expands `<image>` into the tiled image tokens); on backend=vllm
+the tokenizer adds the BOS and vLLM's processor expands `<image>` the same way.
 
 Native boxes: `<|ref|>label<|/ref|><|det|>[[x1, y1, x2, y2], ...]<|/det|>`, normalised to
 [0, 999] of the image: x = x1 / 999 * W (DeepSeek-VL2 README "visual grounding" example;
@@ -35,10 +41,13 @@ DEEPSEEK_VL2_BOXES = NormalizedBoxCodec(
 
 class DeepSeekVL2(Family):
     batch_safe = False
-    backends = ("hf",)
+    backends = ("hf", "vllm")
     name = "deepseek_vl2"
     remote_model_types = ("deepseek_vl_v2",)
     remote_code_transformers = "4"  # its released modeling code predates transformers 5
+    vllm_remote_types = ("deepseek_vl_v2",)  # vLLM ships the config class too: nothing to register
+    vllm_image_placeholder = "<image>\n"
+    remote_alternatives = "backend=vllm (vLLM's own DeepseekVLV2ForCausalLM; pip install timm)"
     image_placeholder = "<image>\n"
     native_codec = DEEPSEEK_VL2_BOXES
 

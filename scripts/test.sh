@@ -12,8 +12,8 @@ bash scripts/setup_env.sh test,hf  # both set-up scripts take $PYTHON (default p
 .venv/bin/python -m pytest "$@"
 if [ $# -eq 0 ] && [ "${SARBENCH_VLLM_TIER:-1}" != 0 ]; then
     bash scripts/setup_vllm_env.sh
-    .venv-vllm/bin/python -m pytest tests/test_vllm_backend.py tests/test_internvl_layout.py tests/test_gpu_check.py \
-        tests/test_openai_server.py
+    .venv-vllm/bin/python -m pytest tests/test_vllm_backend.py tests/test_internvl_layout.py \
+        tests/test_deepseek_vl2_layout.py tests/test_gpu_check.py tests/test_openai_server.py
 fi
 if [ $# -eq 0 ] && [ "${SARBENCH_SWIFT_TIER:-1}" != 0 ]; then
     bash scripts/setup_swift_env.sh  # ms-swift 4.6 prompt tier (SARBENCH_SWIFT_TIER=0 skips it)

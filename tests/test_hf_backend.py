@@ -245,13 +245,14 @@ def test_missing_path_and_unimplemented_backend_are_clear(transformers_installed
         build_adapter(dict(compose_config("model=glm-edge-v-2b").model), "vllm")
 
 
-def test_families_offered_on_vllm_have_a_transformers_format():
-    """backend=vllm refuses remote-code layouts (vllm_backend.py: check_checkpoint), so a family
-    whose checkpoints exist only in one must not offer vLLM."""
+def test_families_offered_on_vllm_have_a_layout_vllm_runs():
+    """backend=vllm refuses remote-code layouts it does not implement (vllm_backend.py:
+    check_checkpoint), so a family offers vLLM only with a transformers format or a layout vLLM
+    implements itself (`vllm_remote_types`: InternVL2.5 and DeepSeek-VL2 as released)."""
     offered = {name for name in FAMILIES.names() if "vllm" in FAMILIES.get(name).backends}
-    assert offered == {"qwen2_vl", "qwen2_5_vl", "internvl2_5", "llava1_5"}
-    assert all(FAMILIES.get(name).native_model_types for name in offered)
-    for remote_only in ("deepseekvl2-tiny", "phi3_5v-4.2b"):
+    assert offered == {"qwen2_vl", "qwen2_5_vl", "internvl2_5", "llava1_5", "deepseek_vl2"}
+    assert all(FAMILIES.get(n).native_model_types or FAMILIES.get(n).vllm_remote_types for n in offered)
+    for remote_only in ("phi3_5v-4.2b", "glm-edge-v-2b", "mplug-owl3-1b"):
         with pytest.raises(RunError, match=r"does not run on backend 'vllm'.*backend=hf"):
             build_adapter(dict(compose_config(f"model={remote_only}").model), "vllm")
 

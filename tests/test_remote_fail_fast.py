@@ -15,7 +15,7 @@ from model_adapters.errors import ModelLoadError
 
 REPO = Path(__file__).resolve().parents[1]
 REMOTE = [
-    ("deepseek_vl2", "deepseek_vl_v2", "Nothing in sarbench runs it yet"),
+    ("deepseek_vl2", "deepseek_vl_v2", "What runs it: backend=vllm"),
     ("mplug_owl3", "mplugowl3", "Nothing in sarbench runs it yet"),
     ("phi3_5_vision", "phi3_v", "Nothing in sarbench runs it yet"),
     ("glm_edge_v", "glm", "Nothing in sarbench runs it yet"),

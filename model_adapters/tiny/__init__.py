@@ -23,6 +23,7 @@ BUILDERS = {
     "yi_vl": "model_adapters.tiny.yi_vl",
     "deepseek_vl": "model_adapters.tiny.deepseek_vl",
     "deepseek_vl_hybrid": "model_adapters.tiny.deepseek_vl_hybrid",
+    "deepseek_vl2": "model_adapters.tiny.deepseek_vl2",
 }
 
 
