@@ -2,10 +2,13 @@
 
 Writes swift-infer style JSONL result files in the paper's task proportions with realistic
 references and imperfect predictions (jittered/missing/extra boxes, wrong words), then runs
-`python -m sarbench.score` in-process and prints samples/s. Also compares loading 1.8M
+`python -m sarbench.score DIR --no-meteor` end to end in a child process (start-up included)
+with each --workers count, printing wall and CPU time (user + sys of all its processes) and
+whether metrics.json is the same for every count. --meteor also times Java METEOR alone on the
+descriptions (it runs in a thread beside the rest when scoring). --loader compares loading 1.8M
 records with plain json vs `datasets`.
 
-    python bench/bench_score.py [--scale 1.0] [--meteor] [--loader]
+    python bench/bench_score.py [--scale 1.0] [--workers 1 2] [--data DIR] [--meteor] [--loader]
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import argparse
 import json
 import os
 import random
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +38,7 @@ def _subset_size(entry: Subset) -> int:
     return single if entry.arity == "single" else paper - single
 
 
+REPO = Path(__file__).resolve().parent.parent
 SIZES = {s.name: _subset_size(s) for s in SUBSET_TABLE}
 CATEGORIES = ["ship", "aircraft", "car", "tank", "bridge", "harbor"]
 CELLS = [f"{r} {c}" for r in ("top", "middle", "bottom") for c in ("left", "center", "right")]
@@ -118,23 +125,50 @@ def write_results(directory: Path, scale: float, seed: int = 0) -> int:
     return total
 
 
-def bench_score(scale: float, meteor: bool) -> None:
-    from sarbench.score import main
+def run_score(directory: Path, out: Path, *args: str) -> tuple[float, float]:
+    """(wall, CPU) of `python -m sarbench.score DIR --quiet --out OUT *args` in a child process
+    (interpreter start and imports included); CPU is user + sys of it and its worker processes."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "sarbench.score", str(directory), "--quiet", "--out", str(out), *args]
+    subprocess.run(command, check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        n = write_results(directory, scale)
-        args = [str(directory), "--out", str(directory / "metrics.json"), "--quiet"]
-        if not meteor:
-            args.append("--no-meteor")
-        start = time.perf_counter()
-        assert main(args) == 0
-        seconds = time.perf_counter() - start
-        metrics = json.loads((directory / "metrics.json").read_text())["metrics"]
-    print(
-        f"score {n} samples (meteor={'on' if meteor else 'off'}): {seconds:.2f} s, "
-        f"{n / seconds:,.0f} samples/s; avg_paper={metrics['avg_paper']:.2f}"
-    )
+
+def meteor_seconds(directory: Path) -> tuple[float, int]:
+    """Java METEOR alone on the describe file's pairs, tokenised as the scorer does: (wall, pairs)."""
+    from metrics.captions import meteor_score, meteor_unavailable_reason, tokenize_pairs
+
+    reason = meteor_unavailable_reason()
+    if reason is not None:
+        raise SystemExit(f"METEOR cannot run: {reason}")
+    rows = [json.loads(line) for line in (directory / "describe.jsonl").read_text().splitlines()]
+    hyps, refs = tokenize_pairs([r["response"] for r in rows], [r["labels"] for r in rows])
+    start = time.perf_counter()
+    meteor_score(hyps, refs)
+    return time.perf_counter() - start, len(rows)
+
+
+def bench_score(directory: Path, workers: list[int], meteor: bool) -> None:
+    n = sum(1 for path in directory.glob("*.jsonl") for _ in open(path))
+    print(f"machine: {os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
+    outputs = []
+    for count in workers:
+        out = directory / "out" / f"metrics-{count}.json"
+        wall, cpu = run_score(directory, out, "--no-meteor", "--workers", str(count))
+        outputs.append(out.read_bytes())
+        avg_paper = json.loads(outputs[-1])["metrics"]["avg_paper"]
+        print(
+            f"score {n} samples end to end, no METEOR, --workers {count}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+            f"(user+sys, all processes), {n / wall:,.0f} samples/s; avg_paper={avg_paper:.4f}; "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+    print(f"metrics.json identical for every worker count: {len(set(outputs)) == 1}")
+    if meteor:
+        seconds, pairs = meteor_seconds(directory)
+        print(f"METEOR alone (Java, {pairs} descriptions): {seconds:.2f} s wall (runs beside the rest when scoring)")
 
 
 def bench_loader(n: int = 1_836_912) -> None:
@@ -170,10 +204,17 @@ def bench_loader(n: int = 1_836_912) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--meteor", action="store_true")
+    parser.add_argument("--meteor", action="store_true", help="also time Java METEOR alone")
     parser.add_argument("--loader", action="store_true")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, os.cpu_count() or 1])
+    parser.add_argument("--data", type=Path, help="result files to reuse (written there when missing)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    bench_score(args.scale, args.meteor)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data or Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        if not (data / "describe.jsonl").exists():
+            write_results(data, args.scale)
+        bench_score(data, args.workers, args.meteor)
     if args.loader:
         bench_loader()

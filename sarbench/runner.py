@@ -10,30 +10,26 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import chain
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from model_adapters.base import GenerationRequest, InferenceFailure, ModelAdapter
+from model_adapters.base import ModelAdapter
 from model_adapters.errors import AdapterError
 from sarbench.data import Dataset, Sample, file_sha256
-from sarbench.failures import PERMANENT, TRANSIENT, FailureStreak, exception_kind, to_retry
+from sarbench.failures import FailureStreak, to_retry
 from sarbench.identity import changed_images, checkpoint_identity
-from sarbench.images import ImageError, ImageFile, prefetched_batches
+from sarbench.images import prefetched_batches
 from sarbench.prediction_store import PredictionFile
 from sarbench.provenance import manifest, run_key, stable_hash
 from sarbench.run_folder import RunFolderError, keep_corrupt_manifest, write_document, write_text
+from sarbench.run_generation import BatchGenerator
 from sarbench.run_io import (
-    Outcome,
     append_records,
     close_all,
-    prediction_record,
     progress_bar,
     request_of,
     select_samples,
@@ -96,7 +92,7 @@ class Runner:
             log.warning(self.stats.events[-1])
             self.batch_size = 1
         self.decode_images = adapter.decodes_images()
-        self._image_files: dict[str, ImageFile | None] = {}  # sample id -> bytes read, until recorded
+        self.generator = BatchGenerator(adapter, max_new_tokens, self._event)
 
     # -- resume -------------------------------------------------------------------------
     def key(self) -> dict:
@@ -176,92 +172,6 @@ class Runner:
     def _event(self, message: str) -> None:
         self.stats.events.append(message)
         log.warning(message)
-
-    # -- generation ---------------------------------------------------------------------
-    def _prepare(self, batch: list[Sample], loaded: list) -> tuple[list[Sample], dict, list[GenerationRequest]]:
-        """(samples with an image, records of those without, their requests)."""
-        ready = [(s, img, file) for s, (img, file) in zip(batch, loaded) if not isinstance(img, ImageError)]
-        failed = {
-            s.id: prediction_record(s, None, 0.0, len(batch), (str(img), PERMANENT))
-            for s, (img, _) in zip(batch, loaded)
-            if isinstance(img, ImageError)
-        }
-        self._image_files.update((s.id, file) for s, _, file in ready)
-        return (
-            [s for s, *_ in ready],
-            failed,
-            [request_of(s, img, self.max_new_tokens[s.subset]) for s, img, _ in ready],
-        )
-
-    def _records(self, batch: list[Sample], prepared: tuple, outcomes: list) -> list[dict]:
-        samples, records, requests = prepared
-        for request, sample, (raw, latency, error) in zip(requests, samples, outcomes):
-            response = raw if raw is None else self.adapter.to_protocol(raw, request)
-            records[sample.id] = prediction_record(
-                sample, response, latency, len(requests), error, self._image_files.pop(sample.id, None)
-            )
-            if response != raw:
-                records[sample.id]["raw_response"] = raw
-        return [records[s.id] for s in batch]
-
-    def _generated(self, loaded: Iterator) -> Iterator[tuple[list[Sample], list[dict]]]:
-        """(batch, records) in order. The adapter takes the batches as a stream, so an engine can
-        queue the next batch before the current one drains; if the stream fails, the batches it
-        has not answered go through `_call` one at a time (retried sample by sample)."""
-        items = ((batch, self._prepare(batch, images)) for batch, images in loaded)
-        in_flight: deque = deque()
-
-        def requests() -> Iterator[list[GenerationRequest]]:
-            for batch, prepared in items:
-                in_flight.append((batch, prepared, time.perf_counter()))  # latency from here
-                yield prepared[2]
-
-        stream = self.adapter.generate_stream(requests())
-        try:
-            while True:
-                try:
-                    responses = next(stream, None)
-                except AdapterError as exc:  # the model cannot run as configured: no sample would
-                    raise RunError(str(exc)) from None
-                except Exception as exc:  # noqa: BLE001 - what the stream did not answer is retried
-                    self.stats.events.append(f"generation stream failed ({exc!r}); going on batch by batch")
-                    log.warning(self.stats.events[-1])
-                    for batch, prepared, *_ in chain(in_flight, items):
-                        yield batch, self._records(batch, prepared, self._call(prepared[2]))
-                    return
-                if responses is None:
-                    return
-                batch, prepared, start = in_flight.popleft()
-                yield batch, self._records(batch, prepared, self._outcomes(prepared[2], responses, start))
-        finally:
-            stream.close()
-
-    def _call(self, requests: list[GenerationRequest]) -> list[Outcome]:
-        start = time.perf_counter()
-        try:
-            responses = self.adapter.generate(requests) if requests else []
-        except AdapterError as exc:  # the model cannot run as configured: no sample would
-            raise RunError(str(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - a failing batch is retried sample by sample
-            if len(requests) > 1:
-                self.stats.events.append(f"batch of {len(requests)} failed ({exc!r}); retrying one by one")
-                log.warning(self.stats.events[-1])
-                return [r for request in requests for r in self._call([request])]
-            return [(None, time.perf_counter() - start, (f"{type(exc).__name__}: {exc}", exception_kind(exc)))]
-        return self._outcomes(requests, responses, start)
-
-    def _outcomes(self, requests: list[GenerationRequest], responses: list, start: float) -> list[Outcome]:
-        if len(responses) != len(requests):
-            raise RunError(
-                f"adapter {self.adapter.name} returned {len(responses)} responses for {len(requests)} requests"
-            )
-        latency = (time.perf_counter() - start) / max(1, len(requests))
-        return [
-            (None, latency, (r.message, TRANSIENT if r.transient else PERMANENT))
-            if isinstance(r, InferenceFailure)
-            else (r, latency, None)
-            for r in responses
-        ]
 
     def run(self) -> dict:
         """Generate what is missing into `out`, score it; one process at a time per folder."""
@@ -373,7 +283,7 @@ class Runner:
         start = time.perf_counter()
         streak = FailureStreak(self.settings)
         finished = False
-        generated = self._generated(
+        generated = self.generator.generated(
             prefetched_batches(batches, self.decode_images, self.settings.image_workers, self.settings.prefetch_batches)
         )
         try:

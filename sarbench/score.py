@@ -10,8 +10,11 @@ under another name is scored once: the later one is skipped with a warning namin
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sarbench.failures import mark_failures
@@ -57,11 +60,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def paused_gc(freeze: bool) -> Iterator[None]:
+    """No cyclic garbage collection while reading and scoring: they make no reference cycles, and
+    the collector's passes over the ~2 million objects of a full test set cost ~15 % of the time.
+    `freeze` (a process that ends after scoring): those objects are then left out of every later
+    collection, the one at exit included (gc.freeze), instead of being scanned once or twice more
+    (~10 % more). An in-process caller keeps an ordinary collector."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: list[DuplicateFile]):
+    by_subset, issues, used = load_predictions(
+        args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
+    )
+    if not by_subset:
+        raise DataError(", ".join(args.inputs), None, "no result records found")
+    result = score_predictions(
+        by_subset,
+        meteor=meteor,
+        details=args.details,
+        issues=issues,
+        malformed_reference="collect" if args.collect_errors else "raise",
+        workers=args.workers,
+    )
+    return by_subset, result, used
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,19 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        by_subset, issues, used = load_predictions(
-            args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
-        )
-        if not by_subset:
-            raise DataError(", ".join(args.inputs), None, "no result records found")
-        result = score_predictions(
-            by_subset,
-            meteor=meteor,
-            details=args.details,
-            issues=issues,
-            malformed_reference="collect" if args.collect_errors else "raise",
-            workers=args.workers,
-        )
+        with paused_gc(freeze=argv is None):  # argv None: the process's own command line
+            by_subset, result, used = _load_and_score(args, meteor, duplicates)
     except (DataError, WorkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

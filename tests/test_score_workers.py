@@ -1,5 +1,6 @@
 """Scoring in worker processes (sarbench/score_workers.py) gives the bytes of scoring in one."""
 
+import gc
 import json
 import os
 import random
@@ -94,6 +95,7 @@ def test_cli_workers_setting(tmp_path, capsys):
         assert main([str(tmp_path), "--no-meteor", "--quiet", "--workers", workers, "--out", str(out)]) == 0
         outputs.append(out.read_text())
     assert outputs[0] == outputs[1]
+    assert gc.isenabled()  # paused while scoring only
     with pytest.raises(SystemExit):
         main([str(tmp_path), "--workers", "0"])
     assert "must be at least 1" in capsys.readouterr().err
