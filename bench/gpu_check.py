@@ -39,7 +39,14 @@ TINY = (
     "tiny-yivl",
     "tiny-deepseekvl",
     "tiny-deepseekvl-hybrid",
+    "tiny-deepseek_vl2",
 )
+# Tiny checkpoints whose only path here is vLLM, with why HF does not run them.
+VLLM_ONLY = {
+    "tiny-deepseek_vl2": "DeepSeek-VL2's HF path is its remote code for transformers 4 (refused at start)",
+}
+# Packages a tiny checkpoint's vLLM path needs beyond vllm (vLLM's DeepSeek-VL2 builds its SigLIP with timm).
+VLLM_NEEDS = {"tiny-deepseek_vl2": "timm"}
 RAW_MODEL = "tiny-qwen2vl"
 
 
@@ -231,12 +238,17 @@ def run_checks(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="sarbench-gpu-check-"))
     vllm_ok = report["environment"]["vllm"] is not None
     for model in args.models:
-        attempt(report["hf"], model, check_hf, model, common, args, work)
+        if model in VLLM_ONLY:
+            report["hf"][model] = {"skipped": VLLM_ONLY[model]}
+        else:
+            attempt(report["hf"], model, check_hf, model, common, args, work)
         family = FAMILIES.get(compose(f"model={model}").model.family)
         if "vllm" not in family.backends:
             report["vllm"][model] = {"skipped": f"family {family.name} does not run on vLLM"}
         elif not vllm_ok:
             report["vllm"][model] = {"skipped": "vllm is not importable here"}
+        elif model in VLLM_NEEDS and importlib.util.find_spec(VLLM_NEEDS[model]) is None:
+            report["vllm"][model] = {"skipped": f"{VLLM_NEEDS[model]} is not importable here"}
         else:
             attempt(report["vllm"], model, check_vllm, model, common, args, work)
     shards = args.shards or report["environment"]["gpus"]
@@ -273,7 +285,7 @@ def summary(report: dict) -> str:
     for model, hf in report["hf"].items():
         ours = report["vllm"].get(model, {})
         cells = [
-            hf.get("batch8_samples_per_s", hf.get("error", "")[:60]),
+            hf.get("batch8_samples_per_s", hf.get("skipped", hf.get("error", ""))[:60]),
             hf.get("batch1_samples_per_s", ""),
             hf.get("batch1_equals_batch8", ""),
             ours.get("samples_per_s", ours.get("skipped", ours.get("error", ""))[:60]),

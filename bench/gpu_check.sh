@@ -25,11 +25,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-if ! "$PY" -c "import hydra, omegaconf, scipy, PIL, tqdm, matplotlib, safetensors" 2>/dev/null; then
+if ! "$PY" -c "import hydra, omegaconf, scipy, PIL, tqdm, matplotlib, safetensors, msgspec" 2>/dev/null; then
     if [ -d .whl ]; then
-        "$PY" -m pip install -q --no-index --find-links .whl hydra-core omegaconf
+        "$PY" -m pip install -q --no-index --find-links .whl hydra-core omegaconf msgspec
     else
-        "$PY" -m pip install -q "hydra-core>=1.3" "omegaconf>=2.3" scipy pillow tqdm matplotlib safetensors
+        "$PY" -m pip install -q "hydra-core>=1.3" "omegaconf>=2.3" scipy pillow tqdm matplotlib safetensors "msgspec>=0.18"
     fi
 fi
 "$PY" -c "import torch, transformers" || { echo "gpu_check: $PY needs torch and transformers" >&2; exit 2; }
