@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -169,6 +170,7 @@ def load_predictions(
     collect_errors: bool = False,
     image_root: Path | None = None,
     duplicates: list[DuplicateFile] | None = None,
+    on_complete: Callable[[str, list[Prediction]], None] | None = None,
 ) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
     """Read result files into per-subset predictions, in the order the files are given.
 
@@ -177,18 +179,23 @@ def load_predictions(
     as issues instead of raising. Meta files (`metrics.json`, `manifest.json`, …: a JSON
     object, not records) inside a directory are skipped. A file read twice, or a copy with the
     same bytes (`distinct_files`), is skipped and appended to `duplicates` when given.
+    `on_complete(subset, predictions)` is called once no file left to read can add to a subset
+    (known only when every file names its subset); a later file may still raise DataError.
     """
     files, repeated = distinct_files(result_files(inputs))
     if duplicates is not None:
         duplicates.extend(repeated)
     used: list[Path] = []
     reader = _PredictionReader(image_root, collect_errors)
-    for path in files:
-        named = subset_from_filename(path.name)
+    names = [subset_from_filename(path.name) for path in files]
+    last = {named: i for i, named in enumerate(names)} if on_complete and None not in names else {}
+    for i, (path, named) in enumerate(zip(files, names)):
         if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
             continue
         used.append(path)
         reader.read(path, named)
+        if last.get(named) == i and reader.by_subset[named]:
+            on_complete(named, reader.by_subset[named])
     return {k: v for k, v in reader.by_subset.items() if v}, reader.issues, used
 
 

@@ -22,7 +22,7 @@ from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
 from sarbench.run_settings import RunError
-from sarbench.score_predictions import score_predictions
+from sarbench.score_predictions import score_predictions, start_captions
 from sarbench.score_workers import WorkerError, default_workers
 from sarbench.shards import refuse_partial
 
@@ -86,11 +86,27 @@ def _positive_int(text: str) -> int:
 
 
 def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: list[DuplicateFile]):
-    by_subset, issues, used = load_predictions(
-        args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
-    )
-    if not by_subset:
-        raise DataError(", ".join(args.inputs), None, "no result records found")
+    started = []
+
+    def start(subset: str, predictions: list) -> None:
+        # the caption metrics, the longest unit, run while the other files are read
+        if subset == "describe" and args.workers > 1 and (job := start_captions(predictions, meteor)):
+            started.append(job)
+
+    try:
+        by_subset, issues, used = load_predictions(
+            args.inputs,
+            collect_errors=args.collect_errors,
+            image_root=args.image_root,
+            duplicates=duplicates,
+            on_complete=start,
+        )
+        if not by_subset:
+            raise DataError(", ".join(args.inputs), None, "no result records found")
+    except BaseException:
+        for job in started:
+            job.close()
+        raise
     result = score_predictions(
         by_subset,
         meteor=meteor,
@@ -98,6 +114,7 @@ def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: l
         issues=issues,
         malformed_reference="collect" if args.collect_errors else "raise",
         workers=args.workers,
+        started=started[0] if started else None,
     )
     return by_subset, result, used
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sarbench import PROTOCOL, __version__
 from sarbench.records import DataError, RecordIssue
 from sarbench.result_files import Prediction
 from sarbench.run_folder import json_line
-from sarbench.score_workers import run_units
+from sarbench.score_workers import StartedUnit, can_fork, run_units
 from sarbench.subsets import SUBSETS
 
 CHUNK = 8192  # predictions per unit of work: units small enough to keep two workers evenly busy
@@ -54,17 +55,24 @@ def score_predictions(
     issues: Iterable[RecordIssue] = (),
     malformed_reference: str = "raise",
     workers: int = 1,
+    started: StartedUnit | None = None,
 ) -> dict:
     """Score per-subset predictions; returns the metrics.json document.
 
     A reference that parses to nothing is a malformed data record: it raises DataError, or
     with malformed_reference="collect" is reported in `malformed` and left out of the scores.
     `workers` > 1 scores in that many processes (sarbench.score_workers), to the same result.
+    `started`: the caption unit already running (start_captions), closed here.
     """
     issues = list(issues)
     meteor_note, run_meteor = _meteor_plan(meteor) if captions and by_subset.get("describe") else (None, False)
     options = (details is not None, malformed_reference, run_meteor)
     units = _units(by_subset, captions)
+    if started is not None:
+        if started.unit not in units:
+            started.close()
+            raise ValueError(f"the started unit {started.unit} is not one of this scoring's")
+        units.remove(started.unit)
     breakdown = Breakdown()
     scored: dict[str, list[SampleScore]] = {}
     detail_parts: list[str] = []
@@ -72,7 +80,10 @@ def score_predictions(
     meteor_job = None
     chunks: dict[tuple, ChunkScores] = {}
     try:
-        for unit, result in run_units(_score_unit, (by_subset, options), units, workers):
+        pending = run_units(_score_unit, (by_subset, options), units, workers)
+        if started is not None:
+            pending = itertools.chain(pending, [(started.unit, started.result())])
+        for unit, result in pending:
             if unit[0] == CAPTIONS:
                 caption_scores = result.scores
                 if result.tokens is not None:  # Java METEOR (~10 ms a pair) runs while the rest is scored
@@ -91,6 +102,8 @@ def score_predictions(
         if caption_scores is not None and "describe" in scored:
             caption = dict(caption_scores, meteor=meteor_job.result() if meteor_job is not None else None)
     finally:
+        if started is not None:
+            started.close()
         if meteor_job is not None:
             meteor_job.close()
     scored = {s: v for s, v in scored.items() if v}
@@ -137,6 +150,19 @@ def _units(by_subset: Mapping[str, Sequence[Prediction]], captions: bool) -> lis
     if captions and by_subset.get("describe"):
         costs[(CAPTIONS, 0, len(by_subset["describe"]))] = _CAPTION_COST * len(by_subset["describe"])
     return sorted(costs, key=lambda unit: -costs[unit])
+
+
+def start_captions(describe: Sequence[Prediction], meteor: bool | None) -> StartedUnit | None:
+    """The caption metrics (the longest unit) started in a forked process on the complete
+    describe subset while the caller reads the other files; None when it cannot start early."""
+    if not can_fork():
+        return None
+    try:
+        _, run_meteor = _meteor_plan(meteor)
+    except DataError:  # raised by score_predictions, after any error in the files read later
+        return None
+    unit = (CAPTIONS, 0, len(describe))
+    return StartedUnit(_score_unit, ({"describe": describe}, (False, "raise", run_meteor)), unit)
 
 
 def _score_unit(shared, unit: tuple) -> ChunkScores | CaptionScores:

@@ -122,3 +122,47 @@ def test_required_meteor_that_cannot_run_is_an_error_before_scoring(monkeypatch)
     monkeypatch.setattr(scoring, "_score_chunk", lambda *args: pytest.fail("scored before the METEOR check"))
     with pytest.raises(DataError, match="METEOR was required but cannot run: no Java here"):
         scoring.score_predictions(predictions(n=3), meteor=True, workers=2)
+
+
+def write_subsets(folder, n=12):
+    for subset, items in predictions(n=n).items():
+        rows = [{"response": p.response, "labels": p.reference} for p in items]
+        (folder / f"{subset}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_a_subset_is_complete_once_its_last_named_file_is_read(tmp_path):
+    from sarbench.result_files import load_predictions
+
+    write_subsets(tmp_path, n=3)
+    lines = (tmp_path / "describe.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "SARChat_describe_test_results.jsonl").write_text("".join(lines[::-1]))  # not a duplicate
+    seen = []
+    by_subset, _, used = load_predictions([tmp_path], on_complete=lambda s, items: seen.append((s, len(items))))
+    assert [p.name for p in used][:2] == ["SARChat_describe_test_results.jsonl", "classify.jsonl"]
+    assert seen == [(s, len(by_subset[s])) for s in ("classify", "count", "describe", *sorted(SUBSETS[3:]))]
+    assert dict(seen)["describe"] == 6  # both describe files read before it is complete
+    (tmp_path / "unnamed.jsonl").write_bytes((tmp_path / "count.jsonl").read_bytes())
+    seen.clear()
+    load_predictions([tmp_path], on_complete=lambda s, items: seen.append(s))
+    assert seen == []  # a file without a subset name may hold any subset
+
+
+def test_cli_starts_the_captions_while_reading_with_the_same_bytes(tmp_path, monkeypatch):
+    import multiprocessing
+
+    import sarbench.score as cli
+
+    write_subsets(tmp_path)
+    started = []
+    real = cli.start_captions
+    monkeypatch.setattr(cli, "start_captions", lambda *a: started.append(real(*a)) or started[-1])
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / "out" / f"{workers}.json"
+        assert main([str(tmp_path), "--no-meteor", "--quiet", "--workers", workers, "--out", str(out)]) == 0
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and len(started) == 1 and started[0].unit == ("captions", 0, 12)
+    with (tmp_path / "refer_single.jsonl").open("a") as file:  # read after describe
+        file.write("{broken\n")
+    assert main([str(tmp_path), "--no-meteor", "--quiet", "--workers", "2"]) == 2
+    assert len(started) == 2 and not multiprocessing.active_children()
