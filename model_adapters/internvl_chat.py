@@ -91,8 +91,8 @@ def _define_config_class() -> Any:
                     llm = AutoConfig.for_model(llm_type, **llm)
                 except ValueError as exc:
                     raise ValueError(
-                        f"internvl_chat with a {llm_type!r} language model needs the checkpoint's own code "
-                        "(model.trust_remote_code=true)"
+                        f"internvl_chat with a {llm_type!r} language model needs the checkpoint's own config "
+                        "and tokenizer code: backend=vllm model.trust_remote_code=true (not verified here)"
                     ) from exc
             self.vision_config = vision
             self.llm_config = llm_config if isinstance(llm_config, PretrainedConfig) else llm
@@ -145,7 +145,9 @@ def native_config(released: dict, image_token_id: int) -> dict:
         raise ModelLoadError(
             f"convert-internvl handles InternVL2.5 checkpoints with a {' or '.join(CONVERTIBLE_LMS)} language "
             f"model (1B, 4B); this one has {llm.get('model_type')!r} (InternLM2: 2B, 8B), whose tokenizer is "
-            "remote code: run it with backend=hf model.trust_remote_code=true"
+            "remote code written for transformers 4 (backend=hf refuses it): the path left is backend=vllm "
+            "model.trust_remote_code=true, where vLLM runs the model natively and loads only that code "
+            "(not verified here: no InternLM2 tiny checkpoint)"
         )
     vision = {k: v for k, v in released["vision_config"].items() if k not in DROPPED_VISION_KEYS}
     vision["model_type"] = "internvl_vision"

@@ -83,7 +83,7 @@ def test_conversion_refuses_what_it_cannot_convert(released, tmp_path, capsys):
     config = json.loads((internlm / "config.json").read_text())
     config["llm_config"] |= {"model_type": "internlm2", "architectures": ["InternLM2ForCausalLM"]}
     (internlm / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelLoadError, match="'internlm2'.*trust_remote_code=true"):
+    with pytest.raises(ModelLoadError, match="'internlm2'.*backend=vllm model.trust_remote_code=true"):
         convert(internlm, tmp_path / "out1")
     assert cli(["convert-internvl", str(tmp_path), str(tmp_path / "out2")]) == 1  # no config.json
     assert "cannot convert" in capsys.readouterr().err
