@@ -167,7 +167,7 @@ def maximum_matching(edges: list[list[int]], n_right: int) -> int:
     """Size of a maximum-cardinality matching of a bipartite graph given as adjacency lists."""
     taken = [j for row in edges for j in row]
     if len(taken) == len(set(taken)):  # no two left vertices share a right one: each takes its own
-        return sum(1 for row in edges if row)
+        return sum(map(bool, edges))
     return sum(1 for left in matching_owners(edges, n_right) if left != -1)
 
 

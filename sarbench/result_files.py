@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -42,15 +42,23 @@ class ImageLookup:
         self._cache = cache
 
     def resolve(self, image: str) -> str:
+        return self._lookup(image)[0]
+
+    def existing(self, image: str) -> str | None:
+        """The resolved path when a regular file lies there, else None."""
+        resolved, found = self._lookup(image)
+        return resolved if found else None
+
+    def _lookup(self, image: str) -> tuple[str, bool]:
         key = (image, self.result_dir)
-        resolved = self._cache.get(key)
-        if resolved is None:
+        looked_up = self._cache.get(key)
+        if looked_up is None:
             candidates = [image, os.path.join(self.result_dir, image)]
             if self.image_root is not None:
                 candidates.insert(0, os.path.join(self.image_root, image))
-            resolved = next((str(Path(c)) for c in candidates if os.path.isfile(c)), image)
-            self._cache[key] = resolved
-        return resolved
+            found = next((str(Path(c)) for c in candidates if os.path.isfile(c)), None)
+            looked_up = self._cache[key] = (image, False) if found is None else (found, True)
+        return looked_up
 
 
 class Prediction(NamedTuple):
@@ -74,6 +82,12 @@ class Prediction(NamedTuple):
         if self.image is None or self.image_lookup is None:
             return self.image
         return self.image_lookup.resolve(self.image)
+
+    def image_file(self) -> str | None:
+        """`image_path` when a regular file lies there (the size breakdown reads its header), else None."""
+        if self.image is None or self.image_lookup is None:
+            return self.image if self.image is not None and os.path.isfile(self.image) else None
+        return self.image_lookup.existing(self.image)
 
 
 def result_files(inputs: list[str | Path]) -> list[Path]:
@@ -113,23 +127,37 @@ def distinct_files(files: list[Path]) -> tuple[list[Path], list[DuplicateFile]]:
     """Files minus repeats: the same file reached twice (resolved path: a name given twice, a
     symlink, a file and its folder) or another file with identical bytes whose name routes it to
     the same subset (a renamed copy: `classify.jsonl` and `SARChat_classify_test_results.jsonl`);
-    the first in input order is kept. Records without ids would otherwise be scored twice."""
-    kept: list[Path] = []
-    duplicates: list[DuplicateFile] = []
+    the first in input order is kept. Records without ids would otherwise be scored twice.
+    Identical bytes need an equal size: only files that share a subset and a size are hashed."""
     by_location: dict[Path, Path] = {}
-    by_digest: dict[tuple[str | None, str], Path] = {}
-    for path in files:
+    repeats: dict[int, DuplicateFile] = {}
+    for position, path in enumerate(files):
         location = path.resolve()
         if location in by_location:
-            duplicates.append(DuplicateFile(path, by_location[location], "same file"))
-            continue
-        digest = (subset_from_filename(path.name), _content_sha256(path))
-        if digest in by_digest:
-            duplicates.append(DuplicateFile(path, by_digest[digest], "same content"))
-            continue
-        by_location[location] = by_digest[digest] = path
-        kept.append(path)
-    return kept, duplicates
+            repeats[position] = DuplicateFile(path, by_location[location], "same file")
+        else:
+            by_location[location] = path
+    keys = {i: (subset_from_filename(p.name), _readable_size(p)) for i, p in enumerate(files) if i not in repeats}
+    shared = {key for key, n in Counter(keys.values()).items() if n > 1}
+    by_digest: dict[tuple[str | None, str], Path] = {}
+    for position, key in keys.items():
+        if key in shared:
+            path = files[position]
+            digest = (key[0], _content_sha256(path))
+            if digest in by_digest:
+                repeats[position] = DuplicateFile(path, by_digest[digest], "same content")
+            else:
+                by_digest[digest] = path
+    kept = [path for i, path in enumerate(files) if i not in repeats]
+    return kept, [repeats[i] for i in sorted(repeats)]
+
+
+def _readable_size(path: Path) -> int:
+    try:
+        with open(path, "rb") as handle:
+            return os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
 
 
 def _content_sha256(path: Path) -> str:
@@ -170,7 +198,6 @@ def load_predictions(
     collect_errors: bool = False,
     image_root: Path | None = None,
     duplicates: list[DuplicateFile] | None = None,
-    on_complete: Callable[[str, list[Prediction]], None] | None = None,
 ) -> tuple[dict[str, list[Prediction]], list[RecordIssue], list[Path]]:
     """Read result files into per-subset predictions, in the order the files are given.
 
@@ -179,27 +206,22 @@ def load_predictions(
     as issues instead of raising. Meta files (`metrics.json`, `manifest.json`, …: a JSON
     object, not records) inside a directory are skipped. A file read twice, or a copy with the
     same bytes (`distinct_files`), is skipped and appended to `duplicates` when given.
-    `on_complete(subset, predictions)` is called once no file left to read can add to a subset
-    (known only when every file names its subset); a later file may still raise DataError.
     """
     files, repeated = distinct_files(result_files(inputs))
     if duplicates is not None:
         duplicates.extend(repeated)
     used: list[Path] = []
-    reader = _PredictionReader(image_root, collect_errors)
-    names = [subset_from_filename(path.name) for path in files]
-    last = {named: i for i, named in enumerate(names)} if on_complete and None not in names else {}
-    for i, (path, named) in enumerate(zip(files, names)):
+    reader = PredictionReader(image_root, collect_errors)
+    for path in files:
+        named = subset_from_filename(path.name)
         if named is None and _is_meta_file(path, explicit=Path(path) in map(Path, inputs)):
             continue
         used.append(path)
         reader.read(path, named)
-        if last.get(named) == i and reader.by_subset[named]:
-            on_complete(named, reader.by_subset[named])
     return {k: v for k, v in reader.by_subset.items() if v}, reader.issues, used
 
 
-class _PredictionReader:
+class PredictionReader:
     """The records of a set of result files as per-subset predictions (load_predictions)."""
 
     def __init__(self, image_root: Path | None, collect_errors: bool) -> None:

@@ -22,7 +22,8 @@ from sarbench.records import DataError
 from sarbench.reports.console import format_metrics
 from sarbench.result_files import DuplicateFile, load_predictions, result_files
 from sarbench.run_settings import RunError
-from sarbench.score_predictions import score_predictions, start_captions
+from sarbench.score_files import ScoredFiles, score_files_in_workers
+from sarbench.score_predictions import score_predictions
 from sarbench.score_workers import WorkerError, default_workers
 from sarbench.shards import refuse_partial
 
@@ -85,28 +86,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: list[DuplicateFile]):
-    started = []
-
-    def start(subset: str, predictions: list) -> None:
-        # the caption metrics, the longest unit, run while the other files are read
-        if subset == "describe" and args.workers > 1 and (job := start_captions(predictions, meteor)):
-            started.append(job)
-
-    try:
-        by_subset, issues, used = load_predictions(
-            args.inputs,
-            collect_errors=args.collect_errors,
-            image_root=args.image_root,
-            duplicates=duplicates,
-            on_complete=start,
-        )
-        if not by_subset:
-            raise DataError(", ".join(args.inputs), None, "no result records found")
-    except BaseException:
-        for job in started:
-            job.close()
-        raise
+def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: list[DuplicateFile]) -> ScoredFiles:
+    in_workers = score_files_in_workers(
+        args.inputs,
+        workers=args.workers,
+        meteor=meteor,
+        details=args.details,
+        collect_errors=args.collect_errors,
+        image_root=args.image_root,
+    )
+    if in_workers is not None:
+        scored, repeated = in_workers
+        duplicates.extend(repeated)
+        return scored
+    by_subset, issues, used = load_predictions(
+        args.inputs, collect_errors=args.collect_errors, image_root=args.image_root, duplicates=duplicates
+    )
+    if not by_subset:
+        raise DataError(", ".join(args.inputs), None, "no result records found")
     result = score_predictions(
         by_subset,
         meteor=meteor,
@@ -114,9 +111,10 @@ def _load_and_score(args: argparse.Namespace, meteor: bool | None, duplicates: l
         issues=issues,
         malformed_reference="collect" if args.collect_errors else "raise",
         workers=args.workers,
-        started=started[0] if started else None,
     )
-    return by_subset, result, used
+    missing = {subset: sum(p.no_response_field for p in items) for subset, items in by_subset.items()}
+    failures = {subset: [p.failure for p in items] for subset, items in by_subset.items()}
+    return ScoredFiles(result, used, missing, failures)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,16 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with paused_gc(freeze=argv is None):  # argv None: the process's own command line
-            by_subset, result, used = _load_and_score(args, meteor, duplicates)
+            scored = _load_and_score(args, meteor, duplicates)
     except (DataError, WorkerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    missing = {subset: n for subset, items in by_subset.items() if (n := sum(p.no_response_field for p in items))}
+    result, used = scored.result, scored.used
+    missing = {subset: n for subset, n in scored.no_response_field.items() if n}
     if missing:
         result["no_response_field"] = missing
-    kinds = {subset: [p.failure for p in items] for subset, items in by_subset.items()}
-    if any(k for items in kinds.values() for k in items):  # a run's recorded inference failures
-        mark_failures(result, kinds)
+    if any(k for items in scored.failures.values() for k in items):  # a run's recorded inference failures
+        mark_failures(result, scored.failures)
     for duplicate in duplicates:
         print(f"warning: {duplicate.message()}", file=sys.stderr)
     repeated = {d.path for d in duplicates}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,14 +17,24 @@ from sarbench import PROTOCOL, __version__
 from sarbench.records import DataError, RecordIssue
 from sarbench.result_files import Prediction
 from sarbench.run_folder import json_line
-from sarbench.score_workers import StartedUnit, can_fork, run_units
+from sarbench.score_workers import run_units
 from sarbench.subsets import SUBSETS
 
 CHUNK = 8192  # predictions per unit of work: units small enough to keep two workers evenly busy
-# Rough CPU cost of a sample per task (relative): units start in decreasing order of cost, so the
-# last ones to finish are small. Only the speed depends on these, never a number.
+# Rough CPU cost per task: units start in decreasing order of cost, so the last ones to finish are
+# small. Only the speed depends on these, never a number. Per loaded sample (relative; chunks):
 _COST_OF_TASK = {"classify": 1, "describe": 10, "count": 40, "grounding": 50, "identify": 2, "refer": 25}
 _CAPTION_COST = 150  # tokenising and scoring one description
+# CPU seconds per MB of result file, read and scored whole (sarbench.score_files; measured on the
+# paper-scale set of bench/bench_score.py):
+SECONDS_PER_MB_OF_TASK = {
+    "classify": 0.07,
+    "describe": 0.53,
+    "count": 0.5,
+    "grounding": 0.23,
+    "identify": 0.021,
+    "refer": 0.2,
+}
 CAPTIONS = "captions"  # the unit of the describe subset's corpus-level caption metrics
 
 
@@ -55,24 +64,32 @@ def score_predictions(
     issues: Iterable[RecordIssue] = (),
     malformed_reference: str = "raise",
     workers: int = 1,
-    started: StartedUnit | None = None,
 ) -> dict:
     """Score per-subset predictions; returns the metrics.json document.
 
     A reference that parses to nothing is a malformed data record: it raises DataError, or
     with malformed_reference="collect" is reported in `malformed` and left out of the scores.
     `workers` > 1 scores in that many processes (sarbench.score_workers), to the same result.
-    `started`: the caption unit already running (start_captions), closed here.
     """
-    issues = list(issues)
-    meteor_note, run_meteor = _meteor_plan(meteor) if captions and by_subset.get("describe") else (None, False)
+    meteor_note, run_meteor = meteor_plan(meteor) if captions and by_subset.get("describe") else (None, False)
     options = (details is not None, malformed_reference, run_meteor)
     units = _units(by_subset, captions)
-    if started is not None:
-        if started.unit not in units:
-            started.close()
-            raise ValueError(f"the started unit {started.unit} is not one of this scoring's")
-        units.remove(started.unit)
+    results = run_units(_score_unit, (by_subset, options), units, workers)
+    return merged_scores(results, issues=issues, details=details, meteor_note=meteor_note)
+
+
+def merged_scores(
+    results: Iterable[tuple[tuple, ChunkScores | CaptionScores]],
+    *,
+    issues: Iterable[RecordIssue] = (),
+    details: Path | None = None,
+    meteor_note: str | None = None,
+) -> dict:
+    """The metrics.json document of scored units, (unit, result) in any order: chunks are merged
+    in subset, then start order, so the numbers never depend on how the work was split.
+    Java METEOR starts as soon as the caption tokens come out of `results` and runs while the
+    rest comes in."""
+    issues = list(issues)
     breakdown = Breakdown()
     scored: dict[str, list[SampleScore]] = {}
     detail_parts: list[str] = []
@@ -80,10 +97,7 @@ def score_predictions(
     meteor_job = None
     chunks: dict[tuple, ChunkScores] = {}
     try:
-        pending = run_units(_score_unit, (by_subset, options), units, workers)
-        if started is not None:
-            pending = itertools.chain(pending, [(started.unit, started.result())])
-        for unit, result in pending:
+        for unit, result in results:
             if unit[0] == CAPTIONS:
                 caption_scores = result.scores
                 if result.tokens is not None:  # Java METEOR (~10 ms a pair) runs while the rest is scored
@@ -102,8 +116,6 @@ def score_predictions(
         if caption_scores is not None and "describe" in scored:
             caption = dict(caption_scores, meteor=meteor_job.result() if meteor_job is not None else None)
     finally:
-        if started is not None:
-            started.close()
         if meteor_job is not None:
             meteor_job.close()
     scored = {s: v for s, v in scored.items() if v}
@@ -124,7 +136,16 @@ def score_predictions(
     }
 
 
-def _meteor_plan(meteor: bool | None) -> tuple[str | None, bool]:
+def whole_subset_results(
+    subset: str, samples: int, chunk: ChunkScores, captions: CaptionScores | None
+) -> Iterator[tuple[tuple, ChunkScores | CaptionScores]]:
+    """(unit, result) pairs, as `merged_scores` takes them, of a subset scored in one piece."""
+    yield (subset, 0, samples), chunk
+    if captions is not None:
+        yield (CAPTIONS, 0, samples), captions
+
+
+def meteor_plan(meteor: bool | None) -> tuple[str | None, bool]:
     """(why METEOR is absent or None, whether it runs); DataError when it was required but cannot run."""
     from metrics.captions import meteor_unavailable_reason
 
@@ -152,28 +173,15 @@ def _units(by_subset: Mapping[str, Sequence[Prediction]], captions: bool) -> lis
     return sorted(costs, key=lambda unit: -costs[unit])
 
 
-def start_captions(describe: Sequence[Prediction], meteor: bool | None) -> StartedUnit | None:
-    """The caption metrics (the longest unit) started in a forked process on the complete
-    describe subset while the caller reads the other files; None when it cannot start early."""
-    if not can_fork():
-        return None
-    try:
-        _, run_meteor = _meteor_plan(meteor)
-    except DataError:  # raised by score_predictions, after any error in the files read later
-        return None
-    unit = (CAPTIONS, 0, len(describe))
-    return StartedUnit(_score_unit, ({"describe": describe}, (False, "raise", run_meteor)), unit)
-
-
 def _score_unit(shared, unit: tuple) -> ChunkScores | CaptionScores:
     by_subset, (with_details, malformed_reference, run_meteor) = shared
     name, start, stop = unit
     if name == CAPTIONS:
-        return _caption_scores(by_subset["describe"], run_meteor)
-    return _score_chunk(name, by_subset[name][start:stop], with_details, malformed_reference)
+        return caption_scores(by_subset["describe"], run_meteor)
+    return score_chunk(name, by_subset[name][start:stop], with_details, malformed_reference)
 
 
-def _caption_scores(predictions: Sequence[Prediction], run_meteor: bool) -> CaptionScores:
+def caption_scores(predictions: Sequence[Prediction], run_meteor: bool) -> CaptionScores:
     from metrics.captions import scores_from_tokens, tokenize_pairs
 
     kept = [p for p in predictions if not parse_answer("describe", p.reference).failed]
@@ -181,7 +189,7 @@ def _caption_scores(predictions: Sequence[Prediction], run_meteor: bool) -> Capt
     return CaptionScores(scores_from_tokens(hyps, refs), (hyps, refs) if run_meteor else None)
 
 
-def _score_chunk(
+def score_chunk(
     subset: str, predictions: Sequence[Prediction], with_details: bool, malformed_reference: str
 ) -> ChunkScores:
     chunk = ChunkScores([], Breakdown(), "", [])
@@ -199,7 +207,7 @@ def _score_chunk(
             chunk.issues.append(issue)
             continue
         chunk.samples.append(sample)
-        size = (prediction.image_size or image_size(prediction.image_path())) if sized else None
+        size = (prediction.image_size or image_size(prediction.image_file())) if sized else None
         chunk.breakdown.add(subset, parsed, reference, sample.counts, prediction.question, size, sample.count_exact)
         if with_details:
             lines.append(_detail_line(prediction, parsed, reference, sample))

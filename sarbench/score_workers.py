@@ -1,6 +1,7 @@
-"""Scoring in worker processes: units of work run in forked processes that share the parent's
-loaded predictions (copy-on-write: nothing is sent to them) and send back only their results,
-which the caller merges in a fixed order, so the numbers do not depend on the worker count.
+"""Scoring in worker processes: units of work run in forked processes that share what the parent
+holds at the fork (copy-on-write: nothing is sent to them: loaded predictions, or for
+sarbench.score_files only the names of the files each unit reads) and send back only their
+results, which the caller merges in a fixed order, so the numbers do not depend on the worker count.
 
 Where `fork` is not available (Windows) the units run in this process, with the same results.
 """
@@ -70,35 +71,6 @@ def run_units(
         _JOB = None
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
-
-
-class StartedUnit:
-    """One unit started now in a forked process, on the data loaded so far (its own part complete),
-    while this process reads the rest: run_units' pool can only see what exists when it forks."""
-
-    def __init__(self, function: Callable[[Any, Any], Any], shared: Any, unit: Any) -> None:
-        global _JOB
-        self.unit = unit
-        _JOB = (function, shared)
-        gc.freeze()  # as in run_units: the worker's collector leaves the inherited objects alone
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        try:
-            self._future = self._pool.submit(_run_unit, unit)
-        finally:
-            _JOB = None
-            gc.unfreeze()
-
-    def result(self) -> Any:
-        try:
-            return self._future.result()
-        except BrokenProcessPool:
-            raise WorkerError(
-                f"a scoring worker process ended abruptly (killed, or out of memory?): no result for {self.unit}; "
-                "--workers 1 scores in this process"
-            ) from None
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_unit(unit: Any) -> Any:

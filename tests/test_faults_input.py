@@ -73,6 +73,21 @@ def test_a_result_file_read_twice_is_scored_once_with_a_warning(tmp_path, capsys
     assert "warning: skipped" in err and duplicate["path"] in err and duplicate["same_as"] in err
 
 
+def test_only_files_of_one_subset_and_size_are_compared_byte_for_byte(tmp_path, capsys, monkeypatch):
+    import sarbench.result_files as result_files
+
+    hashed = []
+    real = result_files._content_sha256
+    monkeypatch.setattr(result_files, "_content_sha256", lambda path: hashed.append(path.name) or real(path))
+    first = write_jsonl(tmp_path / "classify.jsonl", CLASSIFY)
+    same_size = first.read_bytes().replace(b"It is", b"It`is")  # other bytes, same length
+    (tmp_path / "SARChat_classify_test_results.jsonl").write_bytes(same_size)
+    write_jsonl(tmp_path / "count.jsonl", [{"response": "", "labels": "There are 0 instances."}] * 2)
+    code, result, _ = score([str(tmp_path)], capsys)
+    assert code == 0 and result["n"]["classify"] == 2 * len(CLASSIFY) and "duplicate_files" not in result
+    assert sorted(hashed) == ["SARChat_classify_test_results.jsonl", "classify.jsonl"]
+
+
 def test_identical_files_of_different_subsets_are_both_scored(tmp_path, capsys):
     record = {"response": "<ship><[[1, 1, 50, 50]]>", "labels": "<ship><[[1, 1, 50, 50]]>"}
     write_jsonl(tmp_path / "identify_single.jsonl", [record])

@@ -63,15 +63,19 @@ def test_the_first_malformed_reference_is_raised_whatever_the_workers(monkeypatc
             scoring.score_predictions(by_subset, meteor=False, workers=workers)
 
 
-def test_a_worker_that_dies_is_a_clear_error(monkeypatch):
-    real = scoring._score_chunk
+def exits_when_scoring_count(real):
+    """`real` (score_chunk), except that the process scoring the count subset exits at once."""
 
     def dying(subset, *args):
         if subset == "count":
             os._exit(3)
         return real(subset, *args)
 
-    monkeypatch.setattr(scoring, "_score_chunk", dying)
+    return dying
+
+
+def test_a_worker_that_dies_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(scoring, "score_chunk", exits_when_scoring_count(scoring.score_chunk))
     with pytest.raises(WorkerError, match="worker process ended abruptly"):
         scoring.score_predictions(predictions(), meteor=False, workers=2)
 
@@ -80,7 +84,7 @@ def test_an_exception_in_a_worker_is_raised_in_the_parent(monkeypatch):
     def broken(subset, *args):
         raise ValueError(f"bug while scoring {subset}")
 
-    monkeypatch.setattr(scoring, "_score_chunk", broken)
+    monkeypatch.setattr(scoring, "score_chunk", broken)
     with pytest.raises(ValueError, match="bug while scoring"):
         scoring.score_predictions(predictions(), meteor=False, workers=2)
 
@@ -119,50 +123,6 @@ def test_required_meteor_that_cannot_run_is_an_error_before_scoring(monkeypatch)
     monkeypatch.setattr(metrics.captions, "meteor_unavailable_reason", lambda: "no Java here")
     result = scoring.score_predictions({"describe": predictions(n=3)["describe"]}, meteor=None, workers=2)
     assert result["metrics"]["describe.meteor"] is None and result["notes"] == {"describe.meteor": "no Java here"}
-    monkeypatch.setattr(scoring, "_score_chunk", lambda *args: pytest.fail("scored before the METEOR check"))
+    monkeypatch.setattr(scoring, "score_chunk", lambda *args: pytest.fail("scored before the METEOR check"))
     with pytest.raises(DataError, match="METEOR was required but cannot run: no Java here"):
         scoring.score_predictions(predictions(n=3), meteor=True, workers=2)
-
-
-def write_subsets(folder, n=12):
-    for subset, items in predictions(n=n).items():
-        rows = [{"response": p.response, "labels": p.reference} for p in items]
-        (folder / f"{subset}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-
-def test_a_subset_is_complete_once_its_last_named_file_is_read(tmp_path):
-    from sarbench.result_files import load_predictions
-
-    write_subsets(tmp_path, n=3)
-    lines = (tmp_path / "describe.jsonl").read_text().splitlines(keepends=True)
-    (tmp_path / "SARChat_describe_test_results.jsonl").write_text("".join(lines[::-1]))  # not a duplicate
-    seen = []
-    by_subset, _, used = load_predictions([tmp_path], on_complete=lambda s, items: seen.append((s, len(items))))
-    assert [p.name for p in used][:2] == ["SARChat_describe_test_results.jsonl", "classify.jsonl"]
-    assert seen == [(s, len(by_subset[s])) for s in ("classify", "count", "describe", *sorted(SUBSETS[3:]))]
-    assert dict(seen)["describe"] == 6  # both describe files read before it is complete
-    (tmp_path / "unnamed.jsonl").write_bytes((tmp_path / "count.jsonl").read_bytes())
-    seen.clear()
-    load_predictions([tmp_path], on_complete=lambda s, items: seen.append(s))
-    assert seen == []  # a file without a subset name may hold any subset
-
-
-def test_cli_starts_the_captions_while_reading_with_the_same_bytes(tmp_path, monkeypatch):
-    import multiprocessing
-
-    import sarbench.score as cli
-
-    write_subsets(tmp_path)
-    started = []
-    real = cli.start_captions
-    monkeypatch.setattr(cli, "start_captions", lambda *a: started.append(real(*a)) or started[-1])
-    outputs = []
-    for workers in ("1", "2"):
-        out = tmp_path / "out" / f"{workers}.json"
-        assert main([str(tmp_path), "--no-meteor", "--quiet", "--workers", workers, "--out", str(out)]) == 0
-        outputs.append(out.read_text())
-    assert outputs[0] == outputs[1] and len(started) == 1 and started[0].unit == ("captions", 0, 12)
-    with (tmp_path / "refer_single.jsonl").open("a") as file:  # read after describe
-        file.write("{broken\n")
-    assert main([str(tmp_path), "--no-meteor", "--quiet", "--workers", "2"]) == 2
-    assert len(started) == 2 and not multiprocessing.active_children()

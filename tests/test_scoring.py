@@ -2,11 +2,13 @@
 
 import json
 import math
+import os
 
 import pytest
 from shared_data import needs_shared, shared_path
 
 from sarbench.records import DataError
+from sarbench.result_files import Prediction
 from sarbench.score_predictions import score_pairs
 
 EXAMPLES = shared_path("reference/sarchat_examples.json")
@@ -221,3 +223,7 @@ def test_result_images_resolve_under_root_as_given_or_beside_the_file(tmp_path):
     root_a, beside_b = str(tmp_path / "root" / "a.png"), str(tmp_path / "b.png")
     assert [p.image_path() for p in by_subset["classify"]] == [root_a, beside_b, "c.png", root_a, beside_b]
     assert [p.image for p in by_subset["classify"]] == ["a.png", "b.png", "c.png", "a.png", "b.png"]  # found on use
+    assert [p.image_file() for p in by_subset["classify"]] == [root_a, beside_b, None, root_a, beside_b]
+    os.mkfifo(tmp_path / "d.png")
+    in_memory = Prediction("x", "classify", "", "", "m:0", str(tmp_path / "d.png"))  # a run's resolved path
+    assert in_memory.image_file() is None and in_memory._replace(image=beside_b).image_file() == beside_b
