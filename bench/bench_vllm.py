@@ -1,7 +1,9 @@
 """Benchmark: backend=vllm harness overhead on CPU, tiny Qwen2-VL. Run it in .venv-vllm.
 
 One engine (the one our adapter starts: the same engine arguments for every pass), the bundled
-sample (425 samples, 9 subsets; --copies N repeats each test file N times, 8: 3,400 samples),
+sample (425 samples, 9 subsets, 40 images; --copies N repeats each test file N times, 8: 3,400
+samples; --distinct-images gives every sample its own image file, other bytes with the same pixels,
+so no sample reuses another's decoded image),
 greedy fixed-length output (min_tokens = max_tokens = --tokens); prefix and multimodal-processor
 caches off, so no pass profits from an earlier one. The ways through it, interleaved in each of
 --repeats rounds (the box's load changes; best of the rounds is reported, and each round's ratio):
@@ -24,7 +26,7 @@ row per chunk size, with the load average before and after) and, with --record, 
 the vLLM table of bench/RESULTS.md.
 
     .venv-vllm/bin/python bench/bench_vllm.py [--tokens 32] [--copies 8] [--chunk-sizes 425,2048]
-        [--submit-size 64] [--per-sample 48] [--repeats 2] [--in-memory] [--record]
+        [--submit-size 64] [--per-sample 48] [--repeats 2] [--in-memory] [--distinct-images] [--record]
 """
 
 from __future__ import annotations
@@ -71,16 +73,36 @@ def sample_requests(config, tokens: int):
     ]
 
 
-def copied_sample(root: Path, copies: int) -> Path:
-    """The bundled sample with every test file's records repeated `copies` times."""
+def copied_sample(root: Path, copies: int, distinct: bool = False) -> Path:
+    """The bundled sample with every test file's records repeated `copies` times. `distinct`:
+    every record gets its own image file, the same PNG with a text chunk naming the record (other
+    bytes, the same pixels), so no sample shares decoded pixels with another."""
     from sarbench.build import sample_data_dir
 
     source = sample_data_dir()
     root.mkdir(parents=True)
     (root / "images").symlink_to(source / "images")
+    (root / "distinct").mkdir()
     for path in source.glob("SARChat_*_test.json"):
-        (root / path.name).write_text(json.dumps(json.loads(path.read_text()) * copies))
+        records = json.loads(path.read_text()) * copies
+        if distinct:
+            for i, record in enumerate(records):
+                own = f"distinct/{path.stem}-{i}.png"
+                (root / own).write_bytes(tagged_png((source / record["images"][0]).read_bytes(), own))
+                records[i] = {**record, "images": [own]}
+        (root / path.name).write_text(json.dumps(records))
     return root
+
+
+def tagged_png(data: bytes, text: str) -> bytes:
+    """The PNG with a tEXt chunk after its header chunk: other bytes, the same pixels."""
+    import struct
+    import zlib
+
+    body = b"tEXt" + b"Comment\0" + text.encode()
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    header_end = 8 + 8 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    return data[:header_end] + chunk + data[header_end:]
 
 
 def run_ours(adapter, overrides, out: Path) -> tuple[float, dict[str, str]]:
@@ -107,7 +129,7 @@ def run_ours_predecoded(adapter, overrides, out: Path, images: dict) -> float:
     import sarbench.images
 
     real = sarbench.images.read_image
-    sarbench.images.read_image = images.__getitem__
+    sarbench.images.read_image = lambda path, decoded=None: images[path]
     try:
         return run_ours(adapter, overrides, out)[0]
     finally:
@@ -130,6 +152,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="passes of each, interleaved (best of)")
     parser.add_argument("--in-memory", action="store_true", help="also ours with the images read beforehand")
     parser.add_argument("--eager", action="store_true", help="backend.enforce_eager=true")
+    parser.add_argument(
+        "--distinct-images", action="store_true", help="every sample its own image file (no decoded image shared)"
+    )
     parser.add_argument("--record", action="store_true", help="add the figures to bench/RESULTS.md")
     args = parser.parse_args()
     chunks = [int(c) for c in args.chunk_sizes.split(",")]
@@ -151,7 +176,11 @@ def main() -> None:
         "backend=vllm",
         *CACHES_OFF,
         f"backend.submit_size={args.submit_size}",
-        *(("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies)}") if args.copies > 1 else ()),
+        *(
+            ("data=sarchat", f"data.root={copied_sample(folder / 'data', args.copies, args.distinct_images)}")
+            if args.copies > 1 or args.distinct_images
+            else ()
+        ),
         f"backend.enforce_eager={str(args.eager).lower()}",
         "scoring.meteor=false",
         "runner.progress=false",
@@ -206,6 +235,7 @@ def main() -> None:
         "load_average_before_after": load,
         "vllm": vllm.__version__,
         "eager": args.eager,
+        "distinct_images": args.distinct_images,
         "chunks": {},
     }
     rows = []
@@ -225,7 +255,9 @@ def main() -> None:
             "identical_to_raw": f"{identical}/{n}",
         }
         rows.append(
-            f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}; load {load[0]:.1f}-{load[3]:.1f}) | {n} | "
+            f"| tiny Qwen2-VL (fp32{', eager' if args.eager else ''}"
+            f"{', every sample its own image file' if args.distinct_images else ''}; "
+            f"load {load[0]:.1f}-{load[3]:.1f}) | {n} | "
             f"{chunk} | {args.submit_size} | {args.tokens} | {raw_rate:.1f} | {loading_rate:.1f} | "
             f"{ours_rate:.1f} | {single_rate:.2f} | {ours_rate / raw_rate:.2f}x | {ours_rate / loading_rate:.2f}x | "
             f"{'–' if in_memory is None else f'{in_memory:.2f}x'} | {ours_rate / single_rate:.1f}x | {identical}/{n} |"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from model_adapters.box_codecs import IDENTITY, BoxCodec
 from model_adapters.errors import AdapterError, ModelLoadError
-from model_adapters.hf_images import IMAGE_CONVERSION, image_size
+from model_adapters.hf_images import IMAGE_CONVERSION, image_size, to_rgb
 from model_adapters.registry import Registry
 from model_adapters.settings import CheckpointSettings
 
@@ -137,6 +137,11 @@ class Family:
     def prepare_image(self, image: Any, processor: Any = None) -> Any:
         """Family-specific pixels before the processor (e.g. Yi-VL's pad to square)."""
         return image
+
+    def pixels(self, image: Any, processor: Any = None) -> Any:
+        """The decoded image (any mode) as the RGB pixels the processor takes: `to_rgb`, then
+        `prepare_image`."""
+        return self.prepare_image(to_rgb(image), processor)
 
     # -- checkpoints --------------------------------------------------------------------------
     def check_config(self, config: dict, native: bool) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from typing import Any
 from model_adapters.base import Capabilities, GenerationRequest, ModelAdapter
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
-from model_adapters.hf_images import to_rgb
 from model_adapters.hub_access import check_hub_checkpoint, local_or_hub
 from model_adapters.settings import CheckpointSettings
 
@@ -340,9 +340,14 @@ def request_size(request: GenerationRequest) -> tuple[int, int]:
 
 
 def native_inputs(
-    family: Family, request: GenerationRequest, processor: Any, placeholder: str | None = None
+    family: Family,
+    request: GenerationRequest,
+    processor: Any,
+    placeholder: str | None = None,
+    pixels: Callable[[Any], Any] | None = None,
 ) -> tuple[str, Any]:
-    """(prompt text, image) as a family's processor takes them; backend=vllm hands the engine the same."""
-    original = to_rgb(image_of(request))
+    """(prompt text, image) as a family's processor takes them; backend=vllm hands the engine the
+    same. `pixels`: the family's `pixels` with the processor bound (e.g. kept per image)."""
+    original = image_of(request)
     text = family.render_prompt(request.prompt, original.size, processor, placeholder)
-    return text, family.prepare_image(original, processor)
+    return text, pixels(original) if pixels is not None else family.pixels(original, processor)

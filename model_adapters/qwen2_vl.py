@@ -22,6 +22,7 @@ from typing import Any
 
 from model_adapters.box_codecs import NormalizedBoxCodec, smart_resize
 from model_adapters.family import Family, chatml
+from model_adapters.hf_images import to_8bit
 
 # Defaults of the released checkpoints' preprocessor_config.json (and of qwen-vl-utils).
 MIN_PIXELS, MAX_PIXELS, PATCH, MERGE = 56 * 56, 28 * 28 * 16384, 14, 2
@@ -58,6 +59,14 @@ class QwenImages:
         factor, low, high = self.pixel_budget(processor)
         height, width = smart_resize(image.height, image.width, factor, low, high)
         return image.resize((width, height), Image.BICUBIC)  # a no-op copy at the same size
+
+    def pixels(self, image: Any, processor: Any = None) -> Any:
+        """A grey image is resized before its conversion to RGB: bicubic resampling works band by
+        band, so this gives exactly the bytes of resizing the RGB copy, with a third of the work."""
+        image = to_8bit(image)
+        if image.mode == "L":
+            return self.prepare_image(image, processor).convert("RGB")
+        return super().pixels(image, processor)
 
     def prompt_fingerprint(self):
         return {**super().prompt_fingerprint(), "image_resize": "PIL bicubic to smart_resize (qwen-vl-utils)"}

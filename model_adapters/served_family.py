@@ -25,7 +25,7 @@ from typing import Any
 
 from model_adapters.family import Family
 from model_adapters.hf_backend import image_of
-from model_adapters.hf_images import to_rgb
+from model_adapters.hf_images import PerImage
 
 TEMPLATE_MODES = ("request", "server")
 SENTINEL = "\x00question\x00"
@@ -68,14 +68,14 @@ class FamilyRequests:
         if self.template_mode not in TEMPLATE_MODES:
             raise ValueError(f"model.chat_template must be one of {TEMPLATE_MODES}, got {self.template_mode!r}")
         self.template = chat_template(self.family)
+        # the samples of one image file share its decoded object: its pixels are sent as one PNG
+        self._image_urls = PerImage(lambda image: png_data_url(self.family.pixels(image, self.processor)))
 
     def messages(self, question: str, image: Any) -> list[dict[str, Any]]:
         """System turn (the family's) and a user turn of the prepared image and the question."""
-        original = to_rgb(image)
-        prepared = self.family.prepare_image(original, self.processor)
-        text = self.family.question_text(question, original.size, self.processor)
+        text = self.family.question_text(question, image.size, self.processor)
         messages = [] if self.family.system is None else [{"role": "system", "content": self.family.system}]
-        user = [{"type": "image_url", "image_url": {"url": png_data_url(prepared)}}, {"type": "text", "text": text}]
+        user = [{"type": "image_url", "image_url": {"url": self._image_urls(image)}}, {"type": "text", "text": text}]
         return [*messages, {"role": "user", "content": user}]
 
     def request_messages(self, request: Any) -> list[dict[str, Any]]:
@@ -108,8 +108,7 @@ class FamilyRequests:
 
     def prompt(self, request: Any) -> str:
         """The family's exact prompt text for a request (what the server must render)."""
-        original = to_rgb(image_of(request))
-        return self.family.render_prompt(request.prompt, original.size, self.processor)
+        return self.family.render_prompt(request.prompt, image_of(request).size, self.processor)
 
     def fingerprint(self) -> dict[str, Any]:
         return {**self.family.prompt_fingerprint(), "served_template": self.template_mode, "pixels": "PNG"}

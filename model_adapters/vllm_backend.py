@@ -26,6 +26,7 @@ from model_adapters.engine_stream import prepared_ahead, stream_through_engine
 from model_adapters.errors import AdapterError, ModelLoadError
 from model_adapters.family import Family
 from model_adapters.hf_backend import checkpoint_config, checkpoint_path, is_native, native_inputs, request_size
+from model_adapters.hf_images import PerImage
 from model_adapters.settings import CheckpointSettings
 from model_adapters.vllm_sampling import check_greedy, checkpoint_sampling, use_hf_instead
 
@@ -115,13 +116,18 @@ class VLLMBackend(ModelAdapter):
         self._sampling: dict[tuple[int, int], Any] = {}
         self._checkpoint_sampling: dict[str, Any] = {}
         self._engine_layout = False  # a remote-code layout vLLM implements (Family.vllm_remote_types)
+        self._pixels: PerImage | None = None  # the family's pixels of each image, kept for its next samples
 
     # -- what the runner asks ---------------------------------------------------------------
     def preferred_batch_size(self, configured: int) -> int:
         return int(self.engine_settings.submit_size)
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
-        return self.family.batch_order_key(request_prompt, image_path)
+        """The family's order (its first key: images of one size together) with the samples of one
+        image next to each other: its pixels are then decoded and prepared once for all of them
+        (and they share the prompt prefix that vLLM's prefix cache keeps)."""
+        first, *rest = self.family.batch_order_key(request_prompt, image_path)
+        return (first, str(image_path), *rest)
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
         return self.family.to_protocol(response, request_size(request), self._processor)
@@ -206,6 +212,7 @@ class VLLMBackend(ModelAdapter):
             path = checkpoint_path(self.settings)
             self.check_checkpoint(path)
             self._processor = self.hf_processor(path)
+            self._pixels = PerImage(lambda image: self.family.pixels(image, self._processor))
             self.family.stop_token_ids(self.tokenizer)  # a template stop token the tokenizer lacks: refused now
             self._checkpoint_sampling = checkpoint_sampling(path, self.settings.revision)
         except (ModelLoadError, OSError, ValueError, ImportError) as exc:
@@ -250,7 +257,7 @@ class VLLMBackend(ModelAdapter):
 
     def engine_prompt(self, request: GenerationRequest) -> dict[str, Any]:
         placeholder = self.family.vllm_image_placeholder if self._engine_layout else None
-        text, image = native_inputs(self.family, request, self._processor, placeholder)
+        text, image = native_inputs(self.family, request, self._processor, placeholder, self._pixels)
         return {"prompt": text, "multi_modal_data": {"image": image}}
 
     def generate(self, requests: list[GenerationRequest]) -> list[str | InferenceFailure]:
@@ -314,6 +321,7 @@ class VLLMBackend(ModelAdapter):
         if llm is not None:
             llm.llm_engine.engine_core.shutdown()
         self._processor = None
+        self._pixels = None
 
 
 def refused(exc: Exception) -> InferenceFailure:

@@ -206,15 +206,18 @@ def test_concurrency_keeps_order(image):
     assert out == [ANSWERS[p] for p in prompts]
 
 
+def run_served(data, folder, server, *overrides):
+    """A run of the `openai` model on the served tiny model of `server`."""
+    return run(data, folder, "model=openai", "model.served_model=tiny", f"model.base_url={server.url}", *overrides)
+
+
 def test_end_to_end_run(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=3)
     with Server() as server:
-        result = run(
+        result = run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
-            f"model.base_url={server.url}",
+            server,
             "task=refer",
         )
     assert result["metrics"]["task.refer"] == 100 and result["inference_failures"] == {
@@ -228,12 +231,10 @@ def test_a_failing_server_stops_the_run_before_any_batch_saying_so(tmp_path, cap
 
     data = make_dataset(tmp_path / "data", per_subset=3)
     with Server(mode="error") as server, pytest.raises(RunError) as refused:
-        run(
+        run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
-            f"model.base_url={server.url}",
+            server,
             "model.max_retries=2",
             "model.backoff_s=0.01",
             "task=refer",
@@ -261,12 +262,10 @@ def test_preflight_refusals_name_url_status_and_what_to_do(tmp_path, server_args
 
     data = make_dataset(tmp_path / "data", per_subset=2)
     with Server(**server_args) as server, pytest.raises(RunError, match="preflight") as refused:
-        run(
+        run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
-            f"model.base_url={server.url}",
+            server,
             "model.max_retries=0",
             "task=refer",
             *overrides,
@@ -310,12 +309,10 @@ def test_text_parts_are_joined_and_null_is_empty(image):
 def test_lone_surrogates_in_answers_and_prompts_are_stored_and_scored(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=2)
     with Server(mode="surrogate") as server:
-        result = run(
+        result = run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
-            f"model.base_url={server.url}",
+            server,
             "task=refer",
         )
     assert sum(result["inference_failures"].values()) == 0
@@ -342,7 +339,10 @@ def test_ctrl_c_stops_within_seconds_while_requests_hang(image, tmp_path):
     with Server(mode="hang") as server:
         script = tmp_path / "client.py"
         script.write_text(
-            "import sys; sys.path[:0] = [%r, %r]\n"
+            "import signal, sys; sys.path[:0] = [%r, %r]\n"
+            # a Ctrl-C handler even where SIGINT was ignored when Python started (it then installs
+            # none): the children of a shell's background job inherit that
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "from test_openai_adapter import adapter, request\n"
             "print('started', flush=True)\n"
             "adapter(%r, timeout_s=60, concurrency=4).generate([request(%r)] * 4)\n"

@@ -6,7 +6,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_openai_adapter import SPECIAL_IDS, Server, adapter, render, request
+from test_openai_adapter import SPECIAL_IDS, Server, adapter, render, request, run_served
 from test_run import make_dataset, run
 
 from model_adapters import FAMILIES
@@ -97,13 +97,11 @@ def test_template_check_warn_goes_on_and_records_the_difference(tmp_path):
 
     data = make_dataset(tmp_path / "data", per_subset=2)
     with Server(template=CHAT_TEMPLATE) as server:
-        result = run(
+        result = run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
+            server,
             "model.family=qwen2_vl",
-            f"model.base_url={server.url}",
             "model.chat_template=server",
             "model.template_check=warn",
             "task=refer",
@@ -116,13 +114,11 @@ def test_template_check_warn_goes_on_and_records_the_difference(tmp_path):
 def test_a_server_without_tokenize_is_noted_not_refused(tmp_path):
     data = make_dataset(tmp_path / "data", per_subset=1)
     with Server(tokenize=False) as server:
-        result = run(
+        result = run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
+            server,
             "model.family=qwen2_vl",
-            f"model.base_url={server.url}",
             "task=refer",
         )
     assert result["metrics"]["task.refer"] == 100
@@ -133,12 +129,10 @@ def test_a_server_without_tokenize_is_noted_not_refused(tmp_path):
 def test_without_a_family_the_run_says_prompts_are_the_servers(tmp_path, caplog):
     data = make_dataset(tmp_path / "data", per_subset=1)
     with Server() as server:
-        run(
+        run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
-            f"model.base_url={server.url}",
+            server,
             "task=refer",
         )
     assert "prompts follow the server's chat template" in caplog.text and "not comparable" in caplog.text
@@ -200,13 +194,11 @@ def test_a_first_sample_with_an_unreadable_image_does_not_stop_the_preflight(tmp
     data = make_dataset(tmp_path / "data", per_subset=2)
     (data / "images" / "a.png").write_bytes(b"not a png")
     with Server() as server:
-        result = run(
+        result = run_served(
             data,
             tmp_path / "run",
-            "model=openai",
-            "model.served_model=tiny",
+            server,
             "model.family=qwen2_vl",
-            f"model.base_url={server.url}",
             "task=refer",
             "runner.allow_failures=true",
         )

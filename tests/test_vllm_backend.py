@@ -102,7 +102,13 @@ def predictions(out: Path) -> dict[str, dict]:
 @needs_vllm
 def test_whole_sample_predictions_are_identical_to_transformers(engine, reference, tiny_cache, tmp_path, monkeypatch):
     common = (*model_overrides(tiny_cache), "task=all", f"task.max_new_tokens={SAMPLE_TOKENS}")
+    pixels, prepared = type(engine.family).pixels, []
+    monkeypatch.setattr(type(engine.family), "pixels", lambda *args: prepared.append(1) or pixels(*args))
     vllm_result = run_with(engine, tmp_path / "vllm", *common, "backend=vllm")
+    # the samples of an image share its decoded and prepared pixels: at most once per subset
+    # file and image (238 pairs in the sample) instead of once per sample
+    assert 40 <= len(prepared) <= 238
+    monkeypatch.undo()
     hf_result = run_with(reference, tmp_path / "hf", *common, "backend=hf", "runner.batch_size=8")
     ours, theirs = predictions(tmp_path / "vllm"), predictions(tmp_path / "hf")
     assert len(ours) == 425 and ours.keys() == theirs.keys()
@@ -425,3 +431,20 @@ def test_a_family_that_keeps_tokenizer_specials_out_is_refused_on_vllm(monkeypat
     monkeypatch.setattr(type(family), "tokenizer_specials", False)
     with pytest.raises(AdapterError, match="special tokens.*backend=hf"):
         VLLMBackend.create(family.settings, family, vllm_settings())
+
+
+def test_the_samples_of_one_image_are_queued_next_to_each_other(tmp_path):
+    """So its pixels are decoded and prepared once for all of them (tests/test_image_reuse.py)."""
+    from family_helpers import make_family
+
+    family = make_family("qwen2_vl")
+    backend = VLLMBackend.create(family.settings, family, vllm_settings())
+    paths = {}
+    for name, size in (("a", (20, 10)), ("b", (10, 20)), ("c", (30, 30))):
+        paths[name] = str(tmp_path / f"{name}.png")
+        Image.new("L", size).save(paths[name])
+    samples = [("long question", "a"), ("q", "c"), ("q", "b"), ("question", "a"), ("q", "a"), ("other q", "b")]
+    ordered = sorted(samples, key=lambda s: backend.batch_order_key(s[0], paths[s[1]]))
+    images = [name for _, name in ordered]
+    assert images[-1] == "c" and images[:5] in (["a"] * 3 + ["b"] * 2, ["b"] * 2 + ["a"] * 3)
+    assert [q for q, name in ordered if name == "a"] == ["q", "question", "long question"]
