@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from sarbench.leaderboard import main
+from sarbench.reports import latex_text
 from sarbench.reports.columns import TABLE3, column
 from sarbench.reports.latex_text import latex_escape
 from sarbench.reports.ranking import BEST, SECOND, marks
@@ -108,7 +109,7 @@ def test_non_latin_names_become_ascii_latex():
     assert latex_escape("α→β") == r"\ensuremath{\alpha}\ensuremath{\rightarrow}\ensuremath{\beta}"
     assert latex_escape("Café ñ") == r"Caf\'{e} \~{n}"
     assert latex_escape("模型") == "[U+6A21][U+578B]"
-    assert latex_escape("a‡") == r"a\ddag{}"
+    assert latex_escape("a‡") == r"a\ensuremath{\ddagger}"
     assert all(latex_escape(chr(c)).isascii() for c in range(0x80, 0x3000))
 
 
@@ -130,6 +131,7 @@ def _compile(tmp_path, documentclass, table):
         cwd=tmp_path,
         capture_output=True,
         text=True,
+        errors="replace",  # TeX prints the bytes of 8-bit characters as they are
         timeout=120,
     )
     return done, (tmp_path / "t.log").read_text(errors="replace")
@@ -170,7 +172,22 @@ def test_latex_fits_the_text_width_without_overfull_boxes(hostile_runs, tmp_path
     done, log = _compile(tmp_path, documentclass, table)
     assert done.returncode == 0, log[-3000:]
     assert "Overfull" not in log, re.findall(r"Overfull.*", log)
-    assert "mktexpk" not in done.stdout + done.stderr  # no bitmap fonts built on the fly
+    assert_no_bitmap_fonts(done, log)
+
+
+def assert_no_bitmap_fonts(done, log):
+    """No bitmap (PK) font built on the fly, nor taken from the cache of an earlier build: only
+    the Type 1 fonts of a bare TeX install (a PK font's file name ends in .<dpi>pk)."""
+    assert "mktexpk" not in done.stdout + done.stderr
+    assert not re.search(r"\.\d+pk\b", log.replace("\n", "")), re.findall(r"[\w/.-]*pk>", log.replace("\n", ""))
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not on PATH (scripts install texlive)")
+def test_every_transliterated_symbol_typesets_in_type1_fonts(tmp_path):
+    symbols = "".join(sorted(set(latex_text._TEXT) | set(latex_text._SPECIALS) | set(latex_text._MATH)))
+    done, log = _compile(tmp_path, r"\documentclass{article}", latex_escape(symbols) + "\n")
+    assert done.returncode == 0, log[-3000:]
+    assert_no_bitmap_fonts(done, log)
 
 
 # --- breakdowns ------------------------------------------------------------------------------------

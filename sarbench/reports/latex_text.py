@@ -66,8 +66,10 @@ _MATH.update(
 )
 _TEXT = {
     **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΧ", "ABEZHIKMNOPTX")),  # capital Greek letters that look Latin
-    "‡": r"\ddag{}",
-    "†": r"\dag{}",
+    # the text-mode daggers, section and paragraph signs and copyright come from a TS1 font that a
+    # bare TeX install has only as METAFONT source (a bitmap built at compile time); math's do not
+    "‡": r"\ensuremath{\ddagger}",
+    "†": r"\ensuremath{\dagger}",
     "–": "--",
     "—": "---",
     "‘": "`",
@@ -87,9 +89,9 @@ _TEXT = {
     "ł": r"\l{}",
     "Ł": r"\L{}",
     "ı": r"\i{}",
-    "§": r"\S{}",
-    "¶": r"\P{}",
-    "©": r"\copyright{}",
+    "§": r"\ensuremath{\S}",
+    "¶": r"\ensuremath{\P}",
+    "©": "(c)",
     "\u00a0": "~",
 }
 # combining mark -> OT1 accent command
