@@ -170,7 +170,8 @@ def test_a_run_with_failures_is_marked_everywhere_and_exits_4(tmp_path, servers)
     assert "‡" not in table.read_text() and "down (data) † |" in table.read_text()
     latex = tmp_path / "table.tex"
     leaderboard_main([str(runs), "--out", str(latex)])
-    assert r"down (data) \dag{}" in latex.read_text() and r"\dag{} inference failures" in latex.read_text()
+    assert r"down (data) \ensuremath{\dagger}" in latex.read_text()
+    assert r"\ensuremath{\dagger} inference failures" in latex.read_text()
     # the plots explain the legend's dagger under each figure
     import matplotlib
 
