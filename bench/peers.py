@@ -13,6 +13,7 @@ transformers and vLLM are the same build for all. Per system: wall time from pro
 exit, time until its first answer is on disk, peak RSS of its process tree (sampled every 0.1 s
 from /proc), samples/s (samples / wall), the speed-up of sarbench with the same backend
 (its samples/s / the peer's), and how many answers equal sarbench's with the same backend.
+Each system starts with empty compile caches of its own (`cold_caches`), as on a first run.
 
     python bench/peers.py [--tokens 32] [--limit N] [--sarbench-batch 8] [--lmms-batch 1 8 16]
                           [--systems ...] [--keep DIR] [--record]
@@ -112,6 +113,13 @@ def read_answers(folder: Path, system: System, ids: list[str]) -> dict[str, str]
             else:
                 answers[record["id"]] = record.get("raw_response", record["response"])
     return {key: value.strip() for key, value in answers.items()}
+
+
+def cold_caches(env: dict, folder: Path) -> dict:
+    """`env` with empty compile caches of the system's own: vLLM's torch.compile artefacts and
+    Inductor's kernels are keyed by model and engine arguments, so a system run after another with
+    the same ones would otherwise start ~20 s sooner from the first one's cache."""
+    return {**env, "VLLM_CACHE_ROOT": str(folder / "vllm"), "TORCHINDUCTOR_CACHE_DIR": str(folder / "inductor")}
 
 
 def systems(args, python: str, work: Path, model: Path, pixels: dict) -> list[System]:
@@ -225,7 +233,7 @@ def main() -> None:
     for system in found:
         print(f"running {system.name} ...", file=sys.stderr, flush=True)
         loads.append(os.getloadavg()[0])
-        measure(system, env, work / f"{len(loads)}.log", ids)
+        measure(system, cold_caches(env, work / f"caches-{len(loads)}"), work / f"{len(loads)}.log", ids)
     rows = table(found, samples)
     note = (
         f"{samples} samples, up to {args.tokens} new tokens (greedy), {platform.machine()} {os.cpu_count()} cores, "

@@ -3,6 +3,7 @@ same work (every sample, the same question text, the same prompt) without needin
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ pytest.importorskip("torchvision")
 def load_module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -90,3 +92,12 @@ def test_lmms_eval_qwen2_vl_prompt_equals_sarbench_prompt(task, tmp_path):
         ]
         lmms = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         assert lmms == family.render_prompt(row["question"]), row["id"]
+
+
+def test_every_peer_system_starts_with_empty_compile_caches_of_its_own(tmp_path):
+    peers = load_module("peers", REPO / "bench" / "peers.py")
+    first = peers.cold_caches({"PATH": "/bin"}, tmp_path / "caches-1")
+    second = peers.cold_caches({"PATH": "/bin"}, tmp_path / "caches-2")
+    keys = ("VLLM_CACHE_ROOT", "TORCHINDUCTOR_CACHE_DIR")
+    assert first["PATH"] == "/bin" and all(first[k] != second[k] for k in keys)
+    assert not any(Path(first[k]).exists() for k in keys)
