@@ -129,8 +129,12 @@ class Family:
         return self.box_codec(processor).decode(response, *size)
 
     @staticmethod
-    def batch_order_key(request_prompt: str, image_path: str) -> Any:
+    def batch_order_key(request_prompt: str, image_path: str, same_image_together: bool = False) -> Any:
+        """Images of one size together, shorter prompts first (less padding in a batch); with
+        `same_image_together` the samples of one image file next to each other within a size."""
         width, height = image_size(str(image_path))
+        if same_image_together:
+            return (width * height, str(image_path), len(request_prompt))
         return (width * height, len(request_prompt))
 
     # -- pixels -------------------------------------------------------------------------------

@@ -123,11 +123,10 @@ class VLLMBackend(ModelAdapter):
         return int(self.engine_settings.submit_size)
 
     def batch_order_key(self, request_prompt: str, image_path: str) -> Any:
-        """The family's order (its first key: images of one size together) with the samples of one
-        image next to each other: its pixels are then decoded and prepared once for all of them
-        (and they share the prompt prefix that vLLM's prefix cache keeps)."""
-        first, *rest = self.family.batch_order_key(request_prompt, image_path)
-        return (first, str(image_path), *rest)
+        """The family's order with the samples of one image next to each other: its pixels are then
+        decoded and prepared once for all of them (and they share the prompt prefix that vLLM's
+        prefix cache keeps)."""
+        return self.family.batch_order_key(request_prompt, image_path, same_image_together=True)
 
     def to_protocol(self, response: str, request: GenerationRequest) -> str:
         return self.family.to_protocol(response, request_size(request), self._processor)
